@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The boundary between the C core and Python.
+ *
+ * This file is read twice: by the C compiler (through procvma.h) and by
+ * cffi's cdef parser (procvma/_build_core.py).  Keep it to plain
+ * declarations and integer #defines: no includes, no inline code, no
+ * conditional compilation.
+ */
+
+/* ---- the simulated address space (mm.c, task_mmu.c) ------------------ */
+
+#define PV_PAGE_SIZE 4096
+
+/* Reader locking designs (SPEC §2). */
+#define PV_LOCK_MMAP 0	/* every walk under the mmap read lock */
+#define PV_LOCK_VMA 1	/* RCU + per-VMA read locks, mmap lock fallback */
+
+#define PV_PROC_MAPS 0
+#define PV_PROC_SMAPS 1
+#define PV_PROC_SMAPS_ROLLUP 2
+
+/* Faults that deliberately break the model (procvma torture --inject). */
+#define PV_INJECT_NONE 0
+#define PV_INJECT_NO_RESUME_CHECK 1	/* rollup re-walks what it already counted */
+#define PV_INJECT_NO_VMA_LOCK 2		/* per-VMA readers skip vma_start_read */
+#define PV_INJECT_NO_DRAIN 4		/* vma_start_write does not wait for readers */
+
+struct mm_struct;
+
+/* Counters a reader accumulates over its walks. */
+struct pv_walk_stats {
+	unsigned long long walks;	/* completed read-to-EOF passes */
+	unsigned long long vmas;	/* VMAs shown (a re-shown VMA counts again) */
+	unsigned long long reads;	/* read() calls (seq_file chunks) */
+	unsigned long long fallbacks;	/* per-VMA lock failed, took mmap_lock */
+	unsigned long long drops;	/* rollup dropped mmap_lock on contention */
+	unsigned long long retries;	/* VMA detached under us, looked up again */
+};
+
+/*
+ * Create an mm whose region is @region_pages pages at a fixed base,
+ * populated (one VMA) when @populate is non-zero.  NULL on ENOMEM.
+ * The calling thread must be registered with RCU (pv_rcu_register_thread).
+ */
+struct mm_struct *pv_mm_create(unsigned long region_pages, int populate);
+void pv_mm_destroy(struct mm_struct *mm);
+unsigned long pv_mm_region_start(const struct mm_struct *mm);
+unsigned long pv_mm_region_pages(const struct mm_struct *mm);
+unsigned long pv_mm_map_count(const struct mm_struct *mm);
+void pv_mm_set_max_map_count(struct mm_struct *mm, unsigned long max);
+void pv_mm_set_inject(struct mm_struct *mm, int faults);
+
+/* Region page numbers are 0 .. region_pages-1.  0 or -errno. */
+int pv_mmap_fixed_populate(struct mm_struct *mm, unsigned long first_page,
+			   unsigned long npages);
+int pv_munmap(struct mm_struct *mm, unsigned long first_page,
+	      unsigned long npages);
+
+/* Test hooks: set one populated page's state (mapcount, dirty, referenced). */
+int pv_page_set_state(struct mm_struct *mm, unsigned long page, int mapcount,
+		      int dirty, int referenced);
+/* Turn a page's PTE into a swap entry (page leaves memory). */
+int pv_page_swap_out(struct mm_struct *mm, unsigned long page);
+
+/*
+ * Read the whole of /proc/PID/@procfile as the kernel would, one
+ * seq_file chunk per read().  Writes at most @len-1 bytes plus a NUL into
+ * @buf and returns the full text length (which may exceed @len), or
+ * -errno.  @stats may be NULL.
+ */
+long pv_proc_read_all(struct mm_struct *mm, int procfile, int lock,
+		      char *buf, unsigned long len, struct pv_walk_stats *stats);
+
+/* RCU: every thread that touches an mm registers first. */
+void pv_rcu_register_thread(void);
+void pv_rcu_unregister_thread(void);
+void pv_rcu_barrier(void);
+
+/* ---- the benchmark (bench_sim.c, bench_kernel.c) --------------------- */
+
+#define PV_BACKEND_SIM 0
+#define PV_BACKEND_KERNEL 1
+
+#define PV_SCANNER_READ 0	/* open, read to EOF, close: what cat does */
+#define PV_SCANNER_CAT 1	/* fork+exec cat per pass, like scanpid.sh */
+
+/* One sample's parameters.  CPU numbers are already validated. */
+struct pv_bench_config {
+	int backend;
+	int lock;			/* sim only */
+	int procfile;			/* sim only: PV_PROC_* */
+	char procfile_name[64];		/* kernel: file under /proc/PID */
+	int scanner;			/* kernel only: PV_SCANNER_* */
+	int cpumapper;
+	int cpuscript;
+	int cpubusytasks;
+	int nbusycpus;
+	int nbusytasks;
+	int busyduration_ms;		/* 0: spin forever */
+	double duration_s;
+	double hang_timeout_s;		/* grace after duration: 5 s */
+	unsigned long region_pages;
+	unsigned long long seed;
+	unsigned long max_map_count;	/* sim only; 0: default 65530 */
+	double op_cost_ns;		/* sim only: extra per-op kernel work */
+	char mapper_path[4096];		/* kernel only: the mapper executable */
+};
+
+/* What one sample measured (SPEC §3).  Times in milliseconds. */
+struct pv_sample {
+	unsigned long long nmaps;
+	unsigned long long nunmaps;
+	unsigned long long nfailed;	/* ops that returned an error */
+	double opavg_ms;
+	double opmax_ms;
+	double p50_ms;
+	double p90_ms;
+	double p99_ms;
+	double p999_ms;
+	int hang;
+	int interrupted;		/* pv_bench_stop() cut it short */
+	unsigned long long walks;
+	double walk_avg_ms;
+	double walk_max_ms;
+	unsigned long long drops;
+	unsigned long long fallbacks;
+	unsigned long long retries;
+	unsigned long long vmas;	/* VMA count at the end */
+	double setup_s;			/* wall time to build and place tasks */
+	int err;			/* 0, or errno of what failed */
+	char errmsg[256];
+};
+
+/*
+ * Run one sample; blocks for about duration_s.  Returns 0 or -errno
+ * (errmsg then says what failed).  Thread-safe against pv_bench_stop().
+ */
+int pv_bench_run(const struct pv_bench_config *cfg, struct pv_sample *out);
+
+/* Ask a running pv_bench_run() to stop early (Ctrl-C). */
+void pv_bench_stop(void);
+void pv_bench_reset_stop(void);

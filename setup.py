@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Build glue: the cffi extension (procvma._core) and the kernel backend's
+mapper executable, which must be a process of its own so that its address
+space is as small as the reference harness's mapper."""
+
+import os
+import shlex
+import subprocess
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+
+def pkg_config(*args):
+    out = subprocess.run(["pkg-config", *args], check=True,
+                         capture_output=True, text=True).stdout
+    return shlex.split(out)
+
+
+class BuildExtWithMapper(build_ext):
+    """Also link csrc/kmapper.c into procvma/procvma-kmapper, next to the
+    extension, so editable and wheel installs find it in the same place."""
+
+    def run(self):
+        super().run()
+        here = os.path.dirname(os.path.abspath(__file__))
+        dest = os.path.dirname(self.get_ext_fullpath("procvma._core"))
+        os.makedirs(dest, exist_ok=True)
+        exe = os.path.join(dest, "procvma-kmapper")
+        cc = os.environ.get("CC", "cc")
+        cmd = [cc, "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror",
+               "-o", exe,
+               os.path.join(here, "csrc", "kmapper.c"),
+               os.path.join(here, "csrc", "hist.c")]
+        self.announce(" ".join(cmd), level=2)
+        subprocess.run(cmd, check=True)
+
+
+setup(
+    cffi_modules=["procvma/_build_core.py:ffibuilder"],
+    cmdclass={"build_ext": BuildExtWithMapper},
+)
