@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The per-sample CSV's columns: the one place that names them.
+
+A results file is one row per sample.  The configuration columns say what
+was measured; the figure columns say what came out; the host columns say
+where.  Readers (compare, gate, plot) group rows by CONFIG_KEY.
+"""
+
+# What was run.
+CONFIG_COLUMNS = [
+    "backend",        # sim | kernel
+    "lock",           # mmap | vma (sim); the kernel's own (kernel: "kernel")
+    "procfile",       # maps | smaps | smaps_rollup | any /proc/PID file (kernel)
+    "sample",         # 1-based index within its configuration
+    "nbusycpus",
+    "nbusytasks",
+    "busyduration",   # ms; 0 = spin forever
+    "duration",       # s
+    "region_pages",
+    "seed",
+    "cpumapper",
+    "cpubusytasks",
+]
+
+# What one sample measured (SPEC §3).  Times in milliseconds.
+FIGURE_COLUMNS = [
+    "nmaps",
+    "nunmaps",
+    "opavg_ms",
+    "opmax_ms",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "p999_ms",
+    "hang",
+    "walks",
+    "walk_avg_ms",
+    "walk_max_ms",
+    "drops",
+    "fallbacks",
+    "vmas",
+]
+
+# Where it ran.
+HOST_COLUMNS = [
+    "kernel_release",
+    "cpu_model",
+    "procvma_version",
+    "timestamp",
+]
+
+COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
+
+# Columns that must parse as numbers in a results file.
+NUMERIC_COLUMNS = [
+    "sample", "nbusycpus", "nbusytasks", "busyduration", "duration",
+    "region_pages", "seed", "cpumapper", "cpubusytasks",
+] + FIGURE_COLUMNS
+
+# Rows with equal values here are samples of the same configuration.
+CONFIG_KEY = ["backend", "lock", "procfile", "nbusycpus", "nbusytasks",
+              "busyduration"]
+
+METRICS = ["opavg_ms", "opmax_ms", "p50_ms", "p90_ms", "p99_ms", "p999_ms"]
