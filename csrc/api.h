@@ -141,3 +141,10 @@ int pv_bench_run(const struct pv_bench_config *cfg, struct pv_sample *out);
 /* Ask a running pv_bench_run() to stop early (Ctrl-C). */
 void pv_bench_stop(void);
 void pv_bench_reset_stop(void);
+
+/*
+ * The mapper's op stream for @seed, as both backends draw it: @n ops,
+ * page numbers into @pages, 1 (mmap) or 0 (munmap) into @maps.
+ */
+void pv_bench_opstream(unsigned long long seed, unsigned long region_pages,
+		       unsigned long n, unsigned long *pages, int *maps);

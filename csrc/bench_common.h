@@ -2,11 +2,13 @@
 /*
  * What the simulator and kernel backends share: task placement (CPU
  * affinity and nice per thread), the busy-waiter loop, the start barrier,
- * the stop flag, and turning a histogram into a struct pv_sample.
+ * the stop flag, the mapper's op stream, and turning a histogram into a
+ * struct pv_sample.
  */
 #ifndef PROCVMA_BENCH_COMMON_H
 #define PROCVMA_BENCH_COMMON_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -14,9 +16,11 @@
 #include "api.h"
 #include "hist.h"
 
+#define PV_MAPPER_NICE 0
 #define PV_SCANNER_NICE 15
 #define PV_BUSY_NICE 0
 #define PV_MAPPER_SLEEP_NS 10000	/* the reference's nanosleep between ops */
+#define PV_BUSY_SLEEP_NS 1000000	/* a busy-waiter's pause between spins */
 
 static inline uint64_t pv_now_ns(void)
 {
@@ -26,8 +30,18 @@ static inline uint64_t pv_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Set by pv_bench_stop() (Ctrl-C); every loop of every task polls it. */
+/*
+ * Set by pv_bench_stop() (Ctrl-C); every loop of every task polls it.
+ * Sticky: it stays set until pv_bench_reset_stop(), so a Ctrl-C that
+ * lands between two samples still stops the next one.
+ */
 extern atomic_int pv_stop_requested;
+
+static inline int pv_stopping(void)
+{
+	/* A bare flag: nothing is published with it, relaxed is enough. */
+	return atomic_load_explicit(&pv_stop_requested, memory_order_relaxed);
+}
 
 /* Pin the calling thread to @cpu and set its nice value.  0 or -errno. */
 int pv_place_self(int cpu, int nice);
@@ -41,5 +55,91 @@ void pv_sample_from_hist(struct pv_sample *out, const struct pv_hist *h);
 /* snprintf into out->errmsg and set out->err; returns -err. */
 int pv_sample_fail(struct pv_sample *out, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The backends behind pv_bench_run(); same contract. */
+int pv_bench_run_sim(const struct pv_bench_config *cfg, struct pv_sample *out);
+int pv_bench_run_kernel(const struct pv_bench_config *cfg, struct pv_sample *out);
+
+/*
+ * The mapper's op stream: which page to hit next and whether to map or
+ * unmap it.  A pure function of (seed, region_pages), so that --seed
+ * repeats the same sequence on either backend.  splitmix64: one add and
+ * a few multiplies per draw, cheap enough next to the op it picks.
+ */
+struct pv_opgen {
+	uint64_t state;
+	unsigned long region_pages;
+};
+
+static inline uint64_t pv_opgen_draw(struct pv_opgen *g)
+{
+	uint64_t z = (g->state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static inline void pv_opgen_init(struct pv_opgen *g, uint64_t seed,
+				 unsigned long region_pages)
+{
+	g->state = seed;
+	g->region_pages = region_pages;
+}
+
+/* Next op: *@page in [0, region_pages), *@map 1 for mmap, 0 for munmap. */
+static inline void pv_opgen_next(struct pv_opgen *g, unsigned long *page,
+				 int *map)
+{
+	uint64_t r = pv_opgen_draw(g);
+
+	/* Multiply-shift instead of %: unbiased enough and no division. */
+	*page = (unsigned long)(((unsigned __int128)pv_opgen_draw(g) *
+				 g->region_pages) >> 64);
+	*map = (int)(r >> 63);
+}
+
+/*
+ * The start barrier (the reference's waitfile): every task places itself,
+ * reports in, and waits; the driver waits until all have reported, then
+ * opens the gate for all at once, or aborts the sample if any failed.
+ */
+struct pv_start_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int expected;		/* tasks that will report in */
+	int arrived;
+	int first_err;		/* -errno of the first task that failed, or 0 */
+	int state;		/* PV_GATE_* */
+	uint64_t start_ns;	/* when the gate opened */
+};
+
+#define PV_GATE_WAITING 0
+#define PV_GATE_OPEN 1
+#define PV_GATE_ABORTED 2
+
+int pv_gate_init(struct pv_start_gate *g, int expected);
+void pv_gate_destroy(struct pv_start_gate *g);
+/*
+ * A task reports in with the result of its placement (0 or -errno) and
+ * waits for the verdict.  Returns 0 when the sample starts, -ECANCELED
+ * when it was aborted.  @start_ns (may be NULL) receives the start time.
+ */
+int pv_gate_arrive(struct pv_start_gate *g, int err, uint64_t *start_ns);
+/* The driver: wait until every task reported in; 0 or the first -errno. */
+int pv_gate_wait_ready(struct pv_start_gate *g);
+/* The driver: let everyone go; returns the start time. */
+uint64_t pv_gate_open(struct pv_start_gate *g);
+/* The driver: release waiting (and late) tasks with -ECANCELED. */
+void pv_gate_abort(struct pv_start_gate *g);
+
+/*
+ * The busy-waiter: spin for @busyduration_ms, sleep 1 ms, repeat (0: spin
+ * without a break).  Calls @poke(@arg) on each spin iteration when given
+ * (the kernel backend stat()s the mapper's /proc file there).  Returns
+ * once *@stop or pv_stop_requested is set.
+ */
+void pv_busy_wait_loop(int busyduration_ms, const atomic_int *stop,
+		       void (*poke)(void *arg), void *arg);
 
 #endif

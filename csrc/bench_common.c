@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Helpers both benchmark backends use, and pv_bench_run() itself.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bench_common.h"
+
+atomic_int pv_stop_requested;
+
+void pv_bench_stop(void)
+{
+	/* Pairs with nothing: a flag polled by pv_stopping(), see there. */
+	atomic_store_explicit(&pv_stop_requested, 1, memory_order_relaxed);
+}
+
+void pv_bench_reset_stop(void)
+{
+	atomic_store_explicit(&pv_stop_requested, 0, memory_order_relaxed);
+}
+
+int pv_place_self(int cpu, int nice)
+{
+	cpu_set_t set;
+
+	if (cpu < 0 || cpu >= CPU_SETSIZE)
+		return -EINVAL;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	/* pid 0: the calling thread, not the whole process. */
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -errno;
+	/*
+	 * On Linux nice is a per-thread attribute and PRIO_PROCESS with a
+	 * thread id sets just that thread's: the scanners go to nice 15
+	 * while the busy-waiters and the mapper beside them stay at 0.
+	 */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice))
+		return -errno;
+	return 0;
+}
+
+double pv_now_s(void)
+{
+	return (double)pv_now_ns() / 1e9;
+}
+
+void pv_sample_from_hist(struct pv_sample *out, const struct pv_hist *h)
+{
+	if (h->count == 0) {
+		out->opavg_ms = out->opmax_ms = 0.0;
+		out->p50_ms = out->p90_ms = out->p99_ms = out->p999_ms = 0.0;
+		return;
+	}
+	out->opavg_ms = (double)h->sum_ns / (double)h->count / 1e6;
+	out->opmax_ms = (double)h->max_ns / 1e6;
+	out->p50_ms = (double)pv_hist_quantile(h, 0.50) / 1e6;
+	out->p90_ms = (double)pv_hist_quantile(h, 0.90) / 1e6;
+	out->p99_ms = (double)pv_hist_quantile(h, 0.99) / 1e6;
+	out->p999_ms = (double)pv_hist_quantile(h, 0.999) / 1e6;
+}
+
+int pv_sample_fail(struct pv_sample *out, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err < 0)
+		err = -err;
+	out->err = err;
+	va_start(ap, fmt);
+	vsnprintf(out->errmsg, sizeof(out->errmsg), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+void pv_bench_opstream(unsigned long long seed, unsigned long region_pages,
+		       unsigned long n, unsigned long *pages, int *maps)
+{
+	struct pv_opgen gen;
+	unsigned long i;
+
+	pv_opgen_init(&gen, seed, region_pages);
+	for (i = 0; i < n; i++)
+		pv_opgen_next(&gen, &pages[i], &maps[i]);
+}
+
+/* ---- start barrier ---------------------------------------------------- */
+
+int pv_gate_init(struct pv_start_gate *g, int expected)
+{
+	int err;
+
+	memset(g, 0, sizeof(*g));
+	g->expected = expected;
+	err = pthread_mutex_init(&g->lock, NULL);
+	if (err)
+		return -err;
+	err = pthread_cond_init(&g->cond, NULL);
+	if (err) {
+		pthread_mutex_destroy(&g->lock);
+		return -err;
+	}
+	return 0;
+}
+
+void pv_gate_destroy(struct pv_start_gate *g)
+{
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+}
+
+int pv_gate_arrive(struct pv_start_gate *g, int err, uint64_t *start_ns)
+{
+	int ret;
+
+	pthread_mutex_lock(&g->lock);
+	g->arrived++;
+	if (err && !g->first_err)
+		g->first_err = err;
+	/* One condvar for both directions: the driver and the tasks recheck. */
+	pthread_cond_broadcast(&g->cond);
+	while (g->state == PV_GATE_WAITING)
+		pthread_cond_wait(&g->cond, &g->lock);
+	ret = g->state == PV_GATE_OPEN ? 0 : -ECANCELED;
+	if (start_ns)
+		*start_ns = g->start_ns;
+	pthread_mutex_unlock(&g->lock);
+	return ret;
+}
+
+int pv_gate_wait_ready(struct pv_start_gate *g)
+{
+	int ret;
+
+	pthread_mutex_lock(&g->lock);
+	while (g->arrived < g->expected && !g->first_err &&
+	       g->state == PV_GATE_WAITING)
+		pthread_cond_wait(&g->cond, &g->lock);
+	ret = g->first_err;
+	pthread_mutex_unlock(&g->lock);
+	return ret;
+}
+
+uint64_t pv_gate_open(struct pv_start_gate *g)
+{
+	uint64_t now;
+
+	pthread_mutex_lock(&g->lock);
+	now = pv_now_ns();
+	g->start_ns = now;
+	g->state = PV_GATE_OPEN;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	return now;
+}
+
+void pv_gate_abort(struct pv_start_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->state = PV_GATE_ABORTED;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* ---- busy-waiter -------------------------------------------------------- */
+
+void pv_busy_wait_loop(int busyduration_ms, const atomic_int *stop,
+		       void (*poke)(void *arg), void *arg)
+{
+	const struct timespec pause = { 0, PV_BUSY_SLEEP_NS };
+	const uint64_t spin_ns = (uint64_t)busyduration_ms * 1000000u;
+
+	for (;;) {
+		uint64_t until = pv_now_ns() + spin_ns;
+
+		do {
+			/* Flags only; see pv_stopping(). */
+			if (atomic_load_explicit(stop, memory_order_relaxed) ||
+			    pv_stopping())
+				return;
+			if (poke)
+				poke(arg);
+		} while (busyduration_ms == 0 || pv_now_ns() < until);
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* ---- the entry point ---------------------------------------------------- */
+
+int pv_bench_run(const struct pv_bench_config *cfg, struct pv_sample *out)
+{
+	memset(out, 0, sizeof(*out));
+
+	if (cfg->duration_s < 0 || cfg->hang_timeout_s < 0)
+		return pv_sample_fail(out, EINVAL, "duration and hang timeout must not be negative");
+	if (cfg->nbusycpus < 0 || cfg->nbusytasks < 0)
+		return pv_sample_fail(out, EINVAL, "nbusycpus and nbusytasks must not be negative");
+	if (cfg->busyduration_ms < 0)
+		return pv_sample_fail(out, EINVAL, "busyduration must not be negative");
+	if (cfg->region_pages == 0)
+		return pv_sample_fail(out, EINVAL, "the region must have at least one page");
+
+	switch (cfg->backend) {
+	case PV_BACKEND_SIM:
+		return pv_bench_run_sim(cfg, out);
+	case PV_BACKEND_KERNEL:
+		return pv_bench_run_kernel(cfg, out);
+	}
+	return pv_sample_fail(out, EINVAL, "unknown backend %d", cfg->backend);
+}

@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * One sample of the reference experiment (SPEC §1) on the simulated
+ * kernel: a mapper thread churning single pages of a populated region
+ * while, on each busy CPU, low-priority scanner threads read the simulated
+ * /proc file to EOF and busy-waiters at normal priority preempt them.
+ *
+ * Every task is a pthread of this process, placed on its CPU with its
+ * nice value before the start gate opens.  The driver (the caller of
+ * pv_bench_run) builds the address space, waits for the mapper's
+ * duration, calls a hang when the mapper overruns by hang_timeout_s, and
+ * gathers the figures once everything has been joined.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_common.h"
+
+enum pv_sim_role { PV_SIM_MAPPER, PV_SIM_SCANNER, PV_SIM_BUSY };
+
+static const char *const pv_sim_role_name[] = {
+	[PV_SIM_MAPPER] = "mapper",
+	[PV_SIM_SCANNER] = "scanner",
+	[PV_SIM_BUSY] = "busy-waiter",
+};
+
+static const char *const pv_procfile_name[] = {
+	[PV_PROC_MAPS] = "maps",
+	[PV_PROC_SMAPS] = "smaps",
+	[PV_PROC_SMAPS_ROLLUP] = "smaps_rollup",
+};
+
+struct pv_sim_run;
+
+/*
+ * One thread.  Only its own thread writes it until it is joined, and the
+ * tasks sit in separate cache lines, so the scanners' counters cost the
+ * mapper nothing.
+ */
+struct pv_sim_task {
+	alignas(64) struct pv_sim_run *run;
+	enum pv_sim_role role;
+	int cpu;
+	int nice;
+	int created;
+	int place_err;			/* -errno from pv_place_self */
+
+	/* scanner */
+	char *buf;
+	unsigned long buflen;
+	long read_err;			/* -errno from pv_proc_read_all */
+	struct pv_walk_stats stats;
+	unsigned long long passes;
+	uint64_t walk_sum_ns;
+	uint64_t walk_max_ns;
+
+	/* mapper */
+	unsigned long long nmaps, nunmaps, nfailed;
+	int interrupted;
+
+	pthread_t thread;
+};
+
+struct pv_sim_run {
+	const struct pv_bench_config *cfg;
+	struct mm_struct *mm;
+	struct pv_start_gate gate;
+
+	/* Tells scanners and busy-waiters to finish; polled constantly. */
+	alignas(64) atomic_int busy_stop;
+
+	/* The mapper says it is done; the driver waits on it with a deadline. */
+	alignas(64) pthread_mutex_t done_lock;
+	pthread_cond_t done_cond;
+	int mapper_done;
+
+	/* Written by the mapper alone, read by the driver after the join. */
+	alignas(64) struct pv_hist hist;
+};
+
+/* ---- the tasks ---------------------------------------------------------- */
+
+static void pv_sim_mapper_loop(struct pv_sim_task *t, uint64_t start_ns)
+{
+	struct pv_sim_run *run = t->run;
+	const struct pv_bench_config *cfg = run->cfg;
+	const struct timespec pause = { 0, PV_MAPPER_SLEEP_NS };
+	const uint64_t end_ns = start_ns + (uint64_t)(cfg->duration_s * 1e9);
+	unsigned long long nmaps = 0, nunmaps = 0, nfailed = 0;
+	struct pv_hist *hist = &run->hist;
+	struct mm_struct *mm = run->mm;
+	struct pv_opgen gen;
+	uint64_t now = start_ns;
+
+	pv_opgen_init(&gen, cfg->seed, cfg->region_pages);
+	while (now < end_ns && !pv_stopping()) {
+		unsigned long page;
+		uint64_t t0;
+		int map, ret;
+
+		pv_opgen_next(&gen, &page, &map);
+		/* Timed: the one call, as the reference times it. */
+		t0 = pv_now_ns();
+		if (map)
+			ret = pv_mmap_fixed_populate(mm, page, 1);
+		else
+			ret = pv_munmap(mm, page, 1);
+		now = pv_now_ns();
+
+		pv_hist_add(hist, now - t0);
+		if (ret)
+			nfailed++;	/* ENOMEM at vm.max_map_count */
+		else if (map)
+			nmaps++;
+		else
+			nunmaps++;
+		nanosleep(&pause, NULL);
+	}
+	t->nmaps = nmaps;
+	t->nunmaps = nunmaps;
+	t->nfailed = nfailed;
+	t->interrupted = now < end_ns;
+}
+
+/* Make room for @need bytes of text and touch it, outside any timing. */
+static int pv_sim_scanner_grow(struct pv_sim_task *t, unsigned long need)
+{
+	unsigned long len = t->buflen ? t->buflen : 4096;
+	char *buf;
+
+	while (len < need)
+		len *= 2;
+	if (len == t->buflen)
+		return 0;
+	buf = realloc(t->buf, len);
+	if (!buf)
+		return -ENOMEM;
+	/* Fault the pages in now rather than inside the next timed pass. */
+	memset(buf, 0, len);
+	t->buf = buf;
+	t->buflen = len;
+	return 0;
+}
+
+static void pv_sim_scanner_loop(struct pv_sim_task *t)
+{
+	struct pv_sim_run *run = t->run;
+	const struct pv_bench_config *cfg = run->cfg;
+
+	/* Flags only: see pv_stopping(). */
+	while (!atomic_load_explicit(&run->busy_stop, memory_order_relaxed) &&
+	       !pv_stopping()) {
+		uint64_t t0, ns;
+		long len;
+
+		t0 = pv_now_ns();
+		len = pv_proc_read_all(run->mm, cfg->procfile, cfg->lock,
+				       t->buf, t->buflen, &t->stats);
+		ns = pv_now_ns() - t0;
+		if (len < 0) {
+			t->read_err = len;
+			return;
+		}
+		t->passes++;
+		t->walk_sum_ns += ns;
+		if (ns > t->walk_max_ns)
+			t->walk_max_ns = ns;
+
+		/*
+		 * The text outgrew the buffer (the mapper splits VMAs): the
+		 * pass still walked everything, but the next one should be
+		 * able to write it all, as cat would.  Leave a quarter spare
+		 * for further growth.
+		 */
+		if ((unsigned long)len >= t->buflen) {
+			int err = pv_sim_scanner_grow(t, (unsigned long)len +
+						      (unsigned long)len / 4 + 1);
+			if (err) {
+				t->read_err = err;
+				return;
+			}
+		}
+	}
+}
+
+static void *pv_sim_task_main(void *arg)
+{
+	struct pv_sim_task *t = arg;
+	struct pv_sim_run *run = t->run;
+	uint64_t start_ns;
+
+	pv_rcu_register_thread();
+	t->place_err = pv_place_self(t->cpu, t->nice);
+	if (pv_gate_arrive(&run->gate, t->place_err, &start_ns) == 0) {
+		switch (t->role) {
+		case PV_SIM_MAPPER:
+			pv_sim_mapper_loop(t, start_ns);
+			break;
+		case PV_SIM_SCANNER:
+			pv_sim_scanner_loop(t);
+			break;
+		case PV_SIM_BUSY:
+			pv_busy_wait_loop(run->cfg->busyduration_ms,
+					  &run->busy_stop, NULL, NULL);
+			break;
+		}
+	}
+	pv_rcu_unregister_thread();
+
+	if (t->role == PV_SIM_MAPPER) {
+		pthread_mutex_lock(&run->done_lock);
+		run->mapper_done = 1;
+		pthread_cond_signal(&run->done_cond);
+		pthread_mutex_unlock(&run->done_lock);
+	}
+	return NULL;
+}
+
+/* ---- the driver --------------------------------------------------------- */
+
+/*
+ * A first guess at the text size so that the scanners rarely grow their
+ * buffers mid-run: the mapper's churn settles near one VMA per four
+ * pages (half the pages mapped, in runs of two on average).
+ */
+static unsigned long pv_sim_text_guess(const struct pv_bench_config *cfg)
+{
+	unsigned long vmas = cfg->region_pages / 4 + 1;
+	unsigned long max = cfg->max_map_count ? cfg->max_map_count : 65530;
+
+	if (vmas > max)
+		vmas = max;
+	switch (cfg->procfile) {
+	case PV_PROC_MAPS:
+		return vmas * 80;
+	case PV_PROC_SMAPS:
+		return vmas * 1280;
+	default:
+		return 4096;
+	}
+}
+
+static int pv_sim_wait_mapper(struct pv_sim_run *run, uint64_t deadline_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline_ns / 1000000000u),
+		.tv_nsec = (long)(deadline_ns % 1000000000u),
+	};
+	int done;
+
+	pthread_mutex_lock(&run->done_lock);
+	while (!run->mapper_done &&
+	       pthread_cond_timedwait(&run->done_cond, &run->done_lock, &ts) != ETIMEDOUT)
+		;
+	done = run->mapper_done;
+	pthread_mutex_unlock(&run->done_lock);
+	return done;
+}
+
+static int pv_sim_init_run(struct pv_sim_run *run, const struct pv_bench_config *cfg)
+{
+	pthread_condattr_t attr;
+	int err;
+
+	memset(run, 0, sizeof(*run));
+	run->cfg = cfg;
+	pv_hist_init(&run->hist);
+	err = pthread_mutex_init(&run->done_lock, NULL);
+	if (err)
+		return -err;
+	/* Deadlines are CLOCK_MONOTONIC, like every other time here. */
+	err = pthread_condattr_init(&attr);
+	if (!err) {
+		err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		if (!err)
+			err = pthread_cond_init(&run->done_cond, &attr);
+		pthread_condattr_destroy(&attr);
+	}
+	if (err) {
+		pthread_mutex_destroy(&run->done_lock);
+		return -err;
+	}
+	return 0;
+}
+
+static void pv_sim_destroy_run(struct pv_sim_run *run)
+{
+	pthread_cond_destroy(&run->done_cond);
+	pthread_mutex_destroy(&run->done_lock);
+}
+
+static int pv_sim_placement_error(struct pv_sample *out,
+				  const struct pv_sim_task *tasks, int ntasks)
+{
+	int i;
+
+	for (i = 0; i < ntasks; i++) {
+		const struct pv_sim_task *t = &tasks[i];
+
+		if (!t->place_err)
+			continue;
+		/* sched_setaffinity's only EINVAL: no usable CPU in the set. */
+		if (t->place_err == -EINVAL)
+			return pv_sample_fail(out, EINVAL,
+					      "cannot pin the %s to CPU %d: the CPU is offline or does not exist",
+					      pv_sim_role_name[t->role], t->cpu);
+		return pv_sample_fail(out, t->place_err,
+				      "cannot place the %s on CPU %d at nice %d: %s",
+				      pv_sim_role_name[t->role], t->cpu, t->nice,
+				      strerror(-t->place_err));
+	}
+	return pv_sample_fail(out, EIO, "a task failed to start");
+}
+
+/* Fill @tasks: the mapper first, then per busy CPU its scanners and busy-waiters. */
+static int pv_sim_plan_tasks(struct pv_sim_run *run, struct pv_sim_task *tasks)
+{
+	const struct pv_bench_config *cfg = run->cfg;
+	unsigned long guess = pv_sim_text_guess(cfg);
+	int n = 0, c, i;
+
+	tasks[n++] = (struct pv_sim_task){
+		.run = run, .role = PV_SIM_MAPPER,
+		.cpu = cfg->cpumapper, .nice = PV_MAPPER_NICE,
+	};
+	for (c = cfg->cpubusytasks; c < cfg->cpubusytasks + cfg->nbusycpus; c++) {
+		for (i = 0; i < cfg->nbusytasks; i++) {
+			struct pv_sim_task *t = &tasks[n++];
+
+			*t = (struct pv_sim_task){
+				.run = run, .role = PV_SIM_SCANNER,
+				.cpu = c, .nice = PV_SCANNER_NICE,
+			};
+			if (pv_sim_scanner_grow(t, guess))
+				return -ENOMEM;
+		}
+		for (i = 0; i < cfg->nbusytasks; i++)
+			tasks[n++] = (struct pv_sim_task){
+				.run = run, .role = PV_SIM_BUSY,
+				.cpu = c, .nice = PV_BUSY_NICE,
+			};
+	}
+	return n;
+}
+
+static void pv_sim_collect(struct pv_sample *out, const struct pv_sim_run *run,
+			   const struct pv_sim_task *tasks, int ntasks)
+{
+	uint64_t walk_sum_ns = 0, walk_max_ns = 0;
+	int i;
+
+	out->nmaps = tasks[0].nmaps;
+	out->nunmaps = tasks[0].nunmaps;
+	out->nfailed = tasks[0].nfailed;
+	out->interrupted = tasks[0].interrupted;
+	pv_sample_from_hist(out, &run->hist);
+
+	for (i = 1; i < ntasks; i++) {
+		const struct pv_sim_task *t = &tasks[i];
+
+		if (t->role != PV_SIM_SCANNER)
+			continue;
+		out->walks += t->passes;
+		out->drops += t->stats.drops;
+		out->fallbacks += t->stats.fallbacks;
+		out->retries += t->stats.retries;
+		walk_sum_ns += t->walk_sum_ns;
+		if (t->walk_max_ns > walk_max_ns)
+			walk_max_ns = t->walk_max_ns;
+	}
+	if (out->walks)
+		out->walk_avg_ms = (double)walk_sum_ns / (double)out->walks / 1e6;
+	out->walk_max_ms = (double)walk_max_ns / 1e6;
+}
+
+static void pv_sim_free_tasks(struct pv_sim_task *tasks, int ntasks)
+{
+	int i;
+
+	for (i = 0; i < ntasks; i++)
+		free(tasks[i].buf);
+	free(tasks);
+}
+
+static int pv_sim_sample(const struct pv_bench_config *cfg, struct pv_sample *out,
+			 uint64_t setup_ns)
+{
+	struct pv_sim_task *tasks = NULL;
+	struct pv_sim_run *run = NULL;
+	uint64_t start_ns, end_ns, grace_ns;
+	int ntasks, i, ret, err, misplaced = 0;
+
+	ntasks = 1 + 2 * cfg->nbusycpus * cfg->nbusytasks;
+	if (posix_memalign((void **)&run, 64, sizeof(*run)))
+		return pv_sample_fail(out, ENOMEM, "out of memory for the sample");
+	if (posix_memalign((void **)&tasks, 64, sizeof(*tasks) * (size_t)ntasks)) {
+		free(run);
+		return pv_sample_fail(out, ENOMEM, "out of memory for %d tasks", ntasks);
+	}
+	memset(tasks, 0, sizeof(*tasks) * (size_t)ntasks);
+	err = pv_sim_init_run(run, cfg);
+	if (err) {
+		free(tasks);
+		free(run);
+		return pv_sample_fail(out, err, "cannot set up the sample: %s", strerror(-err));
+	}
+
+	pv_rcu_register_thread();
+	/* The region is built and populated before, and outside, any timing. */
+	run->mm = pv_mm_create(cfg->region_pages, 1);
+	if (!run->mm) {
+		ret = pv_sample_fail(out, ENOMEM,
+				     "cannot build a %lu-page simulated address space: out of memory",
+				     cfg->region_pages);
+		goto out_run;
+	}
+	if (cfg->max_map_count)
+		pv_mm_set_max_map_count(run->mm, cfg->max_map_count);
+
+	if (pv_sim_plan_tasks(run, tasks) < 0) {
+		ret = pv_sample_fail(out, ENOMEM, "out of memory for the scanners' buffers");
+		goto out_mm;
+	}
+	err = pv_gate_init(&run->gate, ntasks);
+	if (err) {
+		ret = pv_sample_fail(out, err, "cannot set up the start gate: %s", strerror(-err));
+		goto out_mm;
+	}
+
+	for (i = 0; i < ntasks; i++) {
+		err = pthread_create(&tasks[i].thread, NULL, pv_sim_task_main, &tasks[i]);
+		if (err) {
+			pv_gate_abort(&run->gate);
+			ret = pv_sample_fail(out, err, "cannot start the %s thread for CPU %d: %s",
+					     pv_sim_role_name[tasks[i].role], tasks[i].cpu,
+					     strerror(err));
+			goto out_join;
+		}
+		tasks[i].created = 1;
+	}
+	if (pv_gate_wait_ready(&run->gate)) {
+		pv_gate_abort(&run->gate);
+		misplaced = 1;	/* the message is composed after the join */
+		ret = -EINVAL;
+		goto out_join;
+	}
+
+	start_ns = pv_gate_open(&run->gate);
+	out->setup_s = (double)(start_ns - setup_ns) / 1e9;
+	end_ns = start_ns + (uint64_t)(cfg->duration_s * 1e9);
+	grace_ns = (uint64_t)(cfg->hang_timeout_s * 1e9);
+
+	ret = 0;
+	if (!pv_sim_wait_mapper(run, end_ns + grace_ns)) {
+		/*
+		 * A hang, as the reference calls it: the mapper overran by
+		 * the whole grace period.  Stop the busy tasks, which may be
+		 * what keeps it waiting (a preempted scanner holding the
+		 * lock), and keep whatever the mapper measured.
+		 */
+		out->hang = 1;
+		atomic_store_explicit(&run->busy_stop, 1, memory_order_relaxed);
+		if (!pv_sim_wait_mapper(run, pv_now_ns() + grace_ns + 1000000000u)) {
+			/*
+			 * Still stuck with nobody else running: the model
+			 * deadlocked.  The threads cannot be reclaimed, so
+			 * leave them and their memory be.
+			 */
+			pv_rcu_unregister_thread();
+			return pv_sample_fail(out, EDEADLK,
+					      "the simulated mapper is stuck although every busy task stopped: deadlock in the model");
+		}
+	}
+
+out_join:
+	/* Flag only; the join orders everything the tasks wrote. */
+	atomic_store_explicit(&run->busy_stop, 1, memory_order_relaxed);
+	for (i = 0; i < ntasks; i++)
+		if (tasks[i].created)
+			pthread_join(tasks[i].thread, NULL);
+	pv_gate_destroy(&run->gate);
+
+	if (misplaced) {
+		ret = pv_sim_placement_error(out, tasks, ntasks);
+	} else if (ret == 0) {
+		for (i = 0; i < ntasks; i++)
+			if (tasks[i].read_err) {
+				ret = pv_sample_fail(out, (int)tasks[i].read_err,
+						     "scanner on CPU %d: reading the simulated %s failed: %s",
+						     tasks[i].cpu, pv_procfile_name[cfg->procfile],
+						     strerror((int)-tasks[i].read_err));
+				break;
+			}
+	}
+	if (ret == 0) {
+		pv_sim_collect(out, run, tasks, ntasks);
+		out->vmas = pv_mm_map_count(run->mm);
+	}
+out_mm:
+	/* Every reader is gone; let the deferred frees run, then tear down. */
+	pv_rcu_barrier();
+	pv_mm_destroy(run->mm);
+	pv_rcu_barrier();
+out_run:
+	pv_rcu_unregister_thread();
+	pv_sim_destroy_run(run);
+	pv_sim_free_tasks(tasks, ntasks);
+	free(run);
+	return ret;
+}
+
+int pv_bench_run_sim(const struct pv_bench_config *cfg, struct pv_sample *out)
+{
+	const uint64_t setup_ns = pv_now_ns();
+	cpu_set_t caller_cpus, script_cpu;
+	int ret;
+
+	if (cfg->procfile < PV_PROC_MAPS || cfg->procfile > PV_PROC_SMAPS_ROLLUP)
+		return pv_sample_fail(out, EINVAL, "the simulator has no procfile %d", cfg->procfile);
+	if (cfg->lock != PV_LOCK_MMAP && cfg->lock != PV_LOCK_VMA)
+		return pv_sample_fail(out, EINVAL, "unknown lock design %d", cfg->lock);
+	if (cfg->nbusycpus > CPU_SETSIZE || cfg->nbusytasks > 4096)
+		return pv_sample_fail(out, EINVAL, "too many busy tasks (%d CPUs x %d)",
+				      cfg->nbusycpus, cfg->nbusytasks);
+	if (cfg->cpuscript < 0 || cfg->cpuscript >= CPU_SETSIZE)
+		return pv_sample_fail(out, EINVAL, "cannot pin the driver to CPU %d: no such CPU",
+				      cfg->cpuscript);
+	if (pv_stopping()) {
+		out->interrupted = 1;
+		return 0;
+	}
+
+	/*
+	 * The driver (this thread) sits on --cpuscript while the sample
+	 * runs, as the reference's script does, and goes back to wherever
+	 * its caller had it afterwards.
+	 */
+	ret = pthread_getaffinity_np(pthread_self(), sizeof(caller_cpus), &caller_cpus);
+	if (ret)
+		return pv_sample_fail(out, ret, "cannot read the driver's CPU affinity: %s",
+				      strerror(ret));
+	CPU_ZERO(&script_cpu);
+	CPU_SET(cfg->cpuscript, &script_cpu);
+	if (sched_setaffinity(0, sizeof(script_cpu), &script_cpu))
+		return pv_sample_fail(out, errno,
+				      "cannot pin the driver to CPU %d: the CPU is offline or does not exist",
+				      cfg->cpuscript);
+
+	ret = pv_sim_sample(cfg, out, setup_ns);
+
+	pthread_setaffinity_np(pthread_self(), sizeof(caller_cpus), &caller_cpus);
+	return ret;
+}
