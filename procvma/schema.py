@@ -20,6 +20,8 @@ CONFIG_COLUMNS = [
     "seed",
     "cpumapper",
     "cpubusytasks",
+    "cpuscript",
+    "scanner",        # kernel: read | cat; sim: "-"
 ]
 
 # What one sample measured (SPEC §3).  Times in milliseconds.
@@ -39,6 +41,9 @@ FIGURE_COLUMNS = [
     "drops",
     "fallbacks",
     "vmas",
+    "retries",        # walker found its VMA detached and looked it up again
+    "nfailed",        # mapper calls that returned an error
+    "setup_s",        # wall time to build the mm and place the tasks
 ]
 
 # Where it ran.
@@ -51,10 +56,15 @@ HOST_COLUMNS = [
 
 COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
 
+# Columns added after the first results files were written: a reader fills
+# them in (numbers with NaN, text with "") rather than rejecting older files.
+OPTIONAL_COLUMNS = ["cpuscript", "scanner", "retries", "nfailed", "setup_s"]
+REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
+
 # Columns that must parse as numbers in a results file.
 NUMERIC_COLUMNS = [
     "sample", "nbusycpus", "nbusytasks", "busyduration", "duration",
-    "region_pages", "seed", "cpumapper", "cpubusytasks",
+    "region_pages", "seed", "cpumapper", "cpubusytasks", "cpuscript",
 ] + FIGURE_COLUMNS
 
 # Rows with equal values here are samples of the same configuration.
