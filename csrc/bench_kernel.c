@@ -1,0 +1,737 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The kernel backend: one sample of the reference experiment on the host's
+ * own kernel.
+ *
+ * The mapper is a process of its own (procvma-kmapper, kmapper.c), so the
+ * mm the scanners walk is a small one holding its region, as in the
+ * reference harness.  The scanners and busy-waiters are threads of this
+ * process, each pinned to its busy CPU with its own nice value; they
+ * touch only the mapper's /proc/PID files, so that sharing our mm with
+ * each other changes nothing they contend on.
+ *
+ *   harness thread (pinned to cpuscript)
+ *     spawn mapper ---- READY ----> trial read of /proc/PID/FILE
+ *     start scanners + busy-waiters, wait at the start gate
+ *     open the gate, send START
+ *     wait for DONE (hang: duration + hang_timeout after START)
+ *     stop and join the tasks, close the control socket, reap the mapper
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_common.h"
+#include "kmapper.h"
+
+extern char **environ;
+
+/* cat's own read size (coreutils' io_blksize), so a pass reads as cat does. */
+#define KSCAN_BUF_SIZE (128 * 1024)
+
+/* How long the mapper may take to map and populate its region. */
+#define KMAPPER_SETUP_TIMEOUT_S 60.0
+/* How long an interrupted mapper gets to report before it is killed. */
+#define KMAPPER_STOP_GRACE_S 2.0
+
+struct kbench;
+
+/* A scanner or a busy-waiter thread. */
+struct ktask {
+	struct kbench *kb;
+	pthread_t thread;
+	int cpu;
+	int is_scanner;
+	int started;			/* pthread_create succeeded */
+	/* Scanner only. */
+	char *buf;
+	posix_spawn_file_actions_t cat_actions;
+	posix_spawnattr_t cat_attr;
+	int cat_ready;			/* the two above are initialised */
+	unsigned long long walks;
+	uint64_t walk_sum_ns;
+	uint64_t walk_max_ns;
+	int err;			/* first failed pass during the sample */
+	char errmsg[200];
+};
+
+struct kbench {
+	const struct pv_bench_config *cfg;
+	pid_t mapper;			/* 0 once reaped */
+	int ctl;			/* our end of the control socket */
+	struct pv_kmapper_shm *shm;
+	char procpath[96];		/* /proc/PID/<procfile>: scanners read */
+	char smapspath[64];		/* /proc/PID/smaps: busy-waiters stat() */
+	atomic_int stop_tasks;		/* tell scanners and busy-waiters to end */
+	struct pv_start_gate gate;
+	int gate_ready;
+	struct ktask *tasks;
+	int ntasks;
+};
+
+/* ---- the mapper process ---------------------------------------------- */
+
+/* The mapper executable installed next to this extension module. */
+static int default_mapper_path(char *path, size_t len)
+{
+	Dl_info info;
+	const char *slash;
+
+	if (!dladdr((void *)default_mapper_path, &info) || !info.dli_fname)
+		return -ENOENT;
+	slash = strrchr(info.dli_fname, '/');
+	if (!slash)
+		return -ENOENT;
+	if ((size_t)snprintf(path, len, "%.*s/procvma-kmapper",
+			     (int)(slash - info.dli_fname),
+			     info.dli_fname) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * posix_spawn_file_actions_adddup2(fd, target) leaves FD_CLOEXEC set when
+ * fd == target, so keep our descriptors above the mapper's fixed ones.
+ */
+static int fd_above_targets(int fd)
+{
+	int high;
+
+	if (fd < 0 || fd > PV_KMAPPER_CTL_FD)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, PV_KMAPPER_CTL_FD + 1);
+	close(fd);
+	return high;
+}
+
+static long read_max_map_count(void)
+{
+	long v = -1;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static int spawn_mapper(struct kbench *kb, const char *exe, int shmfd,
+			int peer)
+{
+	const struct pv_bench_config *cfg = kb->cfg;
+	char cpu[16], pages[32], duration[32], seed[32], parent[16];
+	char *argv[] = {
+		"procvma-kmapper", "--cpu", cpu, "--pages", pages,
+		"--duration", duration, "--seed", seed, "--parent", parent,
+		NULL,
+	};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	int err;
+
+	snprintf(cpu, sizeof(cpu), "%d", cfg->cpumapper);
+	snprintf(pages, sizeof(pages), "%lu", cfg->region_pages);
+	snprintf(duration, sizeof(duration), "%.9g", cfg->duration_s);
+	snprintf(seed, sizeof(seed), "%llu", cfg->seed);
+	snprintf(parent, sizeof(parent), "%d", (int)getpid());
+
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGHUP);
+	sigaddset(&dfl, SIGPIPE);
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	posix_spawn_file_actions_adddup2(&fa, shmfd, PV_KMAPPER_SHM_FD);
+	posix_spawn_file_actions_adddup2(&fa, peer, PV_KMAPPER_CTL_FD);
+	/*
+	 * A process group of its own: a terminal's Ctrl-C reaches us, and we
+	 * stop the mapper in order, instead of killing it under our feet.
+	 * Default signal handling and an empty mask, whatever the embedding
+	 * interpreter set for itself (Python ignores SIGPIPE).
+	 */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+				 POSIX_SPAWN_SETSIGMASK |
+				 POSIX_SPAWN_SETSIGDEF);
+	err = posix_spawn(&kb->mapper, exe, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err)
+		kb->mapper = 0;
+	return -err;
+}
+
+enum ctl_result { CTL_BYTE, CTL_TIMEOUT, CTL_STOP, CTL_EOF };
+
+/*
+ * Wait for one byte from the mapper until @deadline_ns, waking every
+ * 20 ms to notice a Ctrl-C when @watch_stop.
+ */
+static enum ctl_result ctl_wait(struct kbench *kb, uint64_t deadline_ns,
+				int watch_stop, char *byte)
+{
+	struct pollfd pfd = { .fd = kb->ctl, .events = POLLIN };
+
+	for (;;) {
+		uint64_t now = pv_now_ns();
+		int ms, n;
+
+		if (watch_stop && pv_stopping())
+			return CTL_STOP;
+		if (now >= deadline_ns)
+			return CTL_TIMEOUT;
+		ms = (int)((deadline_ns - now + 999999) / 1000000);
+		n = poll(&pfd, 1, ms < 20 ? ms : 20);
+		if (n < 0 && errno != EINTR)
+			return CTL_EOF;
+		if (n > 0) {
+			ssize_t r = read(kb->ctl, byte, 1);
+
+			if (r == 1)
+				return CTL_BYTE;
+			if (r == 0 || errno != EINTR)
+				return CTL_EOF;
+		}
+	}
+}
+
+static int ctl_send(struct kbench *kb, char c)
+{
+	return send(kb->ctl, &c, 1, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+/*
+ * Let the mapper go and wait for it: it exits when its control socket
+ * closes; one that does not within @grace_s is killed.  The mapper is
+ * always reaped here, so it neither outlives the sample nor lingers as
+ * a zombie.  Returns its wait status.
+ */
+static int reap_mapper(struct kbench *kb, double grace_s)
+{
+	uint64_t deadline = pv_now_ns() + (uint64_t)(grace_s * 1e9);
+	const struct timespec tick = { 0, 5000000 };
+	int status = 0;
+
+	if (!kb->mapper)
+		return 0;
+	if (kb->ctl >= 0) {
+		close(kb->ctl);
+		kb->ctl = -1;
+	}
+	for (;;) {
+		pid_t r = waitpid(kb->mapper, &status, WNOHANG);
+
+		if (r == kb->mapper || (r < 0 && errno != EINTR))
+			break;
+		if (pv_now_ns() >= deadline) {
+			kill(kb->mapper, SIGKILL);
+			while (waitpid(kb->mapper, &status, 0) < 0 &&
+			       errno == EINTR)
+				;
+			break;
+		}
+		nanosleep(&tick, NULL);
+	}
+	kb->mapper = 0;
+	return status;
+}
+
+static int mapper_failed(struct kbench *kb, struct pv_sample *out)
+{
+	const struct pv_kmapper_shm *shm = kb->shm;
+	long max = read_max_map_count();
+
+	if (shm->err == ENOMEM && shm->err_op == PV_KMAPPER_OP_REGION)
+		return pv_sample_fail(out, ENOMEM,
+			"kernel mapper: cannot map and populate %lu MiB: out of memory, or over vm.max_map_count (%ld)",
+			kb->cfg->region_pages * PV_PAGE_SIZE >> 20, max);
+	if (shm->err == ENOMEM)
+		return pv_sample_fail(out, ENOMEM,
+			"kernel mapper: %s: the region's mappings exceed vm.max_map_count (%ld); raise it or use a smaller region",
+			shm->errmsg, max);
+	return pv_sample_fail(out, shm->err, "kernel mapper: %s", shm->errmsg);
+}
+
+static int mapper_died(struct kbench *kb, struct pv_sample *out)
+{
+	/* It closed its socket on the way out: give it time to finish. */
+	int status = reap_mapper(kb, 1.0);
+
+	if (WIFSIGNALED(status))
+		return pv_sample_fail(out, ECHILD,
+			"kernel mapper died of signal %d (%s)",
+			WTERMSIG(status), strsignal(WTERMSIG(status)));
+	return pv_sample_fail(out, ECHILD,
+		"kernel mapper exited early with status %d",
+		WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* ---- scanners and busy-waiters --------------------------------------- */
+
+/*
+ * One scan: open, read to EOF, close, the way cat reads a file.  The
+ * read is what takes the mapper's mmap_lock (or its VMAs' locks).
+ */
+static int scan_read(struct ktask *t)
+{
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(t->kb->procpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, t->buf, KSCAN_BUF_SIZE)) != 0) {
+		if (n < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+/* One scan as the reference's scanpid.sh does it: a cat process. */
+static int scan_cat(struct ktask *t)
+{
+	char *argv[] = { "cat", t->kb->procpath, NULL };
+	int status, err;
+	pid_t pid;
+
+	err = posix_spawnp(&pid, "cat", &t->cat_actions, &t->cat_attr, argv,
+			   environ);
+	if (err)
+		return -err;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return -EIO;
+	return 0;
+}
+
+static int scan_once(struct ktask *t)
+{
+	return t->kb->cfg->scanner == PV_SCANNER_CAT ? scan_cat(t) :
+						       scan_read(t);
+}
+
+static void scan_describe(struct ktask *t, int err)
+{
+	if (t->kb->cfg->scanner == PV_SCANNER_CAT && err == -EIO)
+		snprintf(t->errmsg, sizeof(t->errmsg),
+			 "cat %s exited with an error", t->kb->procpath);
+	else
+		snprintf(t->errmsg, sizeof(t->errmsg), "%s %s: %s",
+			 t->kb->cfg->scanner == PV_SCANNER_CAT ?
+			 "cannot run cat on" : "cannot read",
+			 t->kb->procpath, strerror(-err));
+	t->err = -err;
+}
+
+static int tasks_stopping(const struct kbench *kb)
+{
+	/* Flags only, published with nothing: relaxed (see pv_stopping()). */
+	return atomic_load_explicit(&kb->stop_tasks, memory_order_relaxed) ||
+	       pv_stopping();
+}
+
+static void scanner_loop(struct ktask *t)
+{
+	while (!tasks_stopping(t->kb)) {
+		uint64_t t0 = pv_now_ns(), dt;
+		int err = scan_once(t);
+
+		if (err) {
+			/* A pass cut short by the end of the sample is no error. */
+			if (!tasks_stopping(t->kb))
+				scan_describe(t, err);
+			return;
+		}
+		dt = pv_now_ns() - t0;
+		t->walks++;
+		t->walk_sum_ns += dt;
+		if (dt > t->walk_max_ns)
+			t->walk_max_ns = dt;
+	}
+}
+
+/* The busy-waiter's spin body: the reference's busywait stat()s smaps. */
+static void stat_mapper(void *arg)
+{
+	struct stat st;
+
+	stat((const char *)arg, &st);
+}
+
+static void *ktask_main(void *arg)
+{
+	struct ktask *t = arg;
+	struct kbench *kb = t->kb;
+	int err;
+
+	err = pv_place_self(t->cpu, t->is_scanner ? PV_SCANNER_NICE :
+						    PV_BUSY_NICE);
+	if (pv_gate_arrive(&kb->gate, err, NULL))
+		return NULL;
+	if (t->is_scanner)
+		scanner_loop(t);
+	else
+		pv_busy_wait_loop(kb->cfg->busyduration_ms, &kb->stop_tasks,
+				  stat_mapper, kb->smapspath);
+	return NULL;
+}
+
+static int scanner_prepare(struct ktask *t)
+{
+	sigset_t none;
+
+	t->buf = malloc(KSCAN_BUF_SIZE);
+	if (!t->buf)
+		return -ENOMEM;
+	if (t->kb->cfg->scanner != PV_SCANNER_CAT)
+		return 0;
+	/* cat >/dev/null 2>&1, as in scanpid.sh. */
+	posix_spawn_file_actions_init(&t->cat_actions);
+	posix_spawn_file_actions_addopen(&t->cat_actions, STDOUT_FILENO,
+					 "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&t->cat_actions, STDERR_FILENO,
+					 "/dev/null", O_WRONLY, 0);
+	posix_spawnattr_init(&t->cat_attr);
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&t->cat_attr, &none);
+	posix_spawnattr_setflags(&t->cat_attr, POSIX_SPAWN_SETSIGMASK);
+	t->cat_ready = 1;
+	return 0;
+}
+
+static void scanner_release(struct ktask *t)
+{
+	free(t->buf);
+	if (t->cat_ready) {
+		posix_spawn_file_actions_destroy(&t->cat_actions);
+		posix_spawnattr_destroy(&t->cat_attr);
+	}
+}
+
+/*
+ * Per busy CPU: nbusytasks scanners and as many busy-waiters.  Every task
+ * places itself and waits at the gate; on failure the gate is aborted.
+ */
+static int start_tasks(struct kbench *kb)
+{
+	const struct pv_bench_config *cfg = kb->cfg;
+	int n = 2 * cfg->nbusycpus * cfg->nbusytasks;
+	int i, err;
+
+	kb->tasks = calloc(n ? n : 1, sizeof(*kb->tasks));
+	if (!kb->tasks)
+		return -ENOMEM;
+	err = pv_gate_init(&kb->gate, n);
+	if (err)
+		return err;
+	kb->gate_ready = 1;
+	for (i = 0; i < n; i++) {
+		struct ktask *t = &kb->tasks[i];
+
+		t->kb = kb;
+		t->cpu = cfg->cpubusytasks + i / (2 * cfg->nbusytasks);
+		t->is_scanner = i % 2 == 0;
+		kb->ntasks = i + 1;	/* so that the clean-up sees it */
+		if (t->is_scanner) {
+			err = scanner_prepare(t);
+			if (err)
+				break;
+		}
+		err = -pthread_create(&t->thread, NULL, ktask_main, t);
+		if (err)
+			break;
+		t->started = 1;
+	}
+	if (!err)
+		err = pv_gate_wait_ready(&kb->gate);
+	if (err)
+		pv_gate_abort(&kb->gate);
+	return err;
+}
+
+static void stop_tasks(struct kbench *kb)
+{
+	int i;
+
+	/* Relaxed: the join below is what orders their results before us. */
+	atomic_store_explicit(&kb->stop_tasks, 1, memory_order_relaxed);
+	for (i = 0; i < kb->ntasks; i++) {
+		if (kb->tasks[i].started) {
+			pthread_join(kb->tasks[i].thread, NULL);
+			kb->tasks[i].started = 0;
+		}
+	}
+}
+
+/* ---- one sample ------------------------------------------------------- */
+
+/*
+ * After the mapper: its histogram and counts, the scanners' walk times.
+ * The mapper's writes to the shared page are visible here because DONE
+ * (a socket write/read pair) or its reaping (waitpid) came first.
+ */
+static void collect(struct kbench *kb, struct pv_sample *out)
+{
+	const struct pv_kmapper_shm *shm = kb->shm;
+	uint64_t sum = 0, max = 0;
+	int i;
+
+	pv_sample_from_hist(out, &shm->hist);
+	out->nmaps = shm->nmaps;
+	out->nunmaps = shm->nunmaps;
+	out->nfailed = shm->err ? 1 : 0;
+	out->vmas = shm->vmas;
+	for (i = 0; i < kb->ntasks; i++) {
+		const struct ktask *t = &kb->tasks[i];
+
+		out->walks += t->walks;
+		sum += t->walk_sum_ns;
+		if (t->walk_max_ns > max)
+			max = t->walk_max_ns;
+	}
+	out->walk_avg_ms = out->walks ? (double)sum / out->walks / 1e6 : 0;
+	out->walk_max_ms = (double)max / 1e6;
+}
+
+/* Wait for DONE; on a Ctrl-C or a hang stop the tasks first. */
+static int await_mapper(struct kbench *kb, uint64_t start_ns,
+			struct pv_sample *out)
+{
+	const struct pv_bench_config *cfg = kb->cfg;
+	uint64_t deadline = start_ns +
+		(uint64_t)((cfg->duration_s + cfg->hang_timeout_s) * 1e9);
+	double grace_s = cfg->hang_timeout_s;
+	enum ctl_result r;
+	char byte;
+
+	r = ctl_wait(kb, deadline, 1, &byte);
+	if (r == CTL_STOP) {
+		out->interrupted = 1;
+		/* Relaxed: a hint; see remap_loop() in kmapper.c. */
+		atomic_store_explicit(&kb->shm->stop, 1, memory_order_relaxed);
+		grace_s = KMAPPER_STOP_GRACE_S;
+	} else if (r == CTL_TIMEOUT) {
+		/*
+		 * A hang, as the reference counts them: take the busy tasks
+		 * away and give the mapper another hang_timeout to finish.
+		 */
+		out->hang = 1;
+	}
+	if (r == CTL_STOP || r == CTL_TIMEOUT) {
+		stop_tasks(kb);
+		if (grace_s < 1.0)
+			grace_s = 1.0;
+		r = ctl_wait(kb, pv_now_ns() + (uint64_t)(grace_s * 1e9), 0,
+			     &byte);
+	}
+	if (r == CTL_BYTE && byte == PV_KMAPPER_DONE)
+		return 0;
+	if (r == CTL_TIMEOUT) {
+		/* Still stuck: its figures so far are in the shared page. */
+		kill(kb->mapper, SIGKILL);
+		return 0;
+	}
+	if (out->interrupted)
+		return 0;
+	return mapper_died(kb, out);
+}
+
+static int run_sample(struct kbench *kb, struct pv_sample *out,
+		      uint64_t setup_t0)
+{
+	const struct pv_bench_config *cfg = kb->cfg;
+	double setup_timeout = KMAPPER_SETUP_TIMEOUT_S +
+		(double)(cfg->region_pages >> 16);	/* +1 s per 256 MiB */
+	struct ktask probe = { .kb = kb };
+	uint64_t start_ns;
+	enum ctl_result r;
+	int i, err;
+	char byte;
+
+	r = ctl_wait(kb, pv_now_ns() + (uint64_t)(setup_timeout * 1e9), 1,
+		     &byte);
+	if (r == CTL_STOP) {
+		out->interrupted = 1;
+		return 0;
+	}
+	if (r == CTL_TIMEOUT)
+		return pv_sample_fail(out, ETIMEDOUT,
+			"kernel mapper: not ready after %.0f s mapping its region",
+			setup_timeout);
+	if (r == CTL_EOF)
+		return mapper_died(kb, out);
+	if (byte != PV_KMAPPER_READY)
+		return mapper_failed(kb, out);
+
+	snprintf(kb->procpath, sizeof(kb->procpath), "/proc/%d/%s",
+		 (int)kb->mapper, cfg->procfile_name);
+	snprintf(kb->smapspath, sizeof(kb->smapspath), "/proc/%d/smaps",
+		 (int)kb->mapper);
+
+	/* One pass now, so an unreadable file fails before the sample. */
+	err = scanner_prepare(&probe);
+	if (!err)
+		err = scan_once(&probe);
+	if (err) {
+		if (err != -ENOMEM)
+			scan_describe(&probe, err);
+		scanner_release(&probe);
+		return pv_sample_fail(out, -err, "%s",
+			err == -ENOMEM ? "out of memory" : probe.errmsg);
+	}
+	scanner_release(&probe);
+
+	err = start_tasks(kb);
+	if (err)
+		return pv_sample_fail(out, err,
+			"cannot start the scanners on CPUs %d-%d: %s",
+			cfg->cpubusytasks,
+			cfg->cpubusytasks + cfg->nbusycpus - 1, strerror(-err));
+
+	/* Busy tasks first, then the mapper: the reference's waitfile order. */
+	start_ns = pv_gate_open(&kb->gate);
+	out->setup_s = (double)(start_ns - setup_t0) / 1e9;
+	if (ctl_send(kb, PV_KMAPPER_START))
+		return mapper_died(kb, out);
+	err = await_mapper(kb, start_ns, out);
+	stop_tasks(kb);
+	if (err)
+		return err;
+
+	collect(kb, out);
+	if (kb->shm->err)
+		return mapper_failed(kb, out);
+	for (i = 0; i < kb->ntasks; i++)
+		if (kb->tasks[i].err)
+			return pv_sample_fail(out, kb->tasks[i].err, "%s",
+					      kb->tasks[i].errmsg);
+	return 0;
+}
+
+int pv_bench_run_kernel(const struct pv_bench_config *cfg,
+			struct pv_sample *out)
+{
+	struct kbench kb = { .cfg = cfg, .ctl = -1 };
+	uint64_t t0 = pv_now_ns();
+	char exe[sizeof(cfg->mapper_path)];
+	cpu_set_t saved, script;
+	int shmfd = -1, sv[2] = { -1, -1 };
+	int have_saved, err, i;
+
+	if (!cfg->procfile_name[0] || strchr(cfg->procfile_name, '/') ||
+	    !strcmp(cfg->procfile_name, ".") ||
+	    !strcmp(cfg->procfile_name, ".."))
+		return pv_sample_fail(out, EINVAL,
+			"procfile '%s' is not a file under /proc/PID",
+			cfg->procfile_name);
+	if (cfg->mapper_path[0]) {
+		snprintf(exe, sizeof(exe), "%s", cfg->mapper_path);
+	} else if (default_mapper_path(exe, sizeof(exe))) {
+		return pv_sample_fail(out, ENOENT,
+			"cannot locate the procvma-kmapper executable");
+	}
+	if (access(exe, X_OK))
+		return pv_sample_fail(out, errno, "kernel mapper %s: %s", exe,
+				      strerror(errno));
+
+	/* The driver sits on cpuscript for the sample, as the reference's. */
+	have_saved = !sched_getaffinity(0, sizeof(saved), &saved);
+	if (cfg->cpuscript < 0 || cfg->cpuscript >= CPU_SETSIZE)
+		return pv_sample_fail(out, EINVAL, "no CPU %d (cpuscript)",
+				      cfg->cpuscript);
+	CPU_ZERO(&script);
+	CPU_SET(cfg->cpuscript, &script);
+	if (sched_setaffinity(0, sizeof(script), &script))
+		return pv_sample_fail(out, errno,
+			"cannot run on CPU %d (cpuscript): %s",
+			cfg->cpuscript, strerror(errno));
+
+	shmfd = fd_above_targets(memfd_create("procvma-kmapper", MFD_CLOEXEC));
+	if (shmfd < 0 || ftruncate(shmfd, sizeof(*kb.shm))) {
+		err = pv_sample_fail(out, errno, "memfd: %s", strerror(errno));
+		goto out;
+	}
+	kb.shm = mmap(NULL, sizeof(*kb.shm), PROT_READ | PROT_WRITE,
+		      MAP_SHARED, shmfd, 0);
+	if (kb.shm == MAP_FAILED) {
+		kb.shm = NULL;
+		err = pv_sample_fail(out, errno, "mmap: %s", strerror(errno));
+		goto out;
+	}
+	kb.shm->magic = PV_KMAPPER_MAGIC;
+	pv_hist_init(&kb.shm->hist);
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		err = pv_sample_fail(out, errno, "socketpair: %s",
+				     strerror(errno));
+		goto out;
+	}
+	kb.ctl = fd_above_targets(sv[0]);
+	sv[1] = fd_above_targets(sv[1]);
+	if (kb.ctl < 0 || sv[1] < 0) {
+		err = pv_sample_fail(out, EMFILE, "out of file descriptors");
+		goto out;
+	}
+
+	err = spawn_mapper(&kb, exe, shmfd, sv[1]);
+	close(sv[1]);
+	sv[1] = -1;
+	if (err) {
+		err = pv_sample_fail(out, err, "cannot run %s: %s", exe,
+				     strerror(-err));
+		goto out;
+	}
+
+	err = run_sample(&kb, out, t0);
+out:
+	stop_tasks(&kb);
+	reap_mapper(&kb, KMAPPER_STOP_GRACE_S);
+	if (kb.tasks) {
+		for (i = 0; i < kb.ntasks; i++)
+			if (kb.tasks[i].is_scanner)
+				scanner_release(&kb.tasks[i]);
+		free(kb.tasks);
+	}
+	if (kb.gate_ready)
+		pv_gate_destroy(&kb.gate);
+	if (kb.shm)
+		munmap(kb.shm, sizeof(*kb.shm));
+	if (kb.ctl >= 0)
+		close(kb.ctl);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (shmfd >= 0)
+		close(shmfd);
+	if (have_saved)
+		sched_setaffinity(0, sizeof(saved), &saved);
+	return err;
+}
