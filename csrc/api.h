@@ -50,6 +50,8 @@ unsigned long pv_mm_region_pages(const struct mm_struct *mm);
 unsigned long pv_mm_map_count(const struct mm_struct *mm);
 void pv_mm_set_max_map_count(struct mm_struct *mm, unsigned long max);
 void pv_mm_set_inject(struct mm_struct *mm, int faults);
+/* Extra simulated kernel work per mmap()/munmap(), under the write lock. */
+void pv_mm_set_op_cost_ns(struct mm_struct *mm, double ns);
 
 /* Region page numbers are 0 .. region_pages-1.  0 or -errno. */
 int pv_mmap_fixed_populate(struct mm_struct *mm, unsigned long first_page,

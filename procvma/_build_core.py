@@ -13,6 +13,7 @@ CSRC = os.path.join(os.path.dirname(HERE), "csrc")
 # The C core's translation units; the kernel mapper (kmapper.c) is an
 # executable of its own and is built by setup.py.
 SOURCES = [
+    "rwsem.c",
     "mmap_lock.c",
     "vma_tree.c",
     "mm.c",

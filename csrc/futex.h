@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Thin futex(2) wrappers: sleep while *uaddr == val, wake sleepers. */
+#ifndef PROCVMA_FUTEX_H
+#define PROCVMA_FUTEX_H
+
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Returns at once if *uaddr != val; spurious wake-ups are the caller's to handle. */
+static inline void futex_wait(atomic_uint *uaddr, unsigned int val)
+{
+	syscall(SYS_futex, uaddr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static inline void futex_wake_all(atomic_uint *uaddr)
+{
+	syscall(SYS_futex, uaddr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+#endif

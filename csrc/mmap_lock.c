@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Per-VMA lock slow paths and the RCU-side VMA lookup (mm/mmap_lock.c).
+ */
+#include "mmap_lock.h"
+#include "futex.h"
+#include "vma_tree.h"
+#include "api.h"
+
+#define VMA_WAIT_SPIN_LOOPS 200
+
+/*
+ * Wait until vm_refcnt == @target.  The writer samples vma_writer_wait
+ * before re-reading vm_refcnt; a reader that drops its reference after
+ * that read bumps vma_writer_wait (vma_end_read_wake()), so the
+ * futex_wait() below cannot miss it.
+ */
+static void vma_wait_refcnt(struct vm_area_struct *vma, unsigned int target)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	int spins = 0;
+
+	while (atomic_load(&vma->vm_refcnt) != target) {
+		unsigned int seq;
+
+		if (spins++ < VMA_WAIT_SPIN_LOOPS) {
+			cpu_relax();
+			continue;
+		}
+		seq = atomic_load(&mm->vma_writer_wait);
+		if (atomic_load(&vma->vm_refcnt) == target)
+			break;
+		futex_wait(&mm->vma_writer_wait, seq);
+	}
+}
+
+void vma_end_read_wake(struct mm_struct *mm)
+{
+	atomic_fetch_add(&mm->vma_writer_wait, 1);
+	futex_wake_all(&mm->vma_writer_wait);
+}
+
+/*
+ * __vma_enter_locked(): set VMA_LOCK_OFFSET so no new reader gets in, then
+ * wait for the readers inside to leave.  False if @vma is detached (no
+ * reader can find it then).
+ */
+static bool vma_enter_locked(struct vm_area_struct *vma, bool detaching)
+{
+	unsigned int old = atomic_load(&vma->vm_refcnt);
+
+	do {
+		if (!old)
+			return false;
+		/*
+		 * seq_cst: pairs with the reader's increment in
+		 * vma_start_read(); see the comment there.
+		 */
+	} while (!atomic_compare_exchange_weak(&vma->vm_refcnt, &old,
+					       old + VMA_LOCK_OFFSET));
+
+	/* Attached VMAs keep the tree's reference; a detaching one does not. */
+	vma_wait_refcnt(vma, VMA_LOCK_OFFSET + (detaching ? 0 : 1));
+	return true;
+}
+
+void __vma_start_write(struct vm_area_struct *vma, unsigned int mm_lock_seq)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	bool locked = false;
+
+	if (!(mm->inject & PV_INJECT_NO_DRAIN))
+		locked = vma_enter_locked(vma, false);
+
+	/*
+	 * From here on vma_start_read() fails on vm_lock_seq alone, until
+	 * vma_end_write_all() moves mm_lock_seq on.  seq_cst store: ordered
+	 * before the offset is dropped below.
+	 */
+	atomic_store(&vma->vm_lock_seq, mm_lock_seq);
+	if (locked)
+		atomic_fetch_sub(&vma->vm_refcnt, VMA_LOCK_OFFSET);
+}
+
+void vma_mark_detached(struct vm_area_struct *vma)
+{
+	/*
+	 * The VMA is write-locked, so readers that still got a reference
+	 * see vm_lock_seq and drop it at once; wait for those.
+	 */
+	if (atomic_fetch_sub(&vma->vm_refcnt, 1) != 1 &&
+	    vma_enter_locked(vma, true))
+		atomic_fetch_sub(&vma->vm_refcnt, VMA_LOCK_OFFSET);
+}
+
+struct vm_area_struct *lock_next_vma(struct mm_struct *mm, unsigned long from_addr,
+				     unsigned long long *retries)
+{
+	struct vm_area_struct *vma;
+	int err;
+
+retry:
+	vma = vma_find(mm, from_addr);
+	if (!vma)
+		return NULL;
+	err = vma_start_read(mm, vma);
+	if (err == -EAGAIN) {
+		/* Detached under us: what replaced it is in the tree now. */
+		++*retries;
+		goto retry;
+	}
+	if (err)
+		return ERR_PTR(err);
+
+	/*
+	 * Locked, so its bounds are stable now.  It may have shrunk below
+	 * from_addr, or a VMA may have appeared between from_addr and it,
+	 * after we found it; either way look again, or we would report a
+	 * gap that is not there.
+	 */
+	if (from_addr >= vma->vm_end ||
+	    (from_addr < vma->vm_start && vma_find(mm, from_addr) != vma)) {
+		vma_end_read(vma);
+		++*retries;
+		goto retry;
+	}
+	return vma;
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * mmap_lock and the per-VMA lock (include/linux/mmap_lock.h).
+ *
+ * Readers of the per-VMA lock run under RCU alone: vma_start_read() fails
+ * instead of waiting, and the caller falls back to mmap_lock.  Writers
+ * hold mmap_lock for write and lock each VMA they change with
+ * vma_start_write(); all those VMA locks end together in
+ * mmap_write_unlock() when mm_lock_seq moves on.
+ */
+#ifndef PROCVMA_MMAP_LOCK_H
+#define PROCVMA_MMAP_LOCK_H
+
+#include <errno.h>
+
+#include "compiler.h"
+#include "mm_types.h"
+
+/* Set in vm_refcnt while a writer excludes readers. */
+#define VMA_LOCK_OFFSET	0x40000000u
+/* Readers beyond this fail (the kernel's VMA_REF_LIMIT). */
+#define VMA_REF_LIMIT	(VMA_LOCK_OFFSET - 1)
+
+static inline void mmap_read_lock(struct mm_struct *mm)
+{
+	down_read(&mm->mmap_lock);
+}
+
+static inline void mmap_read_unlock(struct mm_struct *mm)
+{
+	up_read(&mm->mmap_lock);
+}
+
+static inline void mmap_write_lock(struct mm_struct *mm)
+{
+	down_write(&mm->mmap_lock);
+	/*
+	 * mm_lock_seq goes odd: from now on vma_start_write() stamps VMAs
+	 * with this value.  Ordered after the rwsem acquire; readers that
+	 * compare it with vm_lock_seq do so after taking a VMA reference
+	 * (see vma_start_read()).
+	 */
+	atomic_fetch_add(&mm->mm_lock_seq, 1);
+}
+
+/* vma_end_write_all(): every VMA stamped this cycle is unlocked by this. */
+static inline void vma_end_write_all(struct mm_struct *mm)
+{
+	/* Release: the VMA changes are visible before the locks end. */
+	atomic_fetch_add(&mm->mm_lock_seq, 1);
+}
+
+static inline void mmap_write_unlock(struct mm_struct *mm)
+{
+	vma_end_write_all(mm);
+	up_write(&mm->mmap_lock);
+}
+
+static inline bool mmap_lock_is_contended(struct mm_struct *mm)
+{
+	return rwsem_is_contended(&mm->mmap_lock);
+}
+
+static inline bool mmap_lock_is_write_locked(struct mm_struct *mm)
+{
+	return atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed) & 1;
+}
+
+static inline bool __is_vma_write_locked(struct vm_area_struct *vma,
+					 unsigned int *mm_lock_seq)
+{
+	*mm_lock_seq = atomic_load_explicit(&vma->vm_mm->mm_lock_seq,
+					    memory_order_relaxed);
+	return atomic_load_explicit(&vma->vm_lock_seq, memory_order_relaxed) ==
+	       *mm_lock_seq;
+}
+
+void __vma_start_write(struct vm_area_struct *vma, unsigned int mm_lock_seq);
+
+/*
+ * Write-lock @vma for the rest of this mmap write cycle: waits until its
+ * readers have left.  Caller holds the mmap write lock.
+ */
+static inline void vma_start_write(struct vm_area_struct *vma)
+{
+	unsigned int mm_lock_seq;
+
+	if (__is_vma_write_locked(vma, &mm_lock_seq))
+		return;
+	__vma_start_write(vma, mm_lock_seq);
+}
+
+void vma_end_read_wake(struct mm_struct *mm);
+
+static inline void vma_end_read(struct vm_area_struct *vma)
+{
+	/* Release: our reads of the VMA happen before the writer proceeds. */
+	unsigned int old = atomic_fetch_sub(&vma->vm_refcnt, 1);
+
+	/* Last reader out while a writer waits: wake it. */
+	if (unlikely((old - 1) & VMA_LOCK_OFFSET))
+		vma_end_read_wake(vma->vm_mm);
+}
+
+/*
+ * Read-lock @vma found under RCU.  Returns 0, -EBUSY when it is
+ * write-locked or a writer waits on it (fall back to mmap_lock), or
+ * -EAGAIN when it has been detached (look it up again).
+ */
+static inline int vma_start_read(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	unsigned int old;
+
+	/* Cheap early out; the check that counts is the one after the get. */
+	if (atomic_load_explicit(&vma->vm_lock_seq, memory_order_relaxed) ==
+	    atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed))
+		return -EBUSY;
+
+	/* refcount_inc_not_zero_limited: fail on 0 (detached) or a writer. */
+	old = atomic_load_explicit(&vma->vm_refcnt, memory_order_relaxed);
+	do {
+		if (!old)
+			return -EAGAIN;
+		if (old >= VMA_REF_LIMIT)
+			return -EBUSY;
+		/*
+		 * Acquire (seq_cst) on success: pairs with the writer's
+		 * seq_cst add of VMA_LOCK_OFFSET in __vma_start_write().
+		 * Either the writer sees our reference and waits for it, or
+		 * we see its offset here, or we see its vm_lock_seq below.
+		 */
+	} while (!atomic_compare_exchange_weak(&vma->vm_refcnt, &old, old + 1));
+
+	if (unlikely(atomic_load(&vma->vm_lock_seq) == atomic_load(&mm->mm_lock_seq))) {
+		vma_end_read(vma);	/* a writer may wait for this very reference */
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* The VMA enters the tree: one reference that is the tree's. */
+static inline void vma_mark_attached(struct vm_area_struct *vma)
+{
+	/* Release: pairs with the reader's get; fields are set before. */
+	atomic_store(&vma->vm_refcnt, 1);
+}
+
+void vma_mark_detached(struct vm_area_struct *vma);
+
+/*
+ * Under RCU: find the first VMA ending above @from_addr and read-lock it.
+ * NULL when there is none; ERR_PTR(-EBUSY) when it cannot be locked now
+ * (the caller falls back to mmap_lock).  @retries counts look-ups redone
+ * because the VMA changed under us.
+ */
+struct vm_area_struct *lock_next_vma(struct mm_struct *mm, unsigned long from_addr,
+				     unsigned long long *retries);
+
+#endif

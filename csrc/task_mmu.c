@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * /proc/PID/{maps,smaps,smaps_rollup} for the simulated mm, in both
+ * locking designs (SPEC §2):
+ *
+ *  PV_LOCK_MMAP  every read() holds the mmap read lock from m_start() to
+ *                m_stop(); smaps_rollup holds it for the whole walk and
+ *                drops it between VMAs when a writer waits.
+ *  PV_LOCK_VMA   every VMA is found under RCU and read-locked on its own;
+ *                when that fails the reader falls back to the mmap read
+ *                lock (fallback_to_mmap_lock()), and only then does the
+ *                rollup check for contention, as in the seed patch.
+ *
+ * The structure follows fs/proc/task_mmu.c so the two can be read side by
+ * side: lock_vma_range()/unlock_vma_range(), get_next_vma(),
+ * proc_get_vma(), m_start()/m_next()/m_stop(), show_map()/show_smap(),
+ * show_smaps_rollup().  One difference: the kernel's lock_next_vma()
+ * takes mmap_lock only long enough to read-lock the one VMA it could not
+ * get; here, as in SPEC §2 and the seed's proc_get_vma(), the reader keeps
+ * mmap_lock until the end of the read() (or, in the rollup, until it
+ * drops it on contention).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "mm.h"
+#include "mmap_lock.h"
+#include "seq_file.h"
+#include "task_mmu.h"
+#include "vma_tree.h"
+
+/* The largest seq_file buffer a read() may grow to (one smaps record is ~1 KiB). */
+#define SEQ_BUF_MAX (16 * PAGE_SIZE)
+
+struct proc_maps_private {
+	struct mm_struct *mm;
+	int lock;			/* PV_LOCK_* */
+	bool mmap_locked;		/* holding the mmap read lock */
+	bool vma_refs;			/* locked_vma holds a VMA read lock */
+	struct vm_area_struct *locked_vma;
+	unsigned long last_pos;		/* where the next read() resumes */
+	struct pv_walk_stats *stats;
+	struct walk_observer *obs;
+	unsigned int gen_before;	/* locked_vma's vm_gen when we got it */
+	unsigned long shown_start;	/* ... and its range then */
+	unsigned long shown_end;
+};
+
+/* ---- locking ----------------------------------------------------------- */
+
+static void unlock_ctx_vma(struct proc_maps_private *priv)
+{
+	if (priv->locked_vma && priv->vma_refs)
+		vma_end_read(priv->locked_vma);
+	priv->locked_vma = NULL;
+}
+
+static void lock_vma_range(struct proc_maps_private *priv)
+{
+	if (priv->lock == PV_LOCK_MMAP) {
+		mmap_read_lock(priv->mm);
+		priv->mmap_locked = true;
+	} else {
+		rcu_read_lock();
+		priv->mmap_locked = false;
+		priv->locked_vma = NULL;
+	}
+}
+
+static void unlock_vma_range(struct proc_maps_private *priv)
+{
+	if (priv->mmap_locked) {
+		mmap_read_unlock(priv->mm);
+		priv->mmap_locked = false;
+	} else {
+		unlock_ctx_vma(priv);
+		rcu_read_unlock();
+	}
+}
+
+/*
+ * The VMA read lock keeps @vma and its page tables stable; RCU is not
+ * needed for the page walk, and holding it across one would stretch grace
+ * periods for every other VMA (the smaps series does the same).
+ */
+static void drop_rcu(struct proc_maps_private *priv)
+{
+	if (!priv->mmap_locked)
+		rcu_read_unlock();
+}
+
+static void reacquire_rcu(struct proc_maps_private *priv)
+{
+	if (!priv->mmap_locked)
+		rcu_read_lock();
+}
+
+static struct vm_area_struct *get_next_vma(struct proc_maps_private *priv,
+					   unsigned long last_pos)
+{
+	struct vm_area_struct *vma;
+
+	if (priv->mmap_locked)
+		return vma_find(priv->mm, last_pos);
+
+	unlock_ctx_vma(priv);
+	if (unlikely(priv->mm->inject & PV_INJECT_NO_VMA_LOCK)) {
+		/* The fault under test: trust a VMA found under RCU alone. */
+		vma = vma_find(priv->mm, last_pos);
+		priv->vma_refs = false;
+	} else {
+		vma = lock_next_vma(priv->mm, last_pos, &priv->stats->retries);
+		priv->vma_refs = true;
+	}
+	if (!IS_ERR_OR_NULL(vma))
+		priv->locked_vma = vma;
+	return vma;
+}
+
+static bool fallback_to_mmap_lock(struct proc_maps_private *priv)
+{
+	if (priv->mmap_locked)
+		return false;
+	rcu_read_unlock();
+	mmap_read_lock(priv->mm);
+	priv->mmap_locked = true;
+	priv->stats->fallbacks++;
+	return true;
+}
+
+static struct vm_area_struct *proc_get_vma(struct proc_maps_private *priv,
+					   unsigned long pos)
+{
+	struct vm_area_struct *vma;
+
+retry:
+	vma = get_next_vma(priv, pos);
+	if (IS_ERR(vma)) {
+		if (fallback_to_mmap_lock(priv))
+			goto retry;
+		return NULL;	/* cannot happen: under mmap_lock nothing fails */
+	}
+	if (vma && priv->obs) {
+		priv->gen_before = atomic_load(&vma->vm_gen);
+		priv->shown_start = READ_ONCE(vma->vm_start);
+		priv->shown_end = READ_ONCE(vma->vm_end);
+	}
+	return vma;
+}
+
+static void observe_vma(struct proc_maps_private *priv, struct vm_area_struct *vma,
+			unsigned long walk_from)
+{
+	if (priv->obs)
+		priv->obs->vma_shown(priv->obs, priv->shown_start, priv->shown_end,
+				     walk_from, priv->gen_before,
+				     atomic_load(&vma->vm_gen));
+}
+
+/* ---- the page walk: smaps_pte_range() / smaps_account() ---------------- */
+
+static void smaps_page_accumulate(struct mem_size_stats *mss, struct page *page,
+				  unsigned long size, unsigned long long pss,
+				  bool dirty, bool private)
+{
+	mss->pss += pss;
+	if (atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_anon)
+		mss->pss_anon += pss;
+	else
+		mss->pss_file += pss;
+	if (dirty) {
+		mss->pss_dirty += pss;
+		if (private)
+			mss->private_dirty += size;
+		else
+			mss->shared_dirty += size;
+	} else {
+		if (private)
+			mss->private_clean += size;
+		else
+			mss->shared_clean += size;
+	}
+}
+
+static void smaps_pte_entry(pte_t pte, struct mem_size_stats *mss)
+{
+	struct page *page;
+	unsigned int flags;
+	int mapcount;
+
+	if (pte_is_swap(pte)) {
+		mss->swap += PAGE_SIZE;
+		mss->swap_pss += (unsigned long long)PAGE_SIZE << PSS_SHIFT;
+		return;
+	}
+	page = pte_page(pte);
+	flags = atomic_load_explicit(&page->flags, memory_order_relaxed);
+	mapcount = atomic_load_explicit(&page->mapcount, memory_order_relaxed);
+
+	if (flags & PG_anon)
+		mss->anonymous += PAGE_SIZE;
+	mss->resident += PAGE_SIZE;
+	if (flags & PG_referenced)
+		mss->referenced += PAGE_SIZE;
+	/* A shared page's PSS is divided among the PTEs that map it. */
+	if (mapcount >= 2)
+		smaps_page_accumulate(mss, page, PAGE_SIZE,
+				      ((unsigned long long)PAGE_SIZE << PSS_SHIFT) / mapcount,
+				      flags & PG_dirty, false);
+	else
+		smaps_page_accumulate(mss, page, PAGE_SIZE,
+				      (unsigned long long)PAGE_SIZE << PSS_SHIFT,
+				      flags & PG_dirty, true);
+}
+
+/* Account [max(start, vm_start), vm_end) of @vma; its lock keeps the PTEs stable. */
+static void smap_gather_stats(struct proc_maps_private *priv,
+			      struct vm_area_struct *vma,
+			      struct mem_size_stats *mss, unsigned long start)
+{
+	struct mm_struct *mm = priv->mm;
+	unsigned long end = READ_ONCE(vma->vm_end);
+	unsigned long addr = READ_ONCE(vma->vm_start);
+
+	if (start > addr)
+		addr = start;
+	if (addr < mm->region_start || end > page_addr(mm, mm->region_pages))
+		return;		/* only under an injected fault */
+	for (; addr < end; addr += PAGE_SIZE) {
+		pte_t pte = READ_ONCE(*pte_offset(mm, addr));
+
+		if (pte)
+			smaps_pte_entry(pte, mss);
+	}
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+static void show_vma_header_prefix(struct seq_file *m, unsigned long start,
+				   unsigned long end, unsigned long flags,
+				   unsigned long long pgoff)
+{
+	char perms[5];
+
+	/* Name column: 25 + 6 * sizeof(void *) - 1, as in the kernel. */
+	seq_setwidth(m, 25 + sizeof(void *) * 6 - 1);
+	seq_put_hex_ll(m, NULL, start, 8);
+	seq_put_hex_ll(m, "-", end, 8);
+	perms[0] = flags & VM_READ ? 'r' : '-';
+	perms[1] = flags & VM_WRITE ? 'w' : '-';
+	perms[2] = flags & VM_EXEC ? 'x' : '-';
+	perms[3] = flags & VM_MAYSHARE ? 's' : 'p';
+	perms[4] = '\0';
+	seq_putc(m, ' ');
+	seq_puts(m, perms);
+	seq_put_hex_ll(m, " ", pgoff, 8);
+	seq_put_hex_ll(m, " ", 0, 2);	/* MAJOR(dev) */
+	seq_put_hex_ll(m, ":", 0, 2);	/* MINOR(dev) */
+	seq_put_decimal_ull(m, " ", 0);	/* inode */
+	seq_putc(m, ' ');
+}
+
+/* An anonymous VMA has no name and prints offset 0 (show_map_vma()). */
+static void show_map_vma(struct seq_file *m, struct vm_area_struct *vma)
+{
+	show_vma_header_prefix(m, vma->vm_start, vma->vm_end, vma->vm_flags, 0);
+	seq_putc(m, '\n');
+}
+
+#define SEQ_PUT_DEC(str, val) seq_put_decimal_ull_width(m, str, (val) >> 10, 8)
+
+static void __show_smap(struct seq_file *m, const struct mem_size_stats *mss,
+			bool rollup)
+{
+	SEQ_PUT_DEC("Rss:            ", mss->resident);
+	SEQ_PUT_DEC(" kB\nPss:            ", mss->pss >> PSS_SHIFT);
+	SEQ_PUT_DEC(" kB\nPss_Dirty:      ", mss->pss_dirty >> PSS_SHIFT);
+	if (rollup) {
+		/* Meaningful only in the rollup; per VMA two are 0, one is Pss. */
+		SEQ_PUT_DEC(" kB\nPss_Anon:       ", mss->pss_anon >> PSS_SHIFT);
+		SEQ_PUT_DEC(" kB\nPss_File:       ", mss->pss_file >> PSS_SHIFT);
+		SEQ_PUT_DEC(" kB\nPss_Shmem:      ", mss->pss_shmem >> PSS_SHIFT);
+	}
+	SEQ_PUT_DEC(" kB\nShared_Clean:   ", mss->shared_clean);
+	SEQ_PUT_DEC(" kB\nShared_Dirty:   ", mss->shared_dirty);
+	SEQ_PUT_DEC(" kB\nPrivate_Clean:  ", mss->private_clean);
+	SEQ_PUT_DEC(" kB\nPrivate_Dirty:  ", mss->private_dirty);
+	SEQ_PUT_DEC(" kB\nReferenced:     ", mss->referenced);
+	SEQ_PUT_DEC(" kB\nAnonymous:      ", mss->anonymous);
+	SEQ_PUT_DEC(" kB\nKSM:            ", mss->ksm);
+	SEQ_PUT_DEC(" kB\nLazyFree:       ", mss->lazyfree);
+	SEQ_PUT_DEC(" kB\nAnonHugePages:  ", mss->anonymous_thp);
+	SEQ_PUT_DEC(" kB\nShmemPmdMapped: ", mss->shmem_thp);
+	SEQ_PUT_DEC(" kB\nFilePmdMapped:  ", mss->file_thp);
+	SEQ_PUT_DEC(" kB\nShared_Hugetlb: ", mss->shared_hugetlb);
+	seq_put_decimal_ull_width(m, " kB\nPrivate_Hugetlb: ",
+				  mss->private_hugetlb >> 10, 7);
+	SEQ_PUT_DEC(" kB\nSwap:           ", mss->swap);
+	SEQ_PUT_DEC(" kB\nSwapPss:        ", mss->swap_pss >> PSS_SHIFT);
+	SEQ_PUT_DEC(" kB\nLocked:         ", mss->pss_locked >> PSS_SHIFT);
+	seq_puts(m, " kB\n");
+}
+
+static void show_smap_vma_flags(struct seq_file *m, unsigned long flags)
+{
+	static const struct { unsigned long flag; char name[4]; } mnemonics[] = {
+		{ VM_READ, "rd" }, { VM_WRITE, "wr" }, { VM_EXEC, "ex" },
+		{ VM_SHARED, "sh" }, { VM_MAYREAD, "mr" }, { VM_MAYWRITE, "mw" },
+		{ VM_MAYEXEC, "me" }, { VM_MAYSHARE, "ms" }, { VM_ACCOUNT, "ac" },
+	};
+	size_t i;
+
+	seq_puts(m, "VmFlags: ");
+	for (i = 0; i < ARRAY_SIZE(mnemonics); i++) {
+		if (flags & mnemonics[i].flag) {
+			seq_puts(m, mnemonics[i].name);
+			seq_putc(m, ' ');
+		}
+	}
+	seq_putc(m, '\n');
+}
+
+static void show_map(struct proc_maps_private *priv, struct seq_file *m,
+		     struct vm_area_struct *vma)
+{
+	show_map_vma(m, vma);
+	(void)priv;
+}
+
+static void show_smap(struct proc_maps_private *priv, struct seq_file *m,
+		      struct vm_area_struct *vma)
+{
+	struct mem_size_stats mss = { 0 };
+
+	drop_rcu(priv);
+	smap_gather_stats(priv, vma, &mss, 0);
+	reacquire_rcu(priv);
+
+	show_map_vma(m, vma);
+	SEQ_PUT_DEC("Size:           ", vma->vm_end - vma->vm_start);
+	SEQ_PUT_DEC(" kB\nKernelPageSize: ", PAGE_SIZE);
+	SEQ_PUT_DEC(" kB\nMMUPageSize:    ", PAGE_SIZE);
+	seq_puts(m, " kB\n");
+	__show_smap(m, &mss, false);
+	seq_puts(m, "THPeligible:           0\n");
+	seq_puts(m, "ProtectionKey:         0\n");
+	show_smap_vma_flags(m, vma->vm_flags);
+}
+
+/* ---- seq_read() for maps and smaps -------------------------------------- */
+
+typedef void (*show_fn)(struct proc_maps_private *, struct seq_file *,
+			struct vm_area_struct *);
+
+static struct vm_area_struct *m_start(struct proc_maps_private *priv)
+{
+	struct vm_area_struct *vma;
+
+	lock_vma_range(priv);
+	vma = proc_get_vma(priv, priv->last_pos);
+	return vma;
+}
+
+static void m_stop(struct proc_maps_private *priv)
+{
+	unlock_vma_range(priv);
+}
+
+/*
+ * One read(): seq_read_iter() fills one buffer with whole records under
+ * one m_start()..m_stop().  A record that does not fit is thrown away and
+ * shown again, page walk included, by the next read().  Returns the bytes
+ * produced, 0 at EOF, or -EFBIG if one record outgrew SEQ_BUF_MAX.
+ */
+static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
+			   show_fn show)
+{
+	struct vm_area_struct *vma;
+
+	for (;;) {
+		m->count = 0;
+		m->overflow = false;
+		vma = m_start(priv);
+		if (!vma) {
+			m_stop(priv);
+			return 0;
+		}
+		show(priv, m, vma);
+		if (!m->overflow)
+			break;
+		/* Not even one record fits: grow the buffer and start over. */
+		m_stop(priv);
+		if (m->size * 2 > SEQ_BUF_MAX)
+			return -EFBIG;
+		m->size *= 2;
+	}
+
+	for (;;) {
+		size_t offs = m->count;
+
+		observe_vma(priv, vma, vma->vm_start);
+		priv->stats->vmas++;
+		priv->last_pos = vma->vm_end;
+		vma = proc_get_vma(priv, priv->last_pos);	/* m_next() */
+		if (!vma)
+			break;
+		show(priv, m, vma);
+		if (m->overflow) {
+			m->count = offs;
+			break;
+		}
+	}
+	m_stop(priv);
+	return m->count;
+}
+
+/* ---- smaps_rollup ------------------------------------------------------- */
+
+static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m)
+{
+	struct mm_struct *mm = priv->mm;
+	struct mem_size_stats mss = { 0 };
+	unsigned long vma_start = 0, last_vma_end = 0;
+	struct vm_area_struct *vma;
+
+	lock_vma_range(priv);
+	vma = proc_get_vma(priv, 0);
+	if (vma)
+		vma_start = vma->vm_start;
+	while (vma) {
+		/*
+		 * If, after the lock was dropped, the VMA we already counted
+		 * grew or merged with its neighbour, count only from
+		 * last_vma_end: every page exactly once.
+		 */
+		unsigned long walk_from = vma->vm_start < last_vma_end &&
+			!(mm->inject & PV_INJECT_NO_RESUME_CHECK) ?
+			last_vma_end : vma->vm_start;
+
+		drop_rcu(priv);
+		smap_gather_stats(priv, vma, &mss, walk_from);
+		reacquire_rcu(priv);
+		observe_vma(priv, vma, walk_from);
+		priv->stats->vmas++;
+		last_vma_end = vma->vm_end;
+
+		/*
+		 * Holding mmap_lock (always in the mmap design; after a
+		 * fallback in the VMA design): a writer waits, so let it in.
+		 * Retaking may put a VMA-design reader back on RCU.
+		 */
+		if (priv->mmap_locked && mmap_lock_is_contended(mm)) {
+			unlock_vma_range(priv);
+			priv->stats->drops++;
+			lock_vma_range(priv);
+		}
+		vma = proc_get_vma(priv, last_vma_end);
+	}
+	unlock_vma_range(priv);
+
+	show_vma_header_prefix(m, vma_start, last_vma_end, 0, 0);
+	seq_pad(m, ' ');
+	seq_puts(m, "[rollup]\n");
+	__show_smap(m, &mss, true);
+	if (priv->obs && priv->obs->rollup_done)
+		priv->obs->rollup_done(priv->obs, &mss);
+}
+
+/* ---- read to EOF ---------------------------------------------------------- */
+
+static void copy_to_user(char *buf, unsigned long len, unsigned long pos,
+			 const char *src, unsigned long n)
+{
+	if (len && pos < len - 1) {
+		unsigned long room = len - 1 - pos;
+
+		memcpy(buf + pos, src, n < room ? n : room);
+	}
+}
+
+long proc_read_all(struct mm_struct *mm, int procfile, int lock, char *buf,
+		   unsigned long len, struct pv_walk_stats *stats,
+		   struct walk_observer *obs)
+{
+	char seqbuf[SEQ_BUF_MAX];
+	struct seq_file m = { .buf = seqbuf, .size = PAGE_SIZE };
+	struct pv_walk_stats dummy = { 0 };
+	struct proc_maps_private priv = {
+		.mm = mm, .lock = lock, .obs = obs,
+		.stats = stats ? stats : &dummy,
+	};
+	unsigned long total = 0;
+	long n;
+
+	if (lock != PV_LOCK_MMAP && lock != PV_LOCK_VMA)
+		return -EINVAL;
+	if (obs && obs->walk_begin)
+		obs->walk_begin(obs);
+
+	switch (procfile) {
+	case PV_PROC_SMAPS_ROLLUP:
+		/* single_open(): one show, one buffer */
+		show_smaps_rollup(&priv, &m);
+		priv.stats->reads++;
+		copy_to_user(buf, len, 0, m.buf, m.count);
+		total = m.count;
+		break;
+	case PV_PROC_MAPS:
+	case PV_PROC_SMAPS:
+		do {
+			n = seq_read_chunk(&priv, &m, procfile == PV_PROC_MAPS ?
+					   show_map : show_smap);
+			if (n < 0)
+				return n;
+			priv.stats->reads++;
+			copy_to_user(buf, len, total, m.buf, n);
+			total += n;
+		} while (n);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (len)
+		buf[total < len - 1 ? total : len - 1] = '\0';
+	priv.stats->walks++;
+	return total;
+}
+
+long pv_proc_read_all(struct mm_struct *mm, int procfile, int lock, char *buf,
+		      unsigned long len, struct pv_walk_stats *stats)
+{
+	return proc_read_all(mm, procfile, lock, buf, len, stats, NULL);
+}
