@@ -1,0 +1,317 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""procvma plot CSV... -o FILE: the figure for a patch cover letter.
+
+Three panels, one line per (results file, configuration):
+
+ * the per-sample worst call (opmax), sorted, and
+ * the per-sample mean call (opavg), sorted -- the reference harness's
+   plots: sorting shows the spread of the samples at a glance, and the
+   middle of the line is the median the tables report;
+ * the latency distribution from the histogram's percentiles, as the
+   fraction of calls slower than a given latency (log-log), ending at the
+   worst call, so the tail that the mmap_lock design stretches is visible.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import List, Sequence, Tuple
+
+import click
+import numpy as np
+import pandas as pd
+
+from procvma import schema, stats
+from procvma.compare import BadInput, fmt_value
+
+FORMATS = ("png", "svg", "pdf")
+
+# Percentile columns and the fraction of calls slower than each.
+PERCENTILES = [("p50_ms", 0.5, "p50"), ("p90_ms", 0.1, "p90"),
+               ("p99_ms", 0.01, "p99"), ("p999_ms", 0.001, "p99.9")]
+
+DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA lock"}
+
+# Configuration columns besides backend/lock/procfile, with how a legend
+# says them when they differ between lines.
+PARAM_LABELS = {
+    "nbusycpus": "{} busy CPU(s)",
+    "nbusytasks": "{} scanner(s)/CPU",
+    "busyduration": "busy {} ms",
+}
+
+
+class Series:
+    """The samples of one configuration from one results file."""
+
+    def __init__(self, path: str, config: Tuple, rows: pd.DataFrame):
+        self.path = path
+        self.config = dict(zip(schema.CONFIG_KEY, config))
+        self.rows = rows
+
+    def values(self, column: str) -> np.ndarray:
+        return np.sort(self.rows[column].dropna().to_numpy(dtype=float))
+
+    @property
+    def design(self) -> str:
+        lock = str(self.config["lock"])
+        if self.config["backend"] == "kernel":
+            release = self.rows["kernel_release"].dropna()
+            return f"Linux {release.iloc[0]}" if len(release) else "kernel"
+        return DESIGN_NAMES.get(lock, lock)
+
+    def label(self, varying: Sequence[str], several_files: bool) -> str:
+        c = self.config
+        parts = [str(c["backend"]), self.design, str(c["procfile"])]
+        parts += [PARAM_LABELS[k].format(fmt_value(c[k])) for k in varying]
+        if several_files:
+            parts.append(os.path.basename(self.path))
+        n = len(self.rows)
+        med = stats.median(self.rows["opavg_ms"])
+        return (" · ".join(parts) +
+                f"  (median opavg {med:.3f} ms, {n} sample{'s' * (n != 1)})")
+
+
+def _plural(n: str, what: str) -> str:
+    return f"{n} {what}{'' if n == '1' else 's'}"
+
+
+def load_series(frames: Sequence[Tuple[str, pd.DataFrame]]) -> List[Series]:
+    out = []
+    for path, df in frames:
+        for config, rows in df.groupby(schema.CONFIG_KEY, sort=False,
+                                       dropna=False):
+            out.append(Series(path, config, rows))
+    # Designs of one procfile next to each other, mmap_lock before per-VMA.
+    out.sort(key=lambda s: (str(s.config["procfile"]),
+                            str(s.config["backend"]) != "sim",
+                            str(s.config["lock"]) != "mmap",
+                            [str(s.config[k]) for k in PARAM_LABELS],
+                            s.path))
+    return out
+
+
+def _varying(series: Sequence[Series]) -> List[str]:
+    return [k for k in PARAM_LABELS
+            if len({str(s.config[k]) for s in series}) > 1]
+
+
+def _common_subtitle(series: Sequence[Series], varying: Sequence[str]) -> str:
+    """What every line shares: busy-task layout, run length, host."""
+    first = series[0].config
+    bits = []
+    if "nbusycpus" not in varying and "nbusytasks" not in varying:
+        cpus = fmt_value(first["nbusycpus"])
+        tasks = fmt_value(first["nbusytasks"])
+        bits.append(f"{_plural(cpus, 'busy CPU')}, each running "
+                    f"{_plural(tasks, 'scanner')} at nice 15 and "
+                    f"{_plural(tasks, 'busy-waiter')}")
+    if "busyduration" not in varying:
+        bd = fmt_value(first["busyduration"])
+        bits.append("busy-waiters spin forever" if bd == "0"
+                    else f"busy-waiters spin {bd} ms, sleep 1 ms")
+    durations = {fmt_value(d) for s in series
+                 for d in s.rows["duration"].dropna()}
+    if len(durations) == 1:
+        bits.append(f"{durations.pop()} s per sample")
+    hosts = {(str(r), str(m)) for s in series
+             for r, m in zip(s.rows["kernel_release"], s.rows["cpu_model"])}
+    if len(hosts) == 1:
+        release, model = hosts.pop()
+        bits.append(f"{model}, Linux {release}")
+    return "; ".join(bits)
+
+
+def _use_log(arrays: Sequence[np.ndarray]) -> bool:
+    """Log scale when the lines span more than a decade: the per-VMA
+    design's opavg would otherwise be a flat line on the x axis."""
+    vals = np.concatenate([a[a > 0] for a in arrays] or [np.array([])])
+    return vals.size > 0 and vals.max() / vals.min() > 10
+
+
+def _plain_log_ticks(axis):
+    """Log axis ticks as 0.01, 0.02, 0.05, 0.1 rather than 10^-2: readers
+    compare milliseconds, not exponents."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _sorted_panel(ax, series, column, styles, title, ylabel):
+    from matplotlib.ticker import MaxNLocator
+
+    arrays = [s.values(column) for s in series]
+    for vals, style in zip(arrays, styles):
+        ax.plot(np.arange(1, len(vals) + 1), vals, **style)
+    if _use_log(arrays):
+        ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis)
+    else:
+        ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title)
+    ax.set_xlabel("sample, sorted by value")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _distribution_panel(ax, series, styles):
+    """Exceedance curve: x = latency, y = fraction of calls slower.  Each
+    percentile is the median over the samples; the band spans the samples'
+    minimum to maximum.  The last point is the worst call, slower than
+    none of the median sample's calls (plotted at 1/ncalls)."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    lowest = 1.0
+    for s, style in zip(series, styles):
+        rows = s.rows
+        cols = [c for c, _, _ in PERCENTILES] + ["opmax_ms"]
+        calls = stats.median(rows["nmaps"] + rows["nunmaps"])
+        fracs = [f for _, f, _ in PERCENTILES]
+        if calls > 0 and 1 / calls < fracs[-1]:
+            fracs.append(1 / calls)
+        else:
+            cols = cols[:-1]
+        vals = rows[cols].astype(float)
+        ok = vals.notna().all(axis=1)
+        if not ok.any():
+            continue
+        vals = vals[ok]
+        mid = vals.median().to_numpy()
+        ax.fill_betweenx(fracs, vals.min().to_numpy(), vals.max().to_numpy(),
+                         color=style["color"], alpha=0.12, linewidth=0)
+        ax.plot(mid, fracs, **style)
+        lowest = min(lowest, fracs[-1])
+
+    ax.set_xscale("log")
+    _plain_log_ticks(ax.xaxis)
+    ax.set_yscale("log")
+    ticks = [f for _, f, _ in PERCENTILES]
+    names = [f"{f * 100:g}% ({n})" for _, f, n in PERCENTILES]
+    decade = 1e-4
+    while decade >= lowest * 0.999:
+        ticks.append(decade)
+        names.append(f"{decade * 100:g}%")
+        decade /= 10
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_yticklabels(names)
+    ax.set_ylim(top=0.7, bottom=lowest / 2)
+    ax.set_title("Latency distribution of all calls")
+    ax.text(0.98, 0.98,
+            "line: median over samples\nband: min–max over samples",
+            transform=ax.transAxes, ha="right", va="top", fontsize=8,
+            color="0.35")
+    ax.set_xlabel("mmap()/munmap() latency (ms)")
+    ax.set_ylabel("calls slower than that")
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def render(frames: Sequence[Tuple[str, pd.DataFrame]], out: str, fmt: str):
+    from matplotlib import colormaps, rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    series = load_series(frames)
+    varying = _varying(series)
+    several_files = len({path for path, _ in frames}) > 1
+    files = list(dict.fromkeys(path for path, _ in frames))
+
+    # One colour per configuration, one line style per file: the same
+    # configuration measured twice (before/after, sim/kernel) reads as a pair.
+    configs = list(dict.fromkeys(tuple(map(str, s.config.values()))
+                                 for s in series))
+    palette = colormaps["tab10" if len(configs) <= 10 else "tab20"].colors
+    linestyles = ["-", "--", ":", "-."]
+    markers = ["o", "s", "^", "D", "v"]
+    styles = []
+    for s in series:
+        c = configs.index(tuple(map(str, s.config.values())))
+        f = files.index(s.path)
+        styles.append(dict(color=palette[c % len(palette)],
+                           linestyle=linestyles[f % len(linestyles)],
+                           marker=markers[f % len(markers)],
+                           markersize=4, linewidth=1.6))
+
+    fig = Figure(figsize=(16, 5.6 + 0.25 * len(series)),
+                 layout="constrained")
+    FigureCanvasAgg(fig)    # no display, no pyplot state: Agg renders
+    axes = fig.subplots(1, 3)
+    _sorted_panel(axes[0], series, "opmax_ms", styles,
+                  "Worst call per sample (opmax)",
+                  "slowest mmap()/munmap() in the sample (ms)")
+    _sorted_panel(axes[1], series, "opavg_ms", styles,
+                  "Mean call per sample (opavg)",
+                  "mean mmap()/munmap() latency (ms)")
+    _distribution_panel(axes[2], series, styles)
+
+    procfiles = sorted({str(s.config["procfile"]) for s in series})
+    names = procfiles[0] if len(procfiles) == 1 else \
+        "{" + ",".join(procfiles) + "}"
+    fig.suptitle(f"mmap()/munmap() latency while other tasks read "
+                 f"/proc/PID/{names}", fontsize=14, fontweight="bold")
+    subtitle = _common_subtitle(series, varying)
+    handles = axes[1].get_lines()
+    labels = [s.label(varying, several_files) for s in series]
+    fig.legend(handles, labels, loc="outside lower center",
+               ncols=1 if len(series) > 4 else 2, frameon=False,
+               title=subtitle or None)
+    # Undated metadata and fixed SVG ids: the same data give the same
+    # bytes.  SVG keeps its text as text, to be edited and searched.
+    metadata = {"Date": None} if fmt == "svg" else \
+        {"CreationDate": None} if fmt == "pdf" else {}
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "procvma"}):
+        fig.savefig(out, format=fmt, dpi=120, metadata=metadata)
+
+
+def output_format(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if ext not in FORMATS:
+        raise BadInput(f"{path}: unknown output format "
+                       f"{('.' + ext) if ext else '(no extension)'}; use "
+                       f"{', '.join('.' + f for f in FORMATS)}")
+    return ext
+
+
+def check_writable(path: str):
+    """Fail before plotting, not after: a missing directory or one we may
+    not write to."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise BadInput(f"{path}: cannot write: directory {parent} does not "
+                       f"exist")
+    if os.path.isdir(path):
+        raise BadInput(f"{path}: cannot write: is a directory")
+    if not os.access(parent, os.W_OK) or \
+            (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise BadInput(f"{path}: cannot write: permission denied")
+
+
+@click.command("plot")
+@click.argument("csvs", nargs=-1, required=True, metavar="CSV...",
+                type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, metavar="FILE.png|svg|pdf",
+              help="Where to write the figure; its extension picks the "
+                   "format.")
+def plot_cmd(csvs, output):
+    """Plot results files: sorted per-sample opmax and opavg, and the
+    latency distribution, one line per configuration and file.
+
+    Several CSVs are drawn over each other (line style tells the files
+    apart), e.g. a run on the simulator and one on the real kernel.
+    """
+    fmt = output_format(output)
+    check_writable(output)
+    from procvma.csvio import read_results
+
+    frames = [(path, read_results([path])) for path in csvs]
+    if all(df.empty for _, df in frames):
+        raise BadInput("no samples to plot in " + ", ".join(csvs))
+    try:
+        render(frames, output, fmt)
+    except OSError as e:
+        raise BadInput(f"{output}: cannot write: {e.strerror or e}") \
+            from None
+    click.echo(f"wrote {output}")

@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""procvma plot: a figure a reader can use, or a one-line error."""
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from procvma import schema
+from procvma.plot import plot_cmd
+
+
+def results(path, backend="sim", locks=("mmap", "vma"),
+            procfile="smaps_rollup", nsamples=5, slow=1.0):
+    """A small results file: the mmap_lock design about 20x slower on
+    average than the per-VMA one, tails to match."""
+    base = {"mmap": 0.17, "vma": 0.0085, "kernel": 0.17}
+    rows = []
+    for lock in locks:
+        for i in range(nsamples):
+            avg = base[lock] * (1 + 0.03 * i) * slow
+            row = dict.fromkeys(schema.COLUMNS, 0)
+            row.update(backend=backend, lock=lock, procfile=procfile,
+                       sample=i + 1, nbusycpus=1, nbusytasks=1,
+                       busyduration=2, duration=5, region_pages=32768,
+                       seed=i, scanner="-", nmaps=120000, nunmaps=120000,
+                       opavg_ms=avg, opmax_ms=avg * 40 + i,
+                       p50_ms=avg / 3, p90_ms=avg, p99_ms=avg * 6,
+                       p999_ms=avg * 25, kernel_release="6.18.0",
+                       cpu_model="Test CPU", procvma_version="0.1.0",
+                       timestamp="2025-01-01T00:00:00+00:00")
+            rows.append(row)
+    pd.DataFrame(rows, columns=schema.COLUMNS).to_csv(path, index=False)
+    return str(path)
+
+
+def plot(*args):
+    result = CliRunner().invoke(plot_cmd, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception,
+                                                  SystemExit), result.output
+    return result
+
+
+def one_line_error(result):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_png(tmp_path):
+    from matplotlib.image import imread
+
+    out = tmp_path / "fig.png"
+    result = plot(results(tmp_path / "a.csv"), "-o", out)
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    # Three panels with lines, not an empty canvas: tens of kB at least.
+    assert 20_000 < len(data) < 5_000_000
+    height, width = imread(out).shape[:2]
+    assert width >= 1200 and 400 <= height < width
+
+
+def test_svg_names_backend_design_and_procfile(tmp_path):
+    out = tmp_path / "fig.svg"
+    result = plot(results(tmp_path / "a.csv"), "-o", out)
+    assert result.exit_code == 0, result.output
+    svg = out.read_text()
+    assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+    assert 10_000 < len(svg) < 5_000_000
+    assert "sim · mmap_lock · smaps_rollup" in svg
+    assert "sim · per-VMA lock · smaps_rollup" in svg
+    for text in ("opmax", "opavg", "(ms)", "p99.9"):
+        assert text in svg
+
+
+def test_svg_is_reproducible(tmp_path):
+    csv = results(tmp_path / "a.csv")
+    plot(csv, "-o", tmp_path / "1.svg")
+    plot(csv, "-o", tmp_path / "2.svg")
+    assert (tmp_path / "1.svg").read_bytes() == \
+        (tmp_path / "2.svg").read_bytes()
+
+
+def test_pdf(tmp_path):
+    out = tmp_path / "fig.pdf"
+    result = plot(results(tmp_path / "a.csv"), "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:5] == b"%PDF-"
+
+
+def test_several_files_overlay(tmp_path):
+    before = results(tmp_path / "before.csv")
+    after = results(tmp_path / "after.csv", slow=2.0)
+    kernel = results(tmp_path / "kernel.csv", backend="kernel",
+                     locks=("kernel",), procfile="maps")
+    out = tmp_path / "fig.svg"
+    result = plot(before, after, kernel, "-o", out)
+    assert result.exit_code == 0, result.output
+    svg = out.read_text()
+    # Each line says which file it came from, and the kernel's names its
+    # release in place of a design.
+    for name in ("before.csv", "after.csv", "kernel.csv"):
+        assert name in svg
+    assert "kernel · Linux 6.18.0 · maps" in svg
+    assert "/proc/PID/{maps,smaps_rollup}" in svg
+
+
+@pytest.mark.parametrize("name", ["fig.jpg", "fig", "fig.png.txt"])
+def test_unknown_format(tmp_path, name):
+    out = tmp_path / name
+    line = one_line_error(plot(results(tmp_path / "a.csv"), "-o", out))
+    assert "format" in line
+    assert not out.exists()
+
+
+def test_unwritable_output(tmp_path):
+    out = tmp_path / "no" / "such" / "dir" / "fig.png"
+    line = one_line_error(plot(results(tmp_path / "a.csv"), "-o", out))
+    assert str(out) in line and "does not exist" in line
+    out = tmp_path / "fig.png"
+    out.mkdir()
+    line = one_line_error(plot(results(tmp_path / "a.csv"), "-o", out))
+    assert str(out) in line and "is a directory" in line
+
+
+@pytest.mark.parametrize("kind", ["missing column", "non-numeric"])
+def test_malformed_csv(tmp_path, kind):
+    path = results(tmp_path / "a.csv")
+    df = pd.read_csv(path)
+    if kind == "missing column":
+        df = df.drop(columns=["p99_ms"])
+    else:
+        df["p99_ms"] = df["p99_ms"].astype(object)
+        df.loc[2, "p99_ms"] = "n/a"
+    df.to_csv(path, index=False)
+    out = tmp_path / "fig.png"
+    line = one_line_error(plot(path, "-o", out))
+    assert path in line and "p99_ms" in line
+    assert not out.exists()
+
+
+def test_missing_csv(tmp_path):
+    missing = str(tmp_path / "missing.csv")
+    line = one_line_error(plot(missing, "-o", tmp_path / "fig.png"))
+    assert missing in line
