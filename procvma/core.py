@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The benchmark half of the cffi binding: a sample's parameters as a dict
+in, what it measured as a dict out.
+
+Keys of the parameter dict are the CSV's names for the same things
+(procvma/schema.py); this module alone knows the C struct's field names.
+"""
+
+import os
+
+from procvma._core import ffi, lib
+
+BACKENDS = {"sim": lib.PV_BACKEND_SIM, "kernel": lib.PV_BACKEND_KERNEL}
+LOCKS = {"mmap": lib.PV_LOCK_MMAP, "vma": lib.PV_LOCK_VMA}
+SIM_PROCFILES = {
+    "maps": lib.PV_PROC_MAPS,
+    "smaps": lib.PV_PROC_SMAPS,
+    "smaps_rollup": lib.PV_PROC_SMAPS_ROLLUP,
+}
+SCANNERS = {"read": lib.PV_SCANNER_READ, "cat": lib.PV_SCANNER_CAT}
+
+# The reference kills the busy tasks of a sample still running this long
+# after its expected end.
+HANG_TIMEOUT_S = 5.0
+
+# Built by setup.py next to the extension.
+KMAPPER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "procvma-kmapper")
+
+
+def _set_str(field, text):
+    raw = text.encode()
+    if len(raw) >= len(field):
+        raise ValueError(f"{text!r} is too long ({len(field) - 1} bytes at most)")
+    field[0:len(raw) + 1] = raw + b"\0"
+
+
+def make_config(params):
+    """struct pv_bench_config from a parameter dict."""
+    cfg = ffi.new("struct pv_bench_config *")
+    backend = params.get("backend", "sim")
+    cfg.backend = BACKENDS[backend]
+    if backend == "sim":
+        cfg.lock = LOCKS[params["lock"]]
+        cfg.procfile = SIM_PROCFILES[params["procfile"]]
+    else:
+        cfg.scanner = SCANNERS[params.get("scanner", "read")]
+        _set_str(cfg.mapper_path, KMAPPER)
+    _set_str(cfg.procfile_name, params["procfile"])
+    cfg.cpumapper = params["cpumapper"]
+    cfg.cpuscript = params["cpuscript"]
+    cfg.cpubusytasks = params["cpubusytasks"]
+    cfg.nbusycpus = params["nbusycpus"]
+    cfg.nbusytasks = params["nbusytasks"]
+    cfg.busyduration_ms = params["busyduration"]
+    cfg.duration_s = params["duration"]
+    cfg.hang_timeout_s = params.get("hang_timeout", HANG_TIMEOUT_S)
+    cfg.region_pages = params["region_pages"]
+    cfg.seed = params["seed"]
+    cfg.max_map_count = params.get("max_map_count", 0)
+    cfg.op_cost_ns = params.get("op_cost_ns", 0.0)
+    return cfg
+
+
+def sample_to_dict(out):
+    """Every field of a struct pv_sample, by its C name."""
+    d = {}
+    for name, _ in ffi.typeof("struct pv_sample").fields:
+        if name == "errmsg":
+            d[name] = ffi.string(out.errmsg).decode(errors="replace")
+        else:
+            d[name] = getattr(out, name)
+    return d
+
+
+def bench_run(params):
+    """Run one sample; blocks for about params["duration"] seconds.  The
+    GIL is released inside (cffi does that for every C call), so another
+    thread may call bench_stop() meanwhile."""
+    cfg = make_config(params)
+    out = ffi.new("struct pv_sample *")
+    rc = lib.pv_bench_run(cfg, out)
+    d = sample_to_dict(out)
+    if rc < 0 and not d["err"]:
+        d["err"] = -rc
+    return d
+
+
+def bench_stop():
+    lib.pv_bench_stop()
+
+
+def bench_reset_stop():
+    lib.pv_bench_reset_stop()

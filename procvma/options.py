@@ -1,0 +1,430 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The reference harness's options, declared once, and every check made on
+them before anything runs.
+
+proc-vs-map.sh takes --busyduration, --cpubusytasks, --cpumapper,
+--cpuscript, --duration, --gb|--mb, --nbusycpus, --nbusytasks and
+--procfile; its repeater run-proc-vs-map.sh adds --nsamples and --rawdata
+and hands everything after "--" to it.  We accept all of them on either side
+of "--".  Options default to None here so that validation can tell what
+the user asked for from what the defaults filled in: only defaults shrink
+to fit a small machine; a CPU the user names must exist.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import click
+
+# proc-vs-map.sh's defaults, except --nbusycpus: the repeater always runs
+# its per-sample script with --nbusycpus 2.
+DEFAULTS = {
+    "busyduration": 0,
+    "cpubusytasks": 2,
+    "cpumapper": 0,
+    "cpuscript": 1,
+    "duration": 10.0,
+    "nbusycpus": 2,
+    "nbusytasks": 1,
+    "procfile": "maps",
+    "nsamples": 7,
+    "mb": 128,
+}
+
+SIM_PROCFILES = ("maps", "smaps", "smaps_rollup")
+PAGE_SIZE = 4096
+
+# What each design is, for table titles.
+DESIGN_TITLES = {
+    "mmap": "before: --lock mmap, /proc walk under mmap_lock",
+    "vma": "after: --lock vma, /proc walk under per-VMA locks (RCU)",
+}
+
+
+# ---- CPUs ---------------------------------------------------------------
+
+def parse_cpulist(text):
+    """The kernel's cpulist format ("0-3,5") as a set of ints."""
+    cpus = set()
+    for part in text.strip().split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def format_cpulist(cpus):
+    cpus = sorted(cpus)
+    runs = []
+    for c in cpus:
+        if runs and c == runs[-1][1] + 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def online_cpus():
+    try:
+        with open("/sys/devices/system/cpu/online") as f:
+            return parse_cpulist(f.read())
+    except OSError:
+        return set(range(os.cpu_count() or 1))
+
+
+def usable_cpus():
+    """CPUs that are online and that this process may run on."""
+    return online_cpus() & os.sched_getaffinity(0)
+
+
+def _why_unusable(cpu, usable):
+    allowed = format_cpulist(usable)
+    if cpu in online_cpus():
+        return f"CPU {cpu} is not in this process's CPU affinity (allowed: {allowed})"
+    if os.path.exists(f"/sys/devices/system/cpu/cpu{cpu}"):
+        return f"CPU {cpu} is offline (online and allowed: {allowed})"
+    return f"no CPU {cpu} on this machine (online and allowed: {allowed})"
+
+
+@dataclass
+class Layout:
+    """Where the tasks run: the mapper, the driver, and the busy CPUs
+    cpubusytasks .. cpubusytasks+nbusycpus-1."""
+    cpumapper: int
+    cpuscript: int
+    cpubusytasks: int
+    nbusycpus: int
+
+    def busy_cpus(self):
+        return list(range(self.cpubusytasks, self.cpubusytasks + self.nbusycpus))
+
+    def cpus(self):
+        return {self.cpumapper, self.cpuscript, *self.busy_cpus()}
+
+    def as_options(self):
+        return (f"--cpumapper {self.cpumapper} --cpuscript {self.cpuscript} "
+                f"--cpubusytasks {self.cpubusytasks} --nbusycpus {self.nbusycpus}")
+
+
+def plan_layout(cpumapper=None, cpuscript=None, cpubusytasks=None,
+                nbusycpus=None, usable=None):
+    """Return (Layout, note).  Arguments left None take the reference's
+    defaults; when those need CPUs this machine lacks, the defaulted ones
+    shrink to fit (mapper and driver on the first CPU, busy tasks ending on
+    the last CPU, as many busy CPUs as fit) and note says how.  Explicit
+    values that cannot be honoured raise click.UsageError."""
+    if usable is None:
+        usable = usable_cpus()
+    usable = set(usable)
+    for name, cpu in (("--cpumapper", cpumapper), ("--cpuscript", cpuscript),
+                      ("--cpubusytasks", cpubusytasks)):
+        if cpu is not None and cpu not in usable:
+            raise click.UsageError(f"{name} {cpu}: {_why_unusable(cpu, usable)}")
+
+    def busy_fits(start, n):
+        return all(c in usable for c in range(start, start + n))
+
+    def explicit_busy_range_error(start, n):
+        if n > len(usable):
+            return click.UsageError(
+                f"--nbusycpus {n}: only {len(usable)} CPU{'s' if len(usable) != 1 else ''} "
+                f"usable ({format_cpulist(usable)})")
+        bad = next(c for c in range(start, start + n) if c not in usable)
+        return click.UsageError(
+            f"--nbusycpus {n} needs busy CPUs {start}-{start + n - 1}: "
+            f"{_why_unusable(bad, usable)}")
+
+    layout = Layout(
+        cpumapper=DEFAULTS["cpumapper"] if cpumapper is None else cpumapper,
+        cpuscript=DEFAULTS["cpuscript"] if cpuscript is None else cpuscript,
+        cpubusytasks=DEFAULTS["cpubusytasks"] if cpubusytasks is None else cpubusytasks,
+        nbusycpus=DEFAULTS["nbusycpus"] if nbusycpus is None else nbusycpus,
+    )
+    if layout.nbusycpus == 0 and layout.cpubusytasks not in usable:
+        # No busy CPUs, so no busy CPU to name; keep the value a real CPU.
+        layout.cpubusytasks = min(usable)
+    if layout.cpus() <= usable:
+        return layout, None
+
+    # Shrink what was left to default.  The driver moves next to the
+    # mapper so that the busy tasks can have the CPUs above them.
+    first, last = min(usable), max(usable)
+    if cpumapper is None:
+        layout.cpumapper = first
+    if cpuscript is None:
+        layout.cpuscript = first
+    if busy_fits(layout.cpubusytasks, layout.nbusycpus):
+        pass
+    elif cpubusytasks is not None and nbusycpus is not None:
+        raise explicit_busy_range_error(cpubusytasks, nbusycpus)
+    elif cpubusytasks is not None:
+        # Explicit first busy CPU: as many busy CPUs as fit from there.
+        while not busy_fits(cpubusytasks, layout.nbusycpus):
+            layout.nbusycpus -= 1
+    elif nbusycpus is not None:
+        # Explicit count: the block that ends on the last CPU.
+        start = last - nbusycpus + 1
+        if start < 0 or not busy_fits(start, nbusycpus):
+            raise explicit_busy_range_error(max(start, 0), nbusycpus)
+        layout.cpubusytasks = start
+    else:
+        # Both defaulted: the largest block ending on the last CPU that
+        # stays off the mapper's CPU; one busy CPU in any case.
+        for n in range(layout.nbusycpus, 0, -1):
+            start = last - n + 1
+            if n == 1 or (busy_fits(start, n) and layout.cpumapper < start):
+                break
+        layout.cpubusytasks, layout.nbusycpus = start, n
+    note = (f"{len(usable)} CPU{'s' if len(usable) != 1 else ''} usable "
+            f"({format_cpulist(usable)}), fewer than the default layout needs: "
+            f"running with {layout.as_options()}")
+    return layout, note
+
+
+def layout_warnings(layout):
+    """The reference's two placement warnings, still worth a line."""
+    warnings = []
+    if layout.cpumapper in layout.busy_cpus():
+        warnings.append(f"the mapper and the busy tasks share CPU {layout.cpumapper}: "
+                        "expect false positives")
+    if layout.cpuscript in layout.busy_cpus():
+        warnings.append(f"the driver and the busy tasks share CPU {layout.cpuscript}: "
+                        "a hung sample may be noticed late")
+    return warnings
+
+
+# ---- other checks ---------------------------------------------------------
+
+def _mem_total_bytes():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def region_pages(gb, mb):
+    """--gb/--mb (each a tuple of the values given) as a page count."""
+    given = [("--gb", v) for v in gb] + [("--mb", v) for v in mb]
+    if len(given) > 1:
+        raise click.UsageError(
+            "only one of --gb and --mb may be given (got "
+            + " ".join(f"{n} {v}" for n, v in given) + ")")
+    name, size = given[0] if given else ("--mb", DEFAULTS["mb"])
+    nbytes = size << (30 if name == "--gb" else 20)
+    total = _mem_total_bytes()
+    if total is not None and nbytes > total:
+        raise click.UsageError(
+            f"{name} {size}: region larger than this machine's memory "
+            f"({total >> 20} MiB)")
+    return nbytes // PAGE_SIZE
+
+
+def check_procfile(procfile, backend):
+    if backend == "sim":
+        if procfile not in SIM_PROCFILES:
+            raise click.UsageError(
+                f"--procfile {procfile}: the simulator has "
+                + ", ".join(SIM_PROCFILES))
+    elif not procfile or "/" in procfile or not os.path.isfile(f"/proc/self/{procfile}"):
+        raise click.UsageError(f"--procfile {procfile}: not a /proc/PID file")
+
+
+# ---- option declarations ---------------------------------------------------
+
+class IntList(click.ParamType):
+    """A comma-separated list of integers >= minimum (for procvma sweep)."""
+    name = "N[,N...]"
+
+    def __init__(self, minimum=0):
+        self.minimum = minimum
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        out = []
+        for item in str(value).split(","):
+            try:
+                n = int(item)
+            except ValueError:
+                self.fail(f"{item!r} is not an integer", param, ctx)
+            if n < self.minimum:
+                self.fail(f"{n} is below {self.minimum}", param, ctx)
+            out.append(n)
+        return out
+
+
+class WordList(click.ParamType):
+    """A comma-separated list of words, optionally from a fixed set."""
+    name = "WORD[,WORD...]"
+
+    def __init__(self, choices=None):
+        self.choices = choices
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        out = [w for w in str(value).split(",")]
+        for w in out:
+            if not w or (self.choices and w not in self.choices):
+                self.fail(f"{w!r} is not one of {', '.join(self.choices or ['a word'])}",
+                          param, ctx)
+        return out
+
+
+def _opt(*decls, **kw):
+    return click.option(*decls, default=kw.pop("default", None), **kw)
+
+
+# proc-vs-map.sh's options, in its --help order.
+SAMPLE_OPTIONS = {
+    "busyduration": _opt("--busyduration", type=click.IntRange(min=0), metavar="MS",
+                         help="Busy-waiters spin this long, then sleep 1 ms; 0: spin "
+                              "forever. (default 0)"),
+    "cpubusytasks": _opt("--cpubusytasks", type=click.IntRange(min=0), metavar="CPU",
+                         help="First busy CPU. (default 2)"),
+    "cpumapper": _opt("--cpumapper", type=click.IntRange(min=0), metavar="CPU",
+                      help="The mapper's CPU. (default 0)"),
+    "cpuscript": _opt("--cpuscript", type=click.IntRange(min=0), metavar="CPU",
+                      help="The driver's CPU. (default 1)"),
+    "duration": _opt("--duration", type=click.FloatRange(min=0, min_open=True,
+                                                         max=86400),
+                     metavar="SECONDS", help="Length of one sample. (default 10)"),
+    "gb": click.option("--gb", type=click.IntRange(min=1), multiple=True,
+                       metavar="N", help="Region size in GiB."),
+    "mb": click.option("--mb", type=click.IntRange(min=1), multiple=True,
+                       metavar="N", help="Region size in MiB. (default 128)"),
+    "nbusycpus": _opt("--nbusycpus", type=click.IntRange(min=0), metavar="N",
+                      help="Number of busy CPUs, the table's #Busy. (default 2, "
+                           "fewer on a smaller machine)"),
+    "nbusytasks": _opt("--nbusytasks", type=click.IntRange(min=0), metavar="N",
+                       help="Scanners and as many busy-waiters per busy CPU. "
+                            "(default 1)"),
+    "procfile": _opt("--procfile", metavar="FILE",
+                     help="/proc/PID file the scanners read: maps, smaps, "
+                          "smaps_rollup (kernel: any). (default maps)"),
+}
+
+RUN_OPTIONS = {
+    "nsamples": _opt("--nsamples", type=click.IntRange(min=1), metavar="N",
+                     help="Samples per table. (default 7)"),
+    "rawdata": click.option("--rawdata", is_flag=True,
+                            help="Print per-sample data instead of the summary."),
+    "lock": _opt("--lock", type=click.Choice(["mmap", "vma", "both"]),
+                 help="Simulated /proc locking design: mmap (before), vma "
+                      "(after), both. (default both)"),
+    "backend": _opt("--backend", type=click.Choice(["sim", "kernel"]),
+                    help="Simulated kernel or this machine's kernel. (default sim)"),
+    "scanner": _opt("--scanner", type=click.Choice(["read", "cat"]),
+                    help="Kernel backend: read the file in-process, or run cat "
+                         "per pass like the reference. (default read)"),
+    "csv": _opt("--csv", "csv_path", metavar="PATH",
+                help="Write one row per sample to PATH."),
+    "seed": _opt("--seed", type=click.IntRange(0, 2**64 - 2), metavar="N",
+                 help="Seed of the mapper's random op stream (sample k uses "
+                      "N+k-1). (default random)"),
+}
+
+
+def apply_options(*groups, skip=()):
+    """Decorator adding the options of the given groups, minus skip."""
+    def deco(f):
+        opts = [o for g in groups for name, o in g.items() if name not in skip]
+        for o in reversed(opts):
+            f = o(f)
+        return f
+    return deco
+
+
+class DashDashCommand(click.Command):
+    """The reference's repeater hands everything after "--" to the
+    per-sample script; we parse both sides as one option list, so drop the
+    first bare "--" before click sees it."""
+
+    def parse_args(self, ctx, args):
+        if "--" in args:
+            i = args.index("--")
+            args = args[:i] + args[i + 1:]
+        return super().parse_args(ctx, args)
+
+
+# ---- from parsed options to a plan ---------------------------------------
+
+@dataclass
+class Plan:
+    """Everything a run needs, validated."""
+    backend: str
+    designs: List[str]              # "mmap"/"vma" (sim) or "kernel"
+    sample: dict                    # parameters common to every sample
+    nsamples: int
+    rawdata: bool
+    seed: int
+    seed_given: bool
+    notes: List[str] = field(default_factory=list)   # one stderr line each
+    csv_path: Optional[str] = None
+
+    def open_csv(self):
+        """The results writer for --csv, or None.  Opened (and its header
+        written) before the run, so a bad path fails before anything runs."""
+        if not self.csv_path:
+            return None
+        from procvma.csvio import ResultsWriter
+        return ResultsWriter.open(self.csv_path)
+
+
+def check_backend_options(backend, lock, scanner):
+    if backend == "kernel" and lock is not None:
+        raise click.UsageError("--lock is for the simulator; with --backend kernel "
+                               "the kernel decides how /proc is read")
+    if backend == "sim" and scanner is not None:
+        raise click.UsageError("--scanner is for --backend kernel")
+
+
+def make_plan(p, usable=None):
+    """Validate the parsed options p (a dict of click params) into a Plan.
+    Raises click.UsageError naming the first problem; opens nothing."""
+    backend = p.get("backend") or "sim"
+    check_backend_options(backend, p.get("lock"), p.get("scanner"))
+    procfile = p.get("procfile") or DEFAULTS["procfile"]
+    check_procfile(procfile, backend)
+    pages = region_pages(p.get("gb") or (), p.get("mb") or ())
+    layout, note = plan_layout(p.get("cpumapper"), p.get("cpuscript"),
+                               p.get("cpubusytasks"), p.get("nbusycpus"), usable)
+    if backend == "sim":
+        lock = p.get("lock") or "both"
+        designs = ["mmap", "vma"] if lock == "both" else [lock]
+    else:
+        designs = ["kernel"]
+    seed = p.get("seed")
+    sample = {
+        "backend": backend,
+        "procfile": procfile,
+        "scanner": (p.get("scanner") or "read") if backend == "kernel" else "-",
+        "cpumapper": layout.cpumapper,
+        "cpuscript": layout.cpuscript,
+        "cpubusytasks": layout.cpubusytasks,
+        "nbusycpus": layout.nbusycpus,
+        "nbusytasks": DEFAULTS["nbusytasks"] if p.get("nbusytasks") is None
+        else p["nbusytasks"],
+        "busyduration": DEFAULTS["busyduration"] if p.get("busyduration") is None
+        else p["busyduration"],
+        "duration": DEFAULTS["duration"] if p.get("duration") is None
+        else p["duration"],
+        "region_pages": pages,
+    }
+    plan = Plan(backend=backend, designs=designs, sample=sample,
+                nsamples=p.get("nsamples") or DEFAULTS["nsamples"],
+                rawdata=bool(p.get("rawdata")),
+                seed=secrets.randbits(32) if seed is None else seed,
+                seed_given=seed is not None,
+                csv_path=p.get("csv_path"))
+    if note:
+        plan.notes.append(note)
+    plan.notes.extend(layout_warnings(layout))
+    return plan

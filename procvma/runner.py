@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Running samples: one pv_bench_run() at a time in a worker thread while
+the main thread stays free to notice Ctrl-C.
+
+cffi releases the GIL around every C call, so the worker blocks in C for
+the whole sample and the main thread waits in short joins, which a
+KeyboardInterrupt can break.  On Ctrl-C the main thread asks the C side to
+stop (pv_bench_stop), waits for the worker to come back, and discards
+that cut-short sample: its figures cover less than --duration.  Samples
+that finished are never lost: the caller writes each as it arrives.
+"""
+
+import os
+import signal
+import sys
+import threading
+
+JOIN_POLL_S = 0.1
+
+
+class Interrupted(Exception):
+    """Ctrl-C: the samples finished so far are in .samples."""
+
+    def __init__(self, samples):
+        super().__init__("interrupted")
+        self.samples = samples
+
+
+class SampleFailed(Exception):
+    """A sample reported an error; finished samples are in .samples."""
+
+    def __init__(self, message, samples):
+        super().__init__(message)
+        self.samples = samples
+
+
+def load_core():
+    """procvma.core, or a one-line click error if the C core is not built."""
+    try:
+        from procvma import core
+    except ImportError as e:
+        import click
+        raise click.ClickException(f"the C core is not built ({e}): run 'make setup'")
+    return core
+
+
+def pin_driver(cpu):
+    """The reference's driver script runs on --cpuscript (taskset -p).
+    Threads started afterwards inherit this mask until they place
+    themselves."""
+    os.sched_setaffinity(0, {cpu})
+
+
+def _run_in_worker(core, params):
+    """pv_bench_run() in a thread; returns its result dict, or raises
+    KeyboardInterrupt after stopping it."""
+    result = {}
+
+    def work():
+        # Keep Ctrl-C for the main thread (and out of the C tasks that
+        # this thread starts, which inherit its signal mask).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            result["sample"] = core.bench_run(params)
+        except BaseException as e:  # handed to the main thread
+            result["error"] = e
+
+    t = threading.Thread(target=work, name="pv_bench_run", daemon=True)
+    t.start()
+    try:
+        while t.is_alive():
+            t.join(JOIN_POLL_S)
+    except KeyboardInterrupt:
+        core.bench_stop()
+        while t.is_alive():
+            try:
+                t.join(JOIN_POLL_S)
+            except KeyboardInterrupt:
+                pass    # already stopping; the worker must come back first
+        raise
+    if "error" in result:
+        raise result["error"]
+    return result["sample"]
+
+
+def run_samples(params, nsamples, seed, on_sample=None, label=""):
+    """Run nsamples samples of params (sample k with seed seed+k-1).
+    on_sample(row) is called with each finished sample's row (params,
+    "sample", "seed" and the measured figures).  Returns the rows.
+    Raises Interrupted or SampleFailed carrying the rows finished."""
+    core = load_core()
+    core.bench_reset_stop()
+    rows = []
+    for k in range(1, nsamples + 1):
+        p = dict(params, seed=seed + k - 1)
+        try:
+            out = _run_in_worker(core, p)
+        except KeyboardInterrupt:
+            raise Interrupted(rows)
+        except ValueError as e:
+            raise SampleFailed(f"{label}sample {k}: {e}", rows)
+        if out.get("interrupted"):
+            # Stopped from elsewhere (a signal the C side saw first).
+            raise Interrupted(rows)
+        if out["err"]:
+            msg = out["errmsg"] or os.strerror(out["err"])
+            raise SampleFailed(f"{label}sample {k}: {msg}", rows)
+        row = dict(p, sample=k, **{key: out[key] for key in out
+                                   if key not in ("err", "errmsg", "interrupted")})
+        row["hang"] = int(bool(row["hang"]))
+        rows.append(row)
+        if on_sample:
+            on_sample(row)
+    return rows
+
+
+def progress(text):
+    """Progress goes to stderr, and only to a person watching it."""
+    if sys.stderr.isatty():
+        print(text, file=sys.stderr, flush=True)

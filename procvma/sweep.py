@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""procvma sweep: the reference's run-latency.sh, which reruns the
+repeater over several --busyduration values, generalised to a grid over
+busyduration, nbusytasks, nbusycpus, procfile and locking design.  One
+table per grid point, one CSV for the whole grid."""
+
+import itertools
+
+import click
+
+from procvma import options, runner
+from procvma.cli import CONTEXT, design_title, run_points
+
+# The grid's axes, outermost first; the design varies fastest so that a
+# point's "before" and "after" tables sit next to each other.
+AXES = ["procfile", "busyduration", "nbusytasks", "nbusycpus", "lock"]
+
+LIST_OPTIONS = {
+    "busyduration": click.option(
+        "--busyduration", type=options.IntList(0), default="1,2,5,10",
+        show_default=True, help="Busy-waiters' spin times, ms (0: forever)."),
+    "nbusytasks": click.option(
+        "--nbusytasks", type=options.IntList(0), default="1", show_default=True,
+        help="Scanners (and busy-waiters) per busy CPU."),
+    "nbusycpus": click.option(
+        "--nbusycpus", type=options.IntList(0), default=None,
+        help="Busy CPU counts. (default 2, fewer on a smaller machine)"),
+    "procfile": click.option(
+        "--procfile", type=options.WordList(), default="smaps_rollup",
+        show_default=True, help="/proc/PID files the scanners read."),
+    "lock": click.option(
+        "--lock", type=options.WordList(["mmap", "vma"]), default=None,
+        help="Simulated designs. (default mmap,vma)"),
+}
+
+
+def point_label(point):
+    return " ".join(f"--{k} {point[k]}" for k in AXES if point.get(k) is not None)
+
+
+@click.command("sweep", cls=options.DashDashCommand, context_settings=CONTEXT)
+@options.apply_options(LIST_OPTIONS)
+@options.apply_options(options.RUN_OPTIONS, options.SAMPLE_OPTIONS,
+                       skip=set(LIST_OPTIONS))
+def sweep_cmd(**p):
+    """Run the benchmark over a grid: every combination of the
+    comma-separated lists given to --busyduration, --nbusytasks,
+    --nbusycpus, --procfile and --lock, one table per point (titled with
+    the point), all samples in one --csv file."""
+    backend = p.get("backend") or "sim"
+    options.check_backend_options(backend, p["lock"], p.get("scanner"))
+    locks = p["lock"] or (["mmap", "vma"] if backend == "sim" else [None])
+    grid = {
+        "procfile": p["procfile"],
+        "busyduration": p["busyduration"],
+        "nbusytasks": p["nbusytasks"],
+        "nbusycpus": p["nbusycpus"] or [None],
+        "lock": locks,
+    }
+    # Validate every point before the first one runs.
+    points, notes, seed, plan = [], [], None, None
+    combos = list(itertools.product(*(grid[a] for a in AXES)))
+    for n, values in enumerate(combos, 1):
+        point = dict(zip(AXES, values))
+        plan = options.make_plan(dict(p, **point, seed=p["seed"] if seed is None else seed))
+        seed = plan.seed
+        notes += [x for x in plan.notes if x not in notes]
+        design = plan.designs[0]
+        params = dict(plan.sample, lock=design)
+        label = point_label(dict(point, nbusycpus=params["nbusycpus"], lock=point["lock"]))
+        title = f"Point {n}/{len(combos)}: {label} -- {design_title(params, design)}"
+        points.append((title, params))
+    runner.load_core()
+    writer = plan.open_csv()
+    for note in notes:
+        click.echo(f"procvma sweep: {note}", err=True)
+    return run_points(points, plan, writer)

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The reference repeater's summary, byte for byte.
+
+run-proc-vs-map.sh collects each sample's "opmax: X ms opavg: Y ms" line
+(printed by its mapper with %.3f) and reduces them per #Busy value:
+median of opavg (an even count takes the mean of the two middle values),
+minimum of opavg, maximum of opmax, and "*N" when N samples hung.  With
+--rawdata it prints, per #Busy value, a blank line and then one line per
+sample: the median, the sorted opavg column and the sorted opmax column.
+Either form ends with a blank line.
+"""
+
+HEADER = (
+    "",
+    "          Average mmap()/munmap()",
+    "           latency (milliseconds)",
+    "         --------------------------",
+    "#Busy    Median   Minimum   Maximum #Hangs",
+)
+
+
+def as_printed(ms):
+    """A value as the reference's reducer saw it: the mapper prints it with
+    %.3f, so medians of even counts average the rounded values."""
+    return float("%.3f" % ms)
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    h = n // 2
+    return v[h] if n % 2 else (v[h - 1] + v[h]) / 2
+
+
+def format_table(groups, rawdata=False):
+    """groups: {nbusy: [(opavg_ms, opmax_ms, hung), ...]}.  Returns the
+    text the reference prints, newline-terminated."""
+    lines = [] if rawdata else list(HEADER)
+    for nbusy in sorted(groups):
+        samples = groups[nbusy]
+        if not samples:
+            continue
+        avg = sorted(as_printed(s[0]) for s in samples)
+        mx = sorted(as_printed(s[1]) for s in samples)
+        hangs = sum(1 for s in samples if s[2])
+        med = median(avg)
+        if rawdata:
+            lines.append("")
+            lines.extend("%9.3f %9.3f %9.3f" % (med, a, m) for a, m in zip(avg, mx))
+        else:
+            lines.append("%5d %9.3f %9.3f %9.3f %6s"
+                         % (nbusy, med, avg[0], mx[-1], f"*{hangs}" if hangs else ""))
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def format_samples(nbusy, samples, rawdata=False):
+    """One table from sample dicts (CSV names: opavg_ms, opmax_ms, hang)."""
+    return format_table({nbusy: [(s["opavg_ms"], s["opmax_ms"], s["hang"])
+                                 for s in samples]}, rawdata)

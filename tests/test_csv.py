@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Results files: every column written, every row on disk as soon as its
+sample ends, and one-line errors for files that cannot be used."""
+
+import csv
+
+import click
+import pytest
+
+from procvma import __version__, schema
+from procvma.csvio import ResultsError, ResultsWriter, cpu_model, read_results
+
+
+def sample_row(k, **over):
+    row = {c: 0 for c in schema.CONFIG_COLUMNS + schema.FIGURE_COLUMNS}
+    row.update(backend="sim", lock="vma", procfile="smaps_rollup", sample=k,
+               nbusycpus=1, nbusytasks=1, busyduration=2, duration=1.0,
+               region_pages=32768, seed=41 + k, scanner="-",
+               opavg_ms=0.007 * k, opmax_ms=2.5, hang=0)
+    row.update(over)
+    return row
+
+
+def write_rows(path, rows):
+    w = ResultsWriter.open(str(path))
+    for r in rows:
+        w.write(r)
+    w.close()
+
+
+def test_each_row_is_on_disk_before_the_next_sample(tmp_path):
+    path = tmp_path / "out.csv"
+    w = ResultsWriter.open(str(path))
+    w.write(sample_row(1))
+    # Not closed: a Ctrl-C or a crash of a later sample must not lose it.
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1
+    assert list(rows[0]) == schema.COLUMNS
+    assert rows[0]["procvma_version"] == __version__
+    assert rows[0]["cpu_model"] == cpu_model() != ""
+    assert rows[0]["timestamp"].endswith("+00:00")
+    w.close()
+
+
+def test_round_trip_gives_numbers(tmp_path):
+    path = tmp_path / "out.csv"
+    write_rows(path, [sample_row(1), sample_row(2, hang=1)])
+    df = read_results([path])
+    assert list(df["sample"]) == [1, 2]
+    assert df["opavg_ms"].sum() == pytest.approx(0.021)
+    assert list(df["hang"]) == [0, 1]
+    assert set(df["source"]) == {str(path)}
+
+
+def test_writer_refuses_an_unwritable_path(tmp_path):
+    with pytest.raises(click.UsageError, match="is a directory"):
+        ResultsWriter.open(str(tmp_path))
+    with pytest.raises(click.UsageError, match="cannot write"):
+        ResultsWriter.open(str(tmp_path / "no" / "such" / "dir.csv"))
+
+
+def test_reading_several_files_concatenates_them(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    write_rows(a, [sample_row(1)])
+    write_rows(b, [sample_row(1, lock="mmap"), sample_row(2, lock="mmap")])
+    df = read_results([a, b])
+    assert list(df["lock"]) == ["vma", "mmap", "mmap"]
+
+
+def test_older_files_without_the_optional_columns_still_read(tmp_path):
+    path = tmp_path / "old.csv"
+    cols = schema.REQUIRED_COLUMNS
+    with open(path, "w") as f:
+        f.write(",".join(cols) + "\n")
+        row = dict(sample_row(1), kernel_release="6.18", cpu_model="x",
+                   procvma_version="0.1.0", timestamp="t")
+        f.write(",".join(str(row[c]) for c in cols) + "\n")
+    df = read_results(path)
+    assert len(df) == 1 and "retries" in df.columns
+
+
+def _error(paths):
+    with pytest.raises(ResultsError) as e:
+        read_results(paths)
+    assert e.value.exit_code == 2
+    msg = e.value.format_message()
+    assert "\n" not in msg
+    return msg
+
+
+def test_bad_files_get_one_line_naming_file_and_column(tmp_path):
+    missing = tmp_path / "missing.csv"
+    assert _error([missing]) == f"{missing}: no such file"
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert str(empty) in _error([empty])
+
+    nocol = tmp_path / "nocol.csv"
+    write_rows(nocol, [sample_row(1)])
+    text = nocol.read_text().replace("opmax_ms", "opmaxx", 1)
+    nocol.write_text(text)
+    assert _error([nocol]) == f"{nocol}: missing column 'opmax_ms'"
+
+    bad = tmp_path / "bad.csv"
+    write_rows(bad, [sample_row(1), sample_row(2, opavg_ms="fast")])
+    assert _error([bad]) == (f"{bad}: column 'opavg_ms': non-numeric value "
+                             "'fast' in row 2")
+
+    blank = tmp_path / "blank.csv"
+    write_rows(blank, [sample_row(1, walks="")])
+    assert "column 'walks'" in _error([blank])
