@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""What the host is: the facts a kernel-backend result depends on, for
+`procvma info` and for the CSV's host columns.
+
+Every function answers from what an unprivileged user can read and never
+raises for a missing source: it says "unknown" (or None) instead.
+"""
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import click
+
+from procvma import __version__
+
+UNKNOWN = "unknown"
+
+PER_VMA_LOCK = "CONFIG_PER_VMA_LOCK"
+
+
+def kernel_release():
+    """`uname -r`."""
+    return os.uname().release
+
+
+def _config_lines(release=None):
+    """The running kernel's build configuration as (source, lines), from
+    /proc/config.gz (CONFIG_IKCONFIG_PROC) or /boot/config-RELEASE; (None,
+    None) when neither is readable."""
+    release = release or kernel_release()
+    sources = [("/proc/config.gz", gzip.open),
+               (f"/boot/config-{release}", open)]
+    for path, opener in sources:
+        try:
+            with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+                return path, f.read().splitlines()
+        except (OSError, EOFError):
+            continue
+    return None, None
+
+
+def kconfig_option(name, lines):
+    """Value of CONFIG option name in a .config's lines: "y", "m", a
+    string, "n" for "# CONFIG_X is not set" or absent."""
+    prefix = name + "="
+    unset = f"# {name} is not set"
+    for line in lines:
+        if line.startswith(prefix):
+            return line[len(prefix):].strip().strip('"')
+        if line.strip() == unset:
+            return "n"
+    return "n"
+
+
+def per_vma_lock():
+    """(value, source): whether the running kernel was built with
+    CONFIG_PER_VMA_LOCK ("y" or "n") and which file said so, or
+    ("unknown", None) without a readable kernel config."""
+    source, lines = _config_lines()
+    if lines is None:
+        return UNKNOWN, None
+    return kconfig_option(PER_VMA_LOCK, lines), source
+
+
+def parse_cpulist(text):
+    """The kernel's cpulist format ("0-3,5") as a sorted list of ints."""
+    cpus = set()
+    for part in text.strip().split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return sorted(cpus)
+
+
+def format_cpulist(cpus):
+    """Inverse of parse_cpulist: [0, 1, 2, 5] -> "0-2,5"."""
+    runs, cpus = [], sorted(cpus)
+    for c in cpus:
+        if runs and c == runs[-1][1] + 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def cpus_online():
+    """CPUs the kernel has online, from sysfs (all CPUs os.cpu_count()
+    reports when sysfs is not mounted)."""
+    try:
+        with open("/sys/devices/system/cpu/online") as f:
+            return parse_cpulist(f.read())
+    except (OSError, ValueError):
+        return list(range(os.cpu_count() or 1))
+
+
+def max_map_count():
+    """vm.max_map_count (the most VMAs one mm may have), or None."""
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _run(cmd):
+    if not shutil.which(cmd[0]):
+        return None
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    out = r.stdout.strip()
+    return out if r.returncode == 0 and out else None
+
+
+def liburcu_version():
+    """Version of the userspace RCU library the C core links: the Debian
+    package's, else pkg-config's, else "unknown"."""
+    for pkg in ("liburcu-dev", "liburcu8t64", "liburcu8"):
+        v = _run(["dpkg-query", "-W", "-f=${Version}", pkg])
+        if v:
+            return v
+    return _run(["pkg-config", "--modversion", "liburcu"]) or UNKNOWN
+
+
+def clock_resolution_ns():
+    """Resolution of CLOCK_MONOTONIC, the clock every latency is read
+    from, in nanoseconds."""
+    return time.clock_getres(time.CLOCK_MONOTONIC) * 1e9
+
+
+_CPU_MODEL_KEYS = ("model name", "Model", "cpu model", "Processor", "cpu")
+
+
+def cpu_model(cpuinfo="/proc/cpuinfo"):
+    """The CPU's model name as /proc/cpuinfo gives it (x86's "model name",
+    or what other architectures call it), else "unknown"."""
+    try:
+        with open(cpuinfo, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return UNKNOWN
+    for key in _CPU_MODEL_KEYS:
+        m = re.search(rf"^{re.escape(key)}\s*:\s*(.+)$", text, re.MULTILINE)
+        if m and m.group(1).strip():
+            return m.group(1).strip()
+    return UNKNOWN
+
+
+def procfile_exists(name):
+    """Whether /proc/PID/NAME is a file on this kernel (checked on our
+    own PID: the mapper's has the same entries)."""
+    return ("/" not in name and name not in ("", ".", "..")
+            and os.path.isfile(f"/proc/self/{name}"))
+
+
+def info():
+    """(label, value) pairs, in the order `procvma info` prints them."""
+    vma_lock, source = per_vma_lock()
+    cpus = cpus_online()
+    mmc = max_map_count()
+    res = clock_resolution_ns()
+    return [
+        ("kernel release", kernel_release()),
+        (PER_VMA_LOCK, f"{vma_lock} (from {source})" if source else vma_lock),
+        ("CPUs online", f"{len(cpus)} ({format_cpulist(cpus)})"),
+        ("vm.max_map_count", UNKNOWN if mmc is None else str(mmc)),
+        ("liburcu", liburcu_version()),
+        ("clock resolution", f"{res:g} ns (CLOCK_MONOTONIC)"),
+        ("CPU model", cpu_model()),
+        ("procvma", __version__),
+    ]
+
+
+@click.command("info", context_settings={"help_option_names": ["-h", "--help"]})
+def info_cmd():
+    """What this machine is, as far as procvma's results depend on it:
+    kernel release, whether the kernel has per-VMA locks
+    (CONFIG_PER_VMA_LOCK, from /proc/config.gz or /boot/config-RELEASE),
+    CPUs online, vm.max_map_count, the liburcu version, the clock's
+    resolution and the CPU model."""
+    pairs = info()
+    width = max(len(label) for label, _ in pairs) + 1
+    for label, value in pairs:
+        click.echo(f"{label + ':':<{width}} {value}")
