@@ -8,7 +8,9 @@ import subprocess
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CSRC = os.path.join(os.path.dirname(HERE), "csrc")
+ROOT = os.path.dirname(HERE)
+# setuptools wants sources relative to setup.py, which is where it runs us.
+CSRC = "csrc"
 
 # The C core's translation units; the kernel mapper (kmapper.c) is an
 # executable of its own and is built by setup.py.
@@ -33,7 +35,7 @@ def _pkg_config(*args):
 
 def _cdef_text():
     # api.h is written to be cdef-parseable: strip comments only.
-    with open(os.path.join(CSRC, "api.h")) as f:
+    with open(os.path.join(ROOT, CSRC, "api.h")) as f:
         return f.read()
 
 
