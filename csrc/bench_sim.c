@@ -505,7 +505,6 @@ out_mm:
 	/* Every reader is gone; let the deferred frees run, then tear down. */
 	pv_rcu_barrier();
 	pv_mm_destroy(run->mm);
-	pv_rcu_barrier();
 out_run:
 	pv_rcu_unregister_thread();
 	pv_sim_destroy_run(run);
