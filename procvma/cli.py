@@ -23,9 +23,11 @@ class OneLineErrors:
     usage), never a usage dump or a traceback."""
 
     def main(self, args=None, prog_name=None, **extra):
-        prog = prog_name or os.path.basename(sys.argv[0]) or self.name
+        # Our own name, not argv[0]: the same whether run as an installed
+        # script, through the wrapper or through "python -c".
+        prog = prog_name or self.name
         try:
-            rv = super().main(args, prog_name=prog_name, standalone_mode=False,
+            rv = super().main(args, prog_name=prog, standalone_mode=False,
                               **extra)
         except click.ClickException as e:
             where = e.ctx.command_path if getattr(e, "ctx", None) else prog
@@ -79,7 +81,7 @@ def _unavailable(name, why):
     return cmd
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT, lazy_subcommands={
+@click.group("procvma", cls=LazyGroup, context_settings=CONTEXT, lazy_subcommands={
     "show": "procvma.show:show_cmd",
     "torture": "procvma.torture:torture_cmd",
     "plot": "procvma.plot:plot_cmd",
@@ -106,7 +108,7 @@ def design_title(params, design):
     return f"Simulated kernel, {procfile}, {options.DESIGN_TITLES[design]}"
 
 
-def run_points(points, plan, writer=None, out=None):
+def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None):
     """Run each (title, params) point for plan.nsamples samples and print
     its title and table; every finished sample goes to writer (a
     csvio.ResultsWriter) at once.  Returns the exit status: 0, 1 (a sample
@@ -142,7 +144,7 @@ def run_points(points, plan, writer=None, out=None):
                            err=True)
                 break
             if status:
-                click.echo(f"{prog_name()}: error: {failure}", err=True)
+                click.echo(f"{prog}: error: {failure}", err=True)
                 break
     finally:
         if writer:
@@ -181,7 +183,7 @@ def run_proc_vs_map(**p):
     argv = getattr(click.get_current_context().command, "argv", sys.argv[1:])
     print(f"Running {prog_name()} {' '.join(argv)}", flush=True)
     for note in plan.notes:
-        click.echo(f"{prog_name()}: {note}", err=True)
+        click.echo(f"run-proc-vs-map: {note}", err=True)
     points = [(design_title(plan.sample, d), dict(plan.sample, lock=d))
               for d in plan.designs]
     return run_points(points, plan, writer)

@@ -74,4 +74,4 @@ def sweep_cmd(**p):
     writer = plan.open_csv()
     for note in notes:
         click.echo(f"procvma sweep: {note}", err=True)
-    return run_points(points, plan, writer)
+    return run_points(points, plan, writer, prog="procvma sweep")

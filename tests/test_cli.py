@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""run-proc-vs-map and procvma as a user runs them: as processes."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from procvma import schema
+from procvma.table import format_samples
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HEADER_LINE = "#Busy    Median   Minimum   Maximum #Hangs"
+SHORT = ["--nsamples", "2", "--duration", "1", "--busyduration", "2",
+         "--procfile", "smaps_rollup"]
+
+
+def command(name):
+    """The installed console script, or the same entry point by hand."""
+    exe = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.exists(exe):
+        return [exe]
+    func = {"run-proc-vs-map": "run_proc_vs_map", "procvma": "main"}[name]
+    return [sys.executable, "-c", f"from procvma.cli import {func}; {func}()"]
+
+
+def run(name, *args, **kw):
+    return subprocess.run(command(name) + list(args), capture_output=True,
+                          text=True, timeout=kw.pop("timeout", 120), **kw)
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cpumapper", "4096"], "--cpumapper 4096: no CPU 4096"),
+    (["--", "--cpubusytasks", "4096", "--nbusycpus", "1"], "--cpubusytasks 4096"),
+    (["--gb", "1", "--", "--mb", "128"], "only one of --gb and --mb"),
+    (["--procfile", "status"], "--procfile status"),
+    (["--nsamples", "many"], "'--nsamples'"),
+    (["--", "--duration", "-1"], "'--duration'"),
+    (["--csv", "/no/such/dir/out.csv"], "--csv /no/such/dir/out.csv"),
+    (["--csv", "/proc/version"], "--csv /proc/version"),
+    (["--backend", "kernel", "--lock", "vma"], "--lock"),
+    (["--bogus"], "--bogus"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    r = run("run-proc-vs-map", *args)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("run-proc-vs-map: error: ")
+    assert message in r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert r.stdout == ""
+
+
+def test_short_run_prints_both_designs_and_writes_every_sample(tmp_path):
+    out = tmp_path / "out.csv"
+    r = run("run-proc-vs-map", *SHORT, "--seed", "5", "--csv", str(out))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "Running run-proc-vs-map " + " ".join(
+        SHORT + ["--seed", "5", "--csv", str(out)])
+    assert lines.count(HEADER_LINE) == 2
+    titles = [l for l in lines if l.startswith("Simulated kernel")]
+    assert len(titles) == 2
+    assert "--lock mmap" in titles[0] and "--lock vma" in titles[1]
+    assert lines.index(titles[0]) < lines.index(titles[1])
+
+    rows = read_csv(out)
+    assert len(rows) == 4
+    assert all(list(r) == schema.COLUMNS for r in rows)
+    assert [r["lock"] for r in rows] == ["mmap", "mmap", "vma", "vma"]
+    assert [r["seed"] for r in rows] == ["5", "6", "5", "6"]
+    assert all(r[c] != "" for r in rows for c in schema.COLUMNS)
+    assert all(int(r["nmaps"]) + int(r["nunmaps"]) > 0 for r in rows)
+    # The printed tables are the CSV's samples, reduced the reference's way.
+    for lock in ("mmap", "vma"):
+        samples = [{"opavg_ms": float(r["opavg_ms"]),
+                    "opmax_ms": float(r["opmax_ms"]), "hang": int(r["hang"])}
+                   for r in rows if r["lock"] == lock]
+        nbusy = int(rows[0]["nbusycpus"])
+        assert format_samples(nbusy, samples) in r.stdout
+
+
+def test_wrapper_takes_the_seeds_command_line():
+    r = subprocess.run(
+        [os.path.join(REPO, "scripts", "run-proc-vs-map.sh"), "--nsamples", "2",
+         "--rawdata", "--lock", "vma", "--", "--busyduration", "2", "--procfile",
+         "smaps_rollup", "--duration", "1"],
+        capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Running ") and "run-proc-vs-map.sh --nsamples 2" in lines[0]
+    assert HEADER_LINE not in lines
+    # Title, blank line, one "median opavg opmax" line per sample, blank.
+    assert lines[2] == "" and lines[-1] == ""
+    data = lines[3:-1]
+    assert len(data) == 2
+    assert all(len(l) == 29 and len(l.split()) == 3 for l in data)
+    assert len({l.split()[0] for l in data}) == 1
+
+
+def test_ctrl_c_keeps_finished_samples(tmp_path):
+    out = tmp_path / "out.csv"
+    p = subprocess.Popen(
+        command("run-proc-vs-map") + ["--nsamples", "20", "--duration", "1",
+                                      "--busyduration", "2", "--lock", "vma",
+                                      "--procfile", "smaps_rollup", "--csv", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if out.exists() and len(read_csv(out)) >= 1:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)     # well inside the next sample
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=30)
+    assert p.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    rows = read_csv(out)
+    assert 1 <= len(rows) < 20
+    samples = [{"opavg_ms": float(r["opavg_ms"]), "opmax_ms": float(r["opmax_ms"]),
+                "hang": int(r["hang"])} for r in rows]
+    # The table is printed, and it is the table of exactly the kept samples.
+    assert format_samples(int(rows[0]["nbusycpus"]), samples) in stdout
+
+
+def test_sweep_runs_one_table_per_point_into_one_csv(tmp_path):
+    out = tmp_path / "sweep.csv"
+    r = run("procvma", "sweep", "--busyduration", "0,2", "--lock", "vma",
+            "--procfile", "maps", "--nsamples", "1", "--duration", "0.5",
+            "--csv", str(out))
+    assert r.returncode == 0, r.stderr
+    titles = [l for l in r.stdout.splitlines() if l.startswith("Point ")]
+    assert len(titles) == 2
+    assert "--busyduration 0" in titles[0] and "--busyduration 2" in titles[1]
+    assert r.stdout.count(HEADER_LINE) == 2
+    assert [row["busyduration"] for row in read_csv(out)] == ["0", "2"]
+
+
+def test_missing_subcommand_module_is_one_line(tmp_path):
+    # A package directory without the subcommand modules: the group still
+    # lists them, and running one is one line, not a traceback.
+    pkg = tmp_path / "procvma"
+    pkg.mkdir()
+    for name in ("__init__.py", "cli.py", "options.py", "runner.py", "table.py"):
+        with open(os.path.join(REPO, "procvma", name)) as src:
+            (pkg / name).write_text(src.read())
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    r = subprocess.run([sys.executable, "-c",
+                        "import sys; sys.argv[0] = 'procvma'; "
+                        "from procvma.cli import main; main()", "torture"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr.startswith("procvma: error: 'torture' is not available")
+    assert r.stderr.count("\n") == 1
+    r = subprocess.run([sys.executable, "-c",
+                        "import sys; sys.argv[0] = 'procvma'; "
+                        "from procvma.cli import main; main()", "--help"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0 and "torture" in r.stdout
