@@ -127,8 +127,10 @@ def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None):
                                 + (" (hung)" if row["hang"] else ""))
 
             try:
+                label = (f"--lock {params['lock']}, " if params["backend"] == "sim"
+                         else "--backend kernel, ")
                 rows = runner.run_samples(params, plan.nsamples, plan.seed,
-                                          on_sample, label=f"{title}: ")
+                                          on_sample, label=label)
             except runner.Interrupted as e:
                 rows, status = e.samples, EXIT_INTERRUPTED
             except runner.SampleFailed as e:

@@ -91,27 +91,33 @@ def run_samples(params, nsamples, seed, on_sample=None, label=""):
     core = load_core()
     core.bench_reset_stop()
     rows = []
-    for k in range(1, nsamples + 1):
-        p = dict(params, seed=seed + k - 1)
-        try:
-            out = _run_in_worker(core, p)
-        except KeyboardInterrupt:
-            raise Interrupted(rows)
-        except ValueError as e:
-            raise SampleFailed(f"{label}sample {k}: {e}", rows)
-        if out.get("interrupted"):
-            # Stopped from elsewhere (a signal the C side saw first).
-            raise Interrupted(rows)
-        if out["err"]:
-            msg = out["errmsg"] or os.strerror(out["err"])
-            raise SampleFailed(f"{label}sample {k}: {msg}", rows)
-        row = dict(p, sample=k, **{key: out[key] for key in out
-                                   if key not in ("err", "errmsg", "interrupted")})
-        row["hang"] = int(bool(row["hang"]))
-        rows.append(row)
-        if on_sample:
-            on_sample(row)
+    try:
+        for k in range(1, nsamples + 1):
+            rows.append(_one_sample(core, dict(params, seed=seed + k - 1), k,
+                                    label, rows))
+            if on_sample:
+                on_sample(rows[-1])
+    except KeyboardInterrupt:
+        # Also between samples: whatever finished is kept.
+        raise Interrupted(rows)
     return rows
+
+
+def _one_sample(core, p, k, label, rows):
+    try:
+        out = _run_in_worker(core, p)
+    except ValueError as e:
+        raise SampleFailed(f"{label}sample {k}: {e}", rows)
+    if out.get("interrupted"):
+        # Stopped from elsewhere (a signal the C side saw first).
+        raise Interrupted(rows)
+    if out["err"]:
+        msg = out["errmsg"] or os.strerror(out["err"])
+        raise SampleFailed(f"{label}sample {k}: {msg}", rows)
+    row = dict(p, sample=k, **{key: out[key] for key in out
+                               if key not in ("err", "errmsg", "interrupted")})
+    row["hang"] = int(bool(row["hang"]))
+    return row
 
 
 def progress(text):
