@@ -122,19 +122,21 @@ def _common_subtitle(series: Sequence[Series], varying: Sequence[str]) -> str:
     return "; ".join(bits)
 
 
-def _use_log(arrays: Sequence[np.ndarray]) -> bool:
-    """Log scale when the lines span more than a decade: the per-VMA
-    design's opavg would otherwise be a flat line on the x axis."""
-    vals = np.concatenate([a[a > 0] for a in arrays] or [np.array([])])
-    return vals.size > 0 and vals.max() / vals.min() > 10
+def _decades(arrays: Sequence[np.ndarray]) -> float:
+    """How many powers of ten the positive values span."""
+    vals = np.concatenate([np.asarray(a)[np.asarray(a) > 0] for a in arrays]
+                          or [np.array([])])
+    return float(np.log10(vals.max() / vals.min())) if vals.size else 0.0
 
 
-def _plain_log_ticks(axis):
+def _plain_log_ticks(axis, decades):
     """Log axis ticks as 0.01, 0.02, 0.05, 0.1 rather than 10^-2: readers
-    compare milliseconds, not exponents."""
+    compare milliseconds, not exponents.  Over many decades only the
+    powers of ten, or the labels run into each other."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    subs = (1.0, 2.0, 5.0) if decades <= 3 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 
@@ -145,9 +147,11 @@ def _sorted_panel(ax, series, column, styles, title, ylabel):
     arrays = [s.values(column) for s in series]
     for vals, style in zip(arrays, styles):
         ax.plot(np.arange(1, len(vals) + 1), vals, **style)
-    if _use_log(arrays):
+    # Log scale when the lines span more than a decade: the per-VMA
+    # design's opavg would otherwise be a flat line on the x axis.
+    if _decades(arrays) > 1:
         ax.set_yscale("log")
-        _plain_log_ticks(ax.yaxis)
+        _plain_log_ticks(ax.yaxis, _decades(arrays))
     else:
         ax.set_ylim(bottom=0)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -165,6 +169,7 @@ def _distribution_panel(ax, series, styles):
     from matplotlib.ticker import FixedLocator, NullLocator
 
     lowest = 1.0
+    drawn = []
     for s, style in zip(series, styles):
         rows = s.rows
         cols = [c for c, _, _ in PERCENTILES] + ["opmax_ms"]
@@ -184,9 +189,10 @@ def _distribution_panel(ax, series, styles):
                          color=style["color"], alpha=0.12, linewidth=0)
         ax.plot(mid, fracs, **style)
         lowest = min(lowest, fracs[-1])
+        drawn += [vals.min().to_numpy(), vals.max().to_numpy()]
 
     ax.set_xscale("log")
-    _plain_log_ticks(ax.xaxis)
+    _plain_log_ticks(ax.xaxis, _decades(drawn))
     ax.set_yscale("log")
     ticks = [f for _, f, _ in PERCENTILES]
     names = [f"{f * 100:g}% ({n})" for _, f, n in PERCENTILES]
@@ -201,11 +207,12 @@ def _distribution_panel(ax, series, styles):
     ax.set_ylim(top=0.7, bottom=lowest / 2)
     ax.set_title("Latency distribution of all calls")
     ax.text(0.98, 0.98,
-            "line: median over samples\nband: min–max over samples",
+            "line: median over samples\nband: min–max over samples\n"
+            "last point: the worst call",
             transform=ax.transAxes, ha="right", va="top", fontsize=8,
             color="0.35")
     ax.set_xlabel("mmap()/munmap() latency (ms)")
-    ax.set_ylabel("calls slower than that")
+    ax.set_ylabel("share of calls slower than that")
     ax.grid(True, which="both", alpha=0.3)
 
 
@@ -256,7 +263,7 @@ def render(frames: Sequence[Tuple[str, pd.DataFrame]], out: str, fmt: str):
     handles = axes[1].get_lines()
     labels = [s.label(varying, several_files) for s in series]
     fig.legend(handles, labels, loc="outside lower center",
-               ncols=1 if len(series) > 4 else 2, frameon=False,
+               ncols=1 if len(series) > 2 else 2, frameon=False,
                title=subtitle or None)
     # Undated metadata and fixed SVG ids: the same data give the same
     # bytes.  SVG keeps its text as text, to be edited and searched.
