@@ -536,14 +536,26 @@ int pv_page_swap_out(struct mm_struct *mm, unsigned long pfn)
 	return page ? 0 : -ENOENT;
 }
 
+/*
+ * liburcu allows one registration per thread, but a Python thread can be
+ * both a long-lived registered user (procvma.simmm) and the driver of a
+ * benchmark sample, which registers for its own span: count the nesting
+ * and talk to liburcu only at the outermost level.
+ */
+static __thread unsigned int pv_rcu_nesting;
+
 void pv_rcu_register_thread(void)
 {
-	rcu_register_thread();
+	if (pv_rcu_nesting++ == 0)
+		rcu_register_thread();
 }
 
 void pv_rcu_unregister_thread(void)
 {
-	rcu_unregister_thread();
+	if (pv_rcu_nesting == 0)
+		return;
+	if (--pv_rcu_nesting == 0)
+		rcu_unregister_thread();
 }
 
 void pv_rcu_barrier(void)

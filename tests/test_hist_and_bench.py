@@ -182,3 +182,21 @@ def test_bad_config_is_an_error_not_a_crash():
     cfg.region_pages = 0
     rc, out = run(cfg)
     assert rc == -errno.EINVAL and "page" in errmsg(out)
+
+
+def test_a_thread_already_registered_with_rcu_can_drive_a_sample():
+    """The Python thread that built a simulated mm for `procvma show` stays
+    registered with RCU; driving a sample from it must not register it a
+    second time (liburcu aborts) nor unregister it behind its back."""
+    lib.pv_rcu_register_thread()
+    try:
+        rc, out = run(make_config(nbusytasks=0, duration=0.2))
+        assert rc == 0, errmsg(out)
+        # Still registered: building and freeing an mm needs it.
+        mm = lib.pv_mm_create(64, 1)
+        assert mm != ffi.NULL
+        assert lib.pv_munmap(mm, 10, 1) == 0
+        assert lib.pv_mm_map_count(mm) == 2
+        lib.pv_mm_destroy(mm)
+    finally:
+        lib.pv_rcu_unregister_thread()
