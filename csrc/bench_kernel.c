@@ -534,6 +534,12 @@ static int await_mapper(struct kbench *kb, uint64_t start_ns,
 	char byte;
 
 	r = ctl_wait(kb, deadline, 1, &byte);
+	/*
+	 * Still running at the deadline is what makes a hang, even when its
+	 * DONE slipped in during poll()'s last millisecond.
+	 */
+	if (r == CTL_BYTE && pv_now_ns() > deadline)
+		out->hang = 1;
 	if (r == CTL_STOP) {
 		out->interrupted = 1;
 		/* Relaxed: a hint; see remap_loop() in kmapper.c. */
