@@ -108,35 +108,42 @@ def design_title(params, design):
     return f"Simulated kernel, {procfile}, {options.DESIGN_TITLES[design]}"
 
 
+def sample_label(params):
+    """How an error names the table a sample belonged to."""
+    if params["backend"] == "sim":
+        return f"--lock {params['lock']}, "
+    return "--backend kernel, "
+
+
 def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None):
     """Run each (title, params) point for plan.nsamples samples and print
     its title and table; every finished sample goes to writer (a
-    csvio.ResultsWriter) at once.  Returns the exit status: 0, 1 (a sample
-    failed) or 130 (Ctrl-C)."""
+    csvio.ResultsWriter) at once.  Every point uses the same seeds, so the
+    designs see the same op streams.  Returns the exit status: 0, 1 (a
+    sample failed) or 130 (Ctrl-C), having printed the table of the
+    samples that finished either way."""
     out = out or sys.stdout
-    status = 0
+    status, failure = 0, None
     try:
         for i, (title, params) in enumerate(points, 1):
             runner.pin_driver(params["cpuscript"])
-            def on_sample(row, i=i, params=params):
+
+            def on_sample(row, where=f"[{i}/{len(points)} {params['lock']}]"):
                 if writer:
                     writer.write(row)
-                runner.progress(f"[{i}/{len(points)} {params['lock']}] sample "
-                                f"{row['sample']}/{plan.nsamples}: opavg "
-                                f"{row['opavg_ms']:.3f} ms, opmax {row['opmax_ms']:.3f} ms"
+                runner.progress(f"{where} sample {row['sample']}/{plan.nsamples}: "
+                                f"opavg {row['opavg_ms']:.3f} ms, "
+                                f"opmax {row['opmax_ms']:.3f} ms"
                                 + (" (hung)" if row["hang"] else ""))
 
             try:
-                label = (f"--lock {params['lock']}, " if params["backend"] == "sim"
-                         else "--backend kernel, ")
                 rows = runner.run_samples(params, plan.nsamples, plan.seed,
-                                          on_sample, label=label)
+                                          on_sample, label=sample_label(params))
             except runner.Interrupted as e:
                 rows, status = e.samples, EXIT_INTERRUPTED
             except runner.SampleFailed as e:
-                rows, status = e.samples, 1
-                failure = str(e)
-            if rows or status != 1:
+                rows, status, failure = e.samples, 1, str(e)
+            if rows or not failure:
                 out.write(title + "\n")
                 out.write(table.format_samples(params["nbusycpus"], rows, plan.rawdata))
                 out.flush()
@@ -144,9 +151,9 @@ def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None):
                 click.echo(f"interrupted: {len(rows)} finished sample(s) of this "
                            "table kept" + (f" in {plan.csv_path}" if writer else ""),
                            err=True)
-                break
-            if status:
+            elif failure:
                 click.echo(f"{prog}: error: {failure}", err=True)
+            if status:
                 break
     finally:
         if writer:
@@ -176,7 +183,10 @@ def run_proc_vs_map(**p):
     on a simulated kernel (both /proc locking designs) or on this machine's.
 
     Every option may also come after "--", as in the reference:
-    run-proc-vs-map --nsamples 20 --rawdata -- --busyduration 2 --procfile smaps_rollup
+
+    \b
+      run-proc-vs-map --nsamples 20 --rawdata -- \\
+          --busyduration 2 --procfile smaps_rollup
     """
     plan = options.make_plan(p)
     runner.load_core()
