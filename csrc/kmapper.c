@@ -31,7 +31,7 @@
 
 struct kmapper_args {
 	int cpu;
-	unsigned long pages;
+	unsigned long pages;		/* region size in 4 KiB units */
 	double duration_s;
 	unsigned long long seed;
 	pid_t parent;
@@ -127,14 +127,19 @@ static uint64_t count_vmas(void)
  * the two clock reads; picking the page, the histogram update and the
  * sleep are outside it.
  */
-static void remap_loop(char *region, const struct kmapper_args *a)
+static void remap_loop(char *region, unsigned long psize,
+		       const struct kmapper_args *a)
 {
 	const struct timespec pause = { 0, PV_MAPPER_SLEEP_NS };
+	unsigned long npages = a->pages * PV_PAGE_SIZE / psize;
 	uint64_t deadline, t0, t1;
 	struct pv_opgen gen;
 
-	/* The simulator's stream: the same --seed hits the same pages. */
-	pv_opgen_init(&gen, a->seed, a->pages);
+	/*
+	 * The simulator's stream: the same --seed hits the same pages (on
+	 * a 4 KiB-page kernel; a larger base page just means fewer pages).
+	 */
+	pv_opgen_init(&gen, a->seed, npages ? npages : 1);
 	deadline = pv_now_ns() + (uint64_t)(a->duration_s * 1e9);
 	while (pv_now_ns() < deadline) {
 		unsigned long page;
@@ -149,12 +154,17 @@ static void remap_loop(char *region, const struct kmapper_args *a)
 			break;
 
 		pv_opgen_next(&gen, &page, &map);
-		addr = region + page * PV_PAGE_SIZE;
+		addr = region + page * psize;
 		if (map) {
 			void *p;
 
+			/*
+			 * PROT_READ|PROT_WRITE like the region, so that the
+			 * page merges back into its neighbours (the reference
+			 * asks for PROT_WRITE alone, which is readable too).
+			 */
 			t0 = pv_now_ns();
-			p = mmap(addr, PV_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			p = mmap(addr, psize, PROT_READ | PROT_WRITE,
 				 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS |
 				 MAP_POPULATE, -1, 0);
 			t1 = pv_now_ns();
@@ -162,7 +172,7 @@ static void remap_loop(char *region, const struct kmapper_args *a)
 				err = errno;
 		} else {
 			t0 = pv_now_ns();
-			if (munmap(addr, PV_PAGE_SIZE))
+			if (munmap(addr, psize))
 				err = errno;
 			t1 = pv_now_ns();
 		}
@@ -234,7 +244,7 @@ int main(int argc, char **argv)
 	    start != PV_KMAPPER_START)
 		return 0;	/* the harness gave up before the start */
 
-	remap_loop(region, &a);
+	remap_loop(region, (unsigned long)sysconf(_SC_PAGESIZE), &a);
 
 	shm->vmas = count_vmas();
 	ctl_send(PV_KMAPPER_DONE);
