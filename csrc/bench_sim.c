@@ -127,7 +127,11 @@ static void pv_sim_mapper_loop(struct pv_sim_task *t, uint64_t start_ns)
 	t->interrupted = now < end_ns;
 }
 
-/* Make room for @need bytes of text and touch it, outside any timing. */
+/*
+ * Make room for @need bytes of text.  The new pages are left to fault in
+ * during the next pass, once: touching them here would put megabytes of
+ * page faults into every sample's set-up time instead.
+ */
 static int pv_sim_scanner_grow(struct pv_sim_task *t, unsigned long need)
 {
 	unsigned long len = t->buflen ? t->buflen : 4096;
@@ -140,8 +144,6 @@ static int pv_sim_scanner_grow(struct pv_sim_task *t, unsigned long need)
 	buf = realloc(t->buf, len);
 	if (!buf)
 		return -ENOMEM;
-	/* Fault the pages in now rather than inside the next timed pass. */
-	memset(buf, 0, len);
 	t->buf = buf;
 	t->buflen = len;
 	return 0;
