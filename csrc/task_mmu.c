@@ -353,13 +353,28 @@ static void show_smap(struct proc_maps_private *priv, struct seq_file *m,
 typedef void (*show_fn)(struct proc_maps_private *, struct seq_file *,
 			struct vm_area_struct *);
 
+/*
+ * The next VMA to show after @pos.  Between two VMAs the reader may have
+ * held no lock (a new read(), or per-VMA locking), so the VMA it shows
+ * last may since have grown or merged past @pos.  Such a VMA was already
+ * reported: skip it, so that "the mapped addresses never go backwards,
+ * which implies no two regions will ever overlap"
+ * (Documentation/filesystems/proc.rst).
+ */
+static struct vm_area_struct *m_next_vma(struct proc_maps_private *priv,
+					 unsigned long pos)
+{
+	struct vm_area_struct *vma = proc_get_vma(priv, pos);
+
+	while (vma && pos && vma->vm_start < pos)
+		vma = proc_get_vma(priv, vma->vm_end);
+	return vma;
+}
+
 static struct vm_area_struct *m_start(struct proc_maps_private *priv)
 {
-	struct vm_area_struct *vma;
-
 	lock_vma_range(priv);
-	vma = proc_get_vma(priv, priv->last_pos);
-	return vma;
+	return m_next_vma(priv, priv->last_pos);
 }
 
 static void m_stop(struct proc_maps_private *priv)
@@ -402,7 +417,7 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 		observe_vma(priv, vma, vma->vm_start);
 		priv->stats->vmas++;
 		priv->last_pos = vma->vm_end;
-		vma = proc_get_vma(priv, priv->last_pos);	/* m_next() */
+		vma = m_next_vma(priv, priv->last_pos);		/* m_next() */
 		if (!vma)
 			break;
 		show(priv, m, vma);
