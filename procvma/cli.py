@@ -189,7 +189,7 @@ def run_proc_vs_map(**p):
           --busyduration 2 --procfile smaps_rollup
     """
     plan = options.make_plan(p)
-    runner.load_core()
+    runner.check_ready(plan.backend)
     writer = plan.open_csv()
     # The reference's first line: "Running $0 $*", trailing space and all.
     argv = getattr(click.get_current_context().command, "argv", sys.argv[1:])

@@ -326,7 +326,7 @@ RUN_OPTIONS = {
                          "per pass like the reference. (default read)"),
     "csv": _opt("--csv", "csv_path", metavar="PATH",
                 help="Write one row per sample to PATH."),
-    "seed": _opt("--seed", type=click.IntRange(0, 2**64 - 2), metavar="N",
+    "seed": _opt("--seed", type=click.IntRange(0, 2**64 - 1), metavar="N",
                  help="Seed of the mapper's random op stream (sample k uses "
                       "N+k-1). (default random)"),
 }

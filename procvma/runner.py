@@ -44,6 +44,16 @@ def load_core():
     return core
 
 
+def check_ready(backend):
+    """Fail before the run, in one line, if this install cannot run it."""
+    core = load_core()
+    if backend == "kernel" and not os.access(core.KMAPPER, os.X_OK):
+        import click
+        raise click.ClickException(f"the kernel backend's mapper {core.KMAPPER} "
+                                   "is not built: run 'make setup'")
+    return core
+
+
 def pin_driver(cpu):
     """The reference's driver script runs on --cpuscript (taskset -p).
     Threads started afterwards inherit this mask until they place
@@ -93,8 +103,8 @@ def run_samples(params, nsamples, seed, on_sample=None, label=""):
     rows = []
     try:
         for k in range(1, nsamples + 1):
-            rows.append(_one_sample(core, dict(params, seed=seed + k - 1), k,
-                                    label, rows))
+            p = dict(params, seed=(seed + k - 1) % 2**64)
+            rows.append(_one_sample(core, p, k, label, rows))
             if on_sample:
                 on_sample(rows[-1])
     except KeyboardInterrupt:

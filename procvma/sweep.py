@@ -70,7 +70,7 @@ def sweep_cmd(**p):
         label = point_label(dict(point, nbusycpus=params["nbusycpus"], lock=point["lock"]))
         title = f"Point {n}/{len(combos)}: {label} -- {design_title(params, design)}"
         points.append((title, params))
-    runner.load_core()
+    runner.check_ready(plan.backend)
     writer = plan.open_csv()
     for note in notes:
         click.echo(f"procvma sweep: {note}", err=True)
