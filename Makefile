@@ -13,13 +13,24 @@ APT_PKGS := gcc make pkg-config liburcu-dev python3-dev python3-venv
 STAMP    := $(VENV)/.procvma-installed
 CSRC     := $(wildcard csrc/*.c csrc/*.h)
 
-.PHONY: run test setup sysdeps test-c test-sanitize clean
+# The CI regression gate: a short benchmark of both designs, which must keep
+# the per-VMA design at least 10x faster on median opavg.
+GATE_CSV  := build/gate/smaps_rollup.csv
+GATE_ARGS := --nsamples 5 --duration 2 --busyduration 2 --procfile smaps_rollup --seed 1
+
+.PHONY: run test setup sysdeps test-c test-sanitize bench-gate clean
 
 run: setup
 	$(BIN)/run-proc-vs-map
 
 test: setup
 	$(BIN)/python -m pytest -q tests
+	$(MAKE) --no-print-directory bench-gate
+
+bench-gate: setup
+	@mkdir -p $(dir $(GATE_CSV))
+	$(BIN)/run-proc-vs-map $(GATE_ARGS) --csv $(GATE_CSV)
+	$(BIN)/procvma gate --current $(GATE_CSV) --require 'mmap/vma>=10'
 
 setup: $(STAMP)
 
