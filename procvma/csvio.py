@@ -9,36 +9,17 @@ wrong with a file.
 
 import csv
 import os
-import platform
 from datetime import datetime, timezone
 
 import click
 
-from procvma import __version__, schema
-
-
-def cpu_model():
-    """The CPU's marketing name, as /proc/cpuinfo gives it."""
-    keys = ("model name", "Hardware", "cpu model", "Processor", "cpu")
-    try:
-        with open("/proc/cpuinfo") as f:
-            fields = {}
-            for line in f:
-                k, sep, v = line.partition(":")
-                if sep and k.strip() in keys and v.strip():
-                    fields.setdefault(k.strip(), v.strip())
-        for k in keys:
-            if k in fields:
-                return fields[k]
-    except OSError:
-        pass
-    return platform.machine() or "unknown"
+from procvma import __version__, hostinfo, schema
 
 
 def host_metadata():
     return {
-        "kernel_release": os.uname().release,
-        "cpu_model": cpu_model(),
+        "kernel_release": hostinfo.kernel_release(),
+        "cpu_model": hostinfo.cpu_model(),
         "procvma_version": __version__,
     }
 

@@ -18,6 +18,8 @@ from typing import List, Optional
 
 import click
 
+from procvma import hostinfo
+
 # proc-vs-map.sh's defaults, except --nbusycpus: the repeater always runs
 # its per-sample script with --nbusycpus 2.
 DEFAULTS = {
@@ -45,44 +47,14 @@ DESIGN_TITLES = {
 
 # ---- CPUs ---------------------------------------------------------------
 
-def parse_cpulist(text):
-    """The kernel's cpulist format ("0-3,5") as a set of ints."""
-    cpus = set()
-    for part in text.strip().split(","):
-        if not part:
-            continue
-        lo, _, hi = part.partition("-")
-        cpus.update(range(int(lo), int(hi or lo) + 1))
-    return cpus
-
-
-def format_cpulist(cpus):
-    cpus = sorted(cpus)
-    runs = []
-    for c in cpus:
-        if runs and c == runs[-1][1] + 1:
-            runs[-1][1] = c
-        else:
-            runs.append([c, c])
-    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
-
-
-def online_cpus():
-    try:
-        with open("/sys/devices/system/cpu/online") as f:
-            return parse_cpulist(f.read())
-    except OSError:
-        return set(range(os.cpu_count() or 1))
-
-
 def usable_cpus():
     """CPUs that are online and that this process may run on."""
-    return online_cpus() & os.sched_getaffinity(0)
+    return set(hostinfo.cpus_online()) & os.sched_getaffinity(0)
 
 
 def _why_unusable(cpu, usable):
-    allowed = format_cpulist(usable)
-    if cpu in online_cpus():
+    allowed = hostinfo.format_cpulist(usable)
+    if cpu in hostinfo.cpus_online():
         return f"CPU {cpu} is not in this process's CPU affinity (allowed: {allowed})"
     if os.path.exists(f"/sys/devices/system/cpu/cpu{cpu}"):
         return f"CPU {cpu} is offline (online and allowed: {allowed})"
@@ -131,7 +103,7 @@ def plan_layout(cpumapper=None, cpuscript=None, cpubusytasks=None,
         if n > len(usable):
             return click.UsageError(
                 f"--nbusycpus {n}: only {len(usable)} CPU{'s' if len(usable) != 1 else ''} "
-                f"usable ({format_cpulist(usable)})")
+                f"usable ({hostinfo.format_cpulist(usable)})")
         bad = next(c for c in range(start, start + n) if c not in usable)
         return click.UsageError(
             f"--nbusycpus {n} needs busy CPUs {start}-{start + n - 1}: "
@@ -179,7 +151,7 @@ def plan_layout(cpumapper=None, cpuscript=None, cpubusytasks=None,
                 break
         layout.cpubusytasks, layout.nbusycpus = start, n
     note = (f"{len(usable)} CPU{'s' if len(usable) != 1 else ''} usable "
-            f"({format_cpulist(usable)}), fewer than the default layout needs: "
+            f"({hostinfo.format_cpulist(usable)}), fewer than the default layout needs: "
             f"running with {layout.as_options()}")
     return layout, note
 

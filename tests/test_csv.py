@@ -8,7 +8,8 @@ import click
 import pytest
 
 from procvma import __version__, schema
-from procvma.csvio import ResultsError, ResultsWriter, cpu_model, read_results
+from procvma.csvio import ResultsError, ResultsWriter, read_results
+from procvma.hostinfo import cpu_model
 
 
 def sample_row(k, **over):

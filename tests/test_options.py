@@ -5,13 +5,7 @@ import click
 from click.testing import CliRunner
 import pytest
 
-from procvma.options import (DashDashCommand, format_cpulist, make_plan,
-                             parse_cpulist, plan_layout, region_pages)
-
-
-def test_cpulist_round_trip():
-    assert parse_cpulist("0-3,5,7-8\n") == {0, 1, 2, 3, 5, 7, 8}
-    assert format_cpulist({8, 7, 5, 3, 2, 1, 0}) == "0-3,5,7-8"
+from procvma.options import DashDashCommand, make_plan, plan_layout, region_pages
 
 
 def test_default_layout_is_the_reference_one_on_a_big_machine():
