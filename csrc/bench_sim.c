@@ -423,6 +423,7 @@ static int pv_sim_sample(const struct pv_bench_config *cfg, struct pv_sample *ou
 	}
 	if (cfg->max_map_count)
 		pv_mm_set_max_map_count(run->mm, cfg->max_map_count);
+	pv_mm_set_op_cost_ns(run->mm, cfg->op_cost_ns);
 
 	if (pv_sim_plan_tasks(run, tasks) < 0) {
 		ret = pv_sample_fail(out, ENOMEM, "out of memory for the scanners' buffers");
