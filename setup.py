@@ -28,12 +28,16 @@ class BuildExtWithMapper(build_ext):
         os.makedirs(dest, exist_ok=True)
         exe = os.path.join(dest, "procvma-kmapper")
         cc = os.environ.get("CC", "cc")
+        # Link to a temporary name and rename, so that a benchmark running
+        # meanwhile keeps executing the complete old binary.
+        tmp = exe + ".tmp"
         cmd = [cc, "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror",
-               "-o", exe,
+               "-o", tmp,
                os.path.join(here, "csrc", "kmapper.c"),
                os.path.join(here, "csrc", "hist.c")]
         self.announce(" ".join(cmd), level=2)
         subprocess.run(cmd, check=True)
+        os.replace(tmp, exe)
 
 
 setup(
