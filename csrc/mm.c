@@ -70,7 +70,8 @@ static struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 	vma = calloc(1, sizeof(*vma));
 	if (!vma)
 		return NULL;
-	vma->pool_next = mm->vma_extra;
+	/* Its own link: pool_next is reused while it sits on the free list. */
+	vma->extra_next = mm->vma_extra;
 	mm->vma_extra = vma;
 	mm->vma_extra_allocs++;
 	return vma;
@@ -453,7 +454,7 @@ void pv_mm_destroy(struct mm_struct *mm)
 	while (mm->vma_extra) {
 		struct vm_area_struct *vma = mm->vma_extra;
 
-		mm->vma_extra = vma->pool_next;
+		mm->vma_extra = vma->extra_next;
 		free(vma);
 	}
 	free(mm->vma_pool);

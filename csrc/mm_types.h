@@ -92,7 +92,8 @@ struct vm_area_struct {
 
 	struct rcu_head rcu;
 	struct cds_lfs_node reclaim_node;	/* back to the writer after RCU */
-	struct vm_area_struct *pool_next;	/* writer's free list; extras list */
+	struct vm_area_struct *pool_next;	/* writer's free list */
+	struct vm_area_struct *extra_next;	/* mm->vma_extra list, for good */
 };
 
 struct vma_tree {
