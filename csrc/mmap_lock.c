@@ -8,6 +8,8 @@
 #include "api.h"
 
 #define VMA_WAIT_SPIN_LOOPS 200
+/* How long a reader waits for a writer to close its cycle: about as long. */
+#define GAP_SPIN_LOOPS 200
 
 /*
  * Wait until vm_refcnt == @target.  The writer samples vma_writer_wait
@@ -93,6 +95,52 @@ void vma_mark_detached(struct vm_area_struct *vma)
 		atomic_fetch_sub(&vma->vm_refcnt, VMA_LOCK_OFFSET);
 }
 
+enum gap_state { GAP_REAL, GAP_FILLED, GAP_UNKNOWN };
+
+/*
+ * Is [from_addr, vma->vm_start) really empty?  Unlike the maple tree,
+ * which stores a replacement VMA over the old one in a single step, the
+ * simulated tree is briefly empty where a writer swaps a VMA for a new
+ * one (MAP_FIXED over a VMA it cannot merge with): it erases the old one,
+ * then inserts the new one.  A look-up made while a write cycle is open
+ * may see that transient gap, so trust only a look-up that no write cycle
+ * overlapped, the way mmap_lock_speculate_try_begin()/_retry() validate a
+ * lockless read in the kernel.  A writer that stays inside its cycle for
+ * long (preempted) sends us to mmap_lock instead.
+ */
+static enum gap_state gap_before(struct mm_struct *mm, unsigned long from_addr,
+				 struct vm_area_struct *vma)
+{
+	int spins;
+
+	for (spins = 0; spins < GAP_SPIN_LOOPS; spins++) {
+		/*
+		 * Acquire: pairs with the release increment that ends a write
+		 * cycle (vma_end_write_all()), so the tree we read is at least
+		 * as new as that cycle left it.
+		 */
+		unsigned int seq = atomic_load_explicit(&mm->mm_lock_seq,
+							memory_order_acquire);
+
+		if (!(seq & 1)) {
+			struct vm_area_struct *found = vma_find(mm, from_addr);
+
+			/*
+			 * Our tree reads before the re-check.  A writer that
+			 * changed what we read had bumped mm_lock_seq first
+			 * (its seq_cst increment in mmap_write_lock() is a full
+			 * barrier), so we see the bump here.
+			 */
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&mm->mm_lock_seq,
+						 memory_order_relaxed) == seq)
+				return found == vma ? GAP_REAL : GAP_FILLED;
+		}
+		cpu_relax();
+	}
+	return GAP_UNKNOWN;
+}
+
 struct vm_area_struct *lock_next_vma(struct mm_struct *mm, unsigned long from_addr,
 				     unsigned long long *retries)
 {
@@ -118,11 +166,23 @@ retry:
 	 * after we found it; either way look again, or we would report a
 	 * gap that is not there.
 	 */
-	if (from_addr >= vma->vm_end ||
-	    (from_addr < vma->vm_start && vma_find(mm, from_addr) != vma)) {
+	if (from_addr >= vma->vm_end) {
 		vma_end_read(vma);
 		++*retries;
 		goto retry;
+	}
+	if (from_addr < vma->vm_start) {
+		switch (gap_before(mm, from_addr, vma)) {
+		case GAP_REAL:
+			break;
+		case GAP_FILLED:
+			vma_end_read(vma);
+			++*retries;
+			goto retry;
+		case GAP_UNKNOWN:
+			vma_end_read(vma);
+			return ERR_PTR(-EBUSY);
+		}
 	}
 	return vma;
 }
