@@ -20,6 +20,7 @@ SOURCES = [
     "vma_tree.c",
     "mm.c",
     "task_mmu.c",
+    "torture.c",
     "hist.c",
     "bench_sim.c",
     "bench_kernel.c",
