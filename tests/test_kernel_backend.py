@@ -5,6 +5,7 @@ These check what a user relies on (figures that make sense together, the
 mapper never left behind, errors that say what is wrong), never timing.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -143,10 +144,10 @@ def test_missing_mapper_executable():
 
 
 ENOMEM_SCRIPT = r"""
-import resource, sys
+import json, resource, sys
 from procvma import core
 resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))
-p = eval(sys.argv[1])
+p = json.loads(sys.argv[1])
 s = core.bench_run(p)
 print(s["err"], s["errmsg"])
 """
@@ -156,7 +157,7 @@ def test_region_enomem_names_max_map_count():
     """A region the mapper cannot map (here: over its address-space
     limit) gives one line naming vm.max_map_count and its value."""
     p = params(region_pages=4 << 18)  # 4 GiB, twice the limit
-    r = subprocess.run([sys.executable, "-c", ENOMEM_SCRIPT, repr(p)],
+    r = subprocess.run([sys.executable, "-c", ENOMEM_SCRIPT, json.dumps(p)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     err, msg = r.stdout.strip().split(" ", 1)
