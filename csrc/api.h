@@ -52,6 +52,12 @@ void pv_mm_set_max_map_count(struct mm_struct *mm, unsigned long max);
 void pv_mm_set_inject(struct mm_struct *mm, int faults);
 /* Extra simulated kernel work per mmap()/munmap(), under the write lock. */
 void pv_mm_set_op_cost_ns(struct mm_struct *mm, double ns);
+/*
+ * Extra simulated kernel work per page a smaps/smaps_rollup page walk
+ * visits (the host's per-PTE cost the model does not have), spent once
+ * per VMA walked, under whatever lock the walker holds.
+ */
+void pv_mm_set_walk_cost_ns(struct mm_struct *mm, double ns_per_page);
 
 /* Region page numbers are 0 .. region_pages-1.  0 or -errno. */
 int pv_mmap_fixed_populate(struct mm_struct *mm, unsigned long first_page,
@@ -106,6 +112,8 @@ struct pv_bench_config {
 	unsigned long long seed;
 	unsigned long max_map_count;	/* sim only; 0: default 65530 */
 	double op_cost_ns;		/* sim only: extra per-op kernel work */
+	double walk_cost_ns;		/* sim only: extra work per page walked */
+	double pass_cost_ns;		/* sim only: scanner's open/close per pass */
 	char mapper_path[4096];		/* kernel only: the mapper executable */
 };
 
@@ -150,6 +158,26 @@ void pv_bench_reset_stop(void);
  */
 void pv_bench_opstream(unsigned long long seed, unsigned long region_pages,
 		       unsigned long n, unsigned long *pages, int *maps);
+
+/* ---- calibration measurements (calib.c) ------------------------------ */
+
+/* Mean cost in ns of one CLOCK_MONOTONIC read, over @n reads. */
+double pv_calib_clock_ns(unsigned long n);
+/*
+ * Mean ns of one pass over the host file @path: open(), then, when
+ * @read_to_eof, read() to EOF, then close().  -errno on failure.
+ */
+double pv_calib_proc_pass_ns(const char *path, unsigned long n, int read_to_eof);
+/* Mean ns of one simulated read of @procfile to EOF.  -errno on failure. */
+double pv_calib_sim_pass_ns(struct mm_struct *mm, int procfile, int lock,
+			    unsigned long n);
+/*
+ * Map @npages populated anonymous base pages in this process; when
+ * @vma_pages > 0, unmap every (@vma_pages+1)-th page so the rest form
+ * VMAs of @vma_pages pages.  NULL on failure.
+ */
+void *pv_calib_region_map(unsigned long npages, unsigned long vma_pages);
+void pv_calib_region_unmap(void *addr, unsigned long npages);
 
 /* ---- the torture test (torture.c) ------------------------------------ */
 

@@ -149,6 +149,19 @@ static int pv_sim_scanner_grow(struct pv_sim_task *t, unsigned long need)
 	return 0;
 }
 
+/*
+ * What a real scanner pays per pass outside any mm lock: open() and
+ * close() of /proc/PID/FILE and the read() that returns EOF.  Spent
+ * inside the timed pass, as the kernel backend times open to close.
+ */
+static void pv_sim_pass_cost(uint64_t from_ns, double cost_ns)
+{
+	const uint64_t until = from_ns + (uint64_t)cost_ns;
+
+	while (pv_now_ns() < until)
+		;
+}
+
 static void pv_sim_scanner_loop(struct pv_sim_task *t)
 {
 	struct pv_sim_run *run = t->run;
@@ -161,6 +174,8 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 		long len;
 
 		t0 = pv_now_ns();
+		if (cfg->pass_cost_ns > 0)
+			pv_sim_pass_cost(t0, cfg->pass_cost_ns);
 		len = pv_proc_read_all(run->mm, cfg->procfile, cfg->lock,
 				       t->buf, t->buflen, &t->stats);
 		ns = pv_now_ns() - t0;
@@ -424,6 +439,7 @@ static int pv_sim_sample(const struct pv_bench_config *cfg, struct pv_sample *ou
 	if (cfg->max_map_count)
 		pv_mm_set_max_map_count(run->mm, cfg->max_map_count);
 	pv_mm_set_op_cost_ns(run->mm, cfg->op_cost_ns);
+	pv_mm_set_walk_cost_ns(run->mm, cfg->walk_cost_ns);
 
 	if (pv_sim_plan_tasks(run, tasks) < 0) {
 		ret = pv_sample_fail(out, ENOMEM, "out of memory for the scanners' buffers");

@@ -133,6 +133,7 @@ struct mm_struct {
 	unsigned long vma_extra_allocs;		/* times the pool ran dry */
 
 	double op_cost_ns;		/* extra per-op work (calibration) */
+	double walk_cost_ns;		/* extra work per page walked (calibration) */
 	int inject;			/* PV_INJECT_* */
 };
 

@@ -21,7 +21,9 @@
  * drops it on contention).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "compiler.h"
 #include "mm.h"
@@ -214,6 +216,33 @@ static void smaps_pte_entry(pte_t pte, struct mem_size_stats *mss)
 				      flags & PG_dirty, true);
 }
 
+/*
+ * The host kernel's per-PTE work the model does not do step by step
+ * (pte_offset_map_lock(), folio lookups, page_mapcount() on real struct
+ * pages): a calibration knob measured by procvma calibrate.  One spin per
+ * VMA, not per page, so that reading the clock costs nothing per page.
+ */
+static void burn_walk_cost(const struct mm_struct *mm, unsigned long pages)
+{
+	struct timespec ts;
+	uint64_t until;
+
+	if (mm->walk_cost_ns <= 0 || !pages)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	until = (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec +
+		(uint64_t)(mm->walk_cost_ns * (double)pages);
+	do {
+		cpu_relax();
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	} while ((uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec < until);
+}
+
+void pv_mm_set_walk_cost_ns(struct mm_struct *mm, double ns_per_page)
+{
+	mm->walk_cost_ns = ns_per_page;
+}
+
 /* Account [max(start, vm_start), vm_end) of @vma; its lock keeps the PTEs stable. */
 static void smap_gather_stats(struct proc_maps_private *priv,
 			      struct vm_area_struct *vma,
@@ -227,6 +256,8 @@ static void smap_gather_stats(struct proc_maps_private *priv,
 		addr = start;
 	if (addr < mm->region_start || end > page_addr(mm, mm->region_pages))
 		return;		/* only under an injected fault */
+	if (addr < end)
+		burn_walk_cost(mm, (end - addr) / PAGE_SIZE);
 	for (; addr < end; addr += PAGE_SIZE) {
 		pte_t pte = READ_ONCE(*pte_offset(mm, addr));
 

@@ -25,6 +25,7 @@ SOURCES = [
     "bench_sim.c",
     "bench_kernel.c",
     "bench_common.c",
+    "calib.c",
 ]
 
 

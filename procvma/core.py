@@ -8,6 +8,7 @@ Keys of the parameter dict are the CSV's names for the same things
 
 import os
 
+from procvma import calibration
 from procvma._core import ffi, lib
 
 BACKENDS = {"sim": lib.PV_BACKEND_SIM, "kernel": lib.PV_BACKEND_KERNEL}
@@ -58,7 +59,12 @@ def make_config(params):
     cfg.region_pages = params["region_pages"]
     cfg.seed = params["seed"]
     cfg.max_map_count = params.get("max_map_count", 0)
-    cfg.op_cost_ns = params.get("op_cost_ns", 0.0)
+    if backend == "sim":
+        # The calibrated host costs, unless the caller gave its own.
+        knobs = calibration.sim_knobs(params)
+        cfg.op_cost_ns = knobs["op_cost_ns"]
+        cfg.walk_cost_ns = knobs["walk_cost_ns"]
+        cfg.pass_cost_ns = knobs["pass_cost_ns"]
     return cfg
 
 

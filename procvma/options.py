@@ -303,6 +303,20 @@ RUN_OPTIONS = {
                       "N+k-1). (default random)"),
 }
 
+# The simulator's host-cost knobs (procvma/calibration.py says what each is).
+COST_OPTIONS = {
+    "op_cost_ns": _opt("--op-cost-ns", type=click.FloatRange(min=0), metavar="NS",
+                       help="Simulator: extra kernel work per mmap()/munmap(). "
+                            "(default: calibrated)"),
+    "walk_cost_ns": _opt("--walk-cost-ns", type=click.FloatRange(min=0), metavar="NS",
+                         help="Simulator: extra work per page of a smaps page "
+                              "walk. (default: calibrated)"),
+    "pass_cost_ns": _opt("--pass-cost-ns", type=click.FloatRange(min=0), metavar="NS",
+                         help="Simulator: a scanner's open()+close() per pass. "
+                              "(default: calibrated)"),
+}
+RUN_OPTIONS.update(COST_OPTIONS)
+
 
 def apply_options(*groups, skip=()):
     """Decorator adding the options of the given groups, minus skip."""
@@ -350,19 +364,34 @@ class Plan:
         return ResultsWriter.open(self.csv_path)
 
 
-def check_backend_options(backend, lock, scanner):
+def check_backend_options(backend, lock, scanner, costs=None):
     if backend == "kernel" and lock is not None:
         raise click.UsageError("--lock is for the simulator; with --backend kernel "
                                "the kernel decides how /proc is read")
     if backend == "sim" and scanner is not None:
         raise click.UsageError("--scanner is for --backend kernel")
+    if backend == "kernel":
+        for name, value in (costs or {}).items():
+            if value is not None:
+                raise click.UsageError(f"--{name.replace('_', '-')} is for the "
+                                       "simulator; the kernel has its own costs")
+
+
+def cost_params(backend, p):
+    """The cost knobs a sample records: the calibrated values (or the
+    user's) for the simulator, 0 for the kernel, which has its own."""
+    from procvma import calibration
+    if backend == "sim":
+        return calibration.sim_knobs(p)
+    return dict.fromkeys(calibration.KNOBS, 0.0)
 
 
 def make_plan(p, usable=None):
     """Validate the parsed options p (a dict of click params) into a Plan.
     Raises click.UsageError naming the first problem; opens nothing."""
     backend = p.get("backend") or "sim"
-    check_backend_options(backend, p.get("lock"), p.get("scanner"))
+    check_backend_options(backend, p.get("lock"), p.get("scanner"),
+                          {k: p.get(k) for k in COST_OPTIONS})
     procfile = p.get("procfile") or DEFAULTS["procfile"]
     check_procfile(procfile, backend)
     pages = region_pages(p.get("gb") or (), p.get("mb") or ())
@@ -389,6 +418,7 @@ def make_plan(p, usable=None):
         "duration": DEFAULTS["duration"] if p.get("duration") is None
         else p["duration"],
         "region_pages": pages,
+        **cost_params(backend, p),
     }
     plan = Plan(backend=backend, designs=designs, sample=sample,
                 nsamples=p.get("nsamples") or DEFAULTS["nsamples"],

@@ -22,6 +22,9 @@ CONFIG_COLUMNS = [
     "cpubusytasks",
     "cpuscript",
     "scanner",        # kernel: read | cat; sim: "-"
+    "op_cost_ns",     # sim: calibrated host costs (procvma/calibration.py);
+    "walk_cost_ns",   #   kernel: 0
+    "pass_cost_ns",
 ]
 
 # What one sample measured (SPEC §3).  Times in milliseconds.
@@ -58,13 +61,15 @@ COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
 
 # Columns added after the first results files were written: a reader fills
 # them in (numbers with NaN, text with "") rather than rejecting older files.
-OPTIONAL_COLUMNS = ["cpuscript", "scanner", "retries", "nfailed", "setup_s"]
+OPTIONAL_COLUMNS = ["cpuscript", "scanner", "retries", "nfailed", "setup_s",
+                    "op_cost_ns", "walk_cost_ns", "pass_cost_ns"]
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.
 NUMERIC_COLUMNS = [
     "sample", "nbusycpus", "nbusytasks", "busyduration", "duration",
     "region_pages", "seed", "cpumapper", "cpubusytasks", "cpuscript",
+    "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
 ] + FIGURE_COLUMNS
 
 # Rows with equal values here are samples of the same configuration.

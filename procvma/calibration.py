@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The simulator's calibrated costs: the one place their defaults live.
+
+The model does the kernel's locking and bookkeeping step by step but not
+everything the host kernel pays for around them.  Three knobs add that
+work back, each as a clock-based spin where the kernel spends it:
+
+op_cost_ns    per mmap()/munmap(), inside the mmap write lock: syscall
+              entry and exit, page allocation and zeroing, TLB flush.
+              Host: the mapper's median opavg with no readers (the kernel
+              backend, --nbusytasks 0); minus the simulator's own opavg
+              for the same op stream with the knobs at 0.
+walk_cost_ns  per page a smaps or smaps_rollup page walk visits, under
+              whatever lock the walker holds (one spin per VMA).  Host:
+              the extra time /proc/self/smaps_rollup takes with a
+              populated anonymous region of base pages than without it,
+              per page; minus the simulator's per-page walk cost.
+pass_cost_ns  per scanner pass, outside any mm lock: open() and close()
+              of /proc/PID/FILE.  Host: open+close of
+              /proc/self/smaps_rollup without reading it; the simulator's
+              scanner has no such work of its own.
+
+`procvma calibrate` measures all of this on the machine it runs on and
+prints the block below; with --write it replaces the block in this file.
+A run takes these values unless the user gives --op-cost-ns,
+--walk-cost-ns or --pass-cost-ns, and records the values it used in its
+CSV.  The kernel backend ignores them.
+"""
+
+import datetime
+import os
+import re
+
+KNOBS = ("op_cost_ns", "walk_cost_ns", "pass_cost_ns")
+
+# BEGIN CALIBRATED -- written by `procvma calibrate --write`
+CALIBRATED = {
+    "op_cost_ns": 0.0,
+    "walk_cost_ns": 0.0,
+    "pass_cost_ns": 0.0,
+}
+MEASURED = "not yet calibrated"
+# END CALIBRATED
+
+_BLOCK = re.compile(r"^# BEGIN CALIBRATED.*?^# END CALIBRATED\n",
+                    re.MULTILINE | re.DOTALL)
+
+
+def sim_knobs(params):
+    """The knob values a simulated sample runs with: params' own where
+    given (not None), the calibrated defaults otherwise."""
+    return {k: float(CALIBRATED[k] if params.get(k) is None else params[k])
+            for k in KNOBS}
+
+
+def render_block(values, note):
+    """The CALIBRATED block for values (a dict over KNOBS) and note."""
+    lines = ["# BEGIN CALIBRATED -- written by `procvma calibrate --write`",
+             "CALIBRATED = {"]
+    lines += [f'    "{k}": {float(values[k]):.1f},' for k in KNOBS]
+    lines += ["}", f"MEASURED = {note!r}", "# END CALIBRATED", ""]
+    return "\n".join(lines)
+
+
+def measured_note(host, when=None):
+    """One line saying where and how the values were measured."""
+    when = when or datetime.date.today().isoformat()
+    return (f"{when}, Linux {host['kernel_release']}, {host['cpu_model']}, "
+            f"{host['ncpus']} CPUs, load average {host['load']:.2f}: "
+            f"procvma calibrate {host['args']}")
+
+
+def write_block(values, note, path=None):
+    """Replace the CALIBRATED block in path (this module's source by
+    default) and return the path.  OSError if it cannot be written."""
+    path = path or os.path.abspath(__file__)
+    with open(path) as f:
+        text = f.read()
+    new, n = _BLOCK.subn(lambda m: render_block(values, note), text, count=1)
+    if n != 1:
+        raise OSError(f"{path}: no CALIBRATED block to replace")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(new)
+    os.replace(tmp, path)
+    return path
