@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""procvma calibrate and procvma fidelity: the shape of what they print
+and store, and the cost knobs they tune.  Short runs; no timing is
+asserted except a spin the knob guarantees."""
+
+import csv
+import os
+import re
+import runpy
+import shutil
+
+import click
+import pytest
+
+from procvma import calibration, fidelity, options
+from procvma._core import lib
+from procvma.simmm import SimMM
+
+from test_cli import run
+
+QUICK = ["--nsamples", "1", "--duration", "0.5"]
+
+
+def test_knobs_default_to_the_calibrated_values_unless_given():
+    assert calibration.sim_knobs({}) == calibration.CALIBRATED
+    got = calibration.sim_knobs({"op_cost_ns": 5, "walk_cost_ns": None})
+    assert got["op_cost_ns"] == 5.0
+    assert got["walk_cost_ns"] == calibration.CALIBRATED["walk_cost_ns"]
+
+
+def test_plan_records_the_knobs_for_the_sim_and_zero_for_the_kernel():
+    sim = options.make_plan({"procfile": "smaps_rollup", "pass_cost_ns": 7.0})
+    assert sim.sample["pass_cost_ns"] == 7.0
+    assert sim.sample["op_cost_ns"] == calibration.CALIBRATED["op_cost_ns"]
+    ker = options.make_plan({"backend": "kernel", "procfile": "maps"})
+    assert all(ker.sample[k] == 0.0 for k in calibration.KNOBS)
+    with pytest.raises(click.UsageError, match="--walk-cost-ns"):
+        options.make_plan({"backend": "kernel", "walk_cost_ns": 1.0})
+
+
+def test_write_block_replaces_only_the_calibrated_block(tmp_path):
+    path = tmp_path / "calibration.py"
+    shutil.copy(calibration.__file__, path)
+    before = path.read_text()
+    values = {"op_cost_ns": 1234.5, "walk_cost_ns": 42.0, "pass_cost_ns": 3000.0}
+    calibration.write_block(values, "measured here", str(path))
+    ns = runpy.run_path(str(path))
+    assert ns["CALIBRATED"] == values
+    assert ns["MEASURED"] == "measured here"
+    strip = re.compile(r"# BEGIN CALIBRATED.*# END CALIBRATED", re.DOTALL)
+    assert strip.sub("", path.read_text()) == strip.sub("", before)
+
+
+def test_walk_cost_is_spent_per_page_walked():
+    # A lower bound the spin guarantees, not a measured speed.
+    pages, cost = 4096, 500.0
+    with SimMM(pages) as mm:
+        lib.pv_mm_set_walk_cost_ns(mm._mm, cost)
+        ns = lib.pv_calib_sim_pass_ns(mm._mm, lib.PV_PROC_SMAPS_ROLLUP,
+                                      lib.PV_LOCK_VMA, 3)
+    assert ns >= pages * cost
+
+
+def test_spearman():
+    assert fidelity.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert fidelity.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert fidelity.spearman([1, 2], [1, 2]) is None
+    assert fidelity.spearman([1, 1, 1], [1, 2, 3]) is None
+
+
+def test_grid_runs_the_no_reader_baseline_once():
+    assert fidelity.grid_points([0, 2], [0, 1]) == [(None, 0), (0, 1), (2, 1)]
+
+
+def test_fidelity_prints_both_pairs_side_by_side(tmp_path):
+    out = tmp_path / "fid.csv"
+    r = run("procvma", "fidelity", "--busyduration", "2", "--nbusytasks", "0,1",
+            "--csv", str(out), *QUICK)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Simulator vs Linux ")
+    assert "mmap_lock" in lines[2] and "per-VMA" in lines[2]
+    rows = [line.split() for line in lines if re.match(r"\s+(-|\d+)\s+\d+\s", line)]
+    assert [row[:2] for row in rows] == [["-", "0"], ["2", "1"]]
+    for row in rows:
+        assert len(row) == 8    # point, then sim, kernel, ratio per pair
+        for sim, ker, ratio in (row[2:5], row[5:8]):
+            # The printed medians are rounded to 0.001 ms, the ratio to 0.01.
+            s, k, q = float(sim), float(ker), float(ratio.rstrip("!"))
+            assert (s - 5e-4) / (k + 5e-4) - 0.005 <= q
+            assert k <= 5e-4 or q <= (s + 5e-4) / (k - 5e-4) + 0.005
+    assert "at --busyduration 2 --nbusytasks 1: mmap_lock " in r.stdout
+
+    with open(out) as f:
+        got = [(d["backend"], d["lock"], d["procfile"], d["nbusytasks"])
+               for d in csv.DictReader(f)]
+    # The baseline once per backend, then each pair's sim and kernel run.
+    assert got == [("sim", "mmap", "smaps_rollup", "0"),
+                   ("kernel", "kernel", "smaps_rollup", "0"),
+                   ("sim", "mmap", "smaps_rollup", "1"),
+                   ("kernel", "kernel", "smaps_rollup", "1"),
+                   ("sim", "vma", "maps", "1"),
+                   ("kernel", "kernel", "maps", "1")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--nbusytasks", "x"], "'--nbusytasks'"),
+    (["--busyduration", "-1"], "'--busyduration'"),
+    (["--check", "--busyduration", "5"], "--check needs"),
+    (["--vma-procfile", "status"], "'--vma-procfile'"),
+])
+def test_fidelity_bad_input_is_one_line_and_exit_2(args, message):
+    r = run("procvma", "fidelity", *args, *QUICK)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+
+
+def test_calibrate_prints_every_knob_and_stores_nothing():
+    src = calibration.__file__
+    mtime = os.stat(src).st_mtime_ns
+    r = run("procvma", "calibrate", "--nsamples", "1", "--duration", "0.3",
+            "--mb", "8", "--repeat", "1")
+    assert r.returncode == 0, r.stderr
+    for name in ("mmap/munmap", "smaps_rollup walk", "smaps walk", "maps, per VMA",
+                 "open+close"):
+        assert name in r.stdout
+    block = r.stdout[r.stdout.index("# BEGIN CALIBRATED"):]
+    ns = {}
+    exec(block, ns)
+    assert set(ns["CALIBRATED"]) == set(calibration.KNOBS)
+    assert all(v >= 0 for v in ns["CALIBRATED"].values())
+    assert "procvma calibrate" in ns["MEASURED"]
+    assert os.stat(src).st_mtime_ns == mtime
