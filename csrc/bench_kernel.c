@@ -6,9 +6,9 @@
  * The mapper is a process of its own (procvma-kmapper, kmapper.c), so the
  * mm the scanners walk is a small one holding its region, as in the
  * reference harness.  The scanners and busy-waiters are threads of this
- * process, each pinned to its busy CPU with its own nice value; they
- * touch only the mapper's /proc/PID files, so that sharing our mm with
- * each other changes nothing they contend on.
+ * process, each pinned to its busy CPU with its own nice value.  What
+ * they contend on is the mapper's mm, reached through /proc/PID; that
+ * they share an mm of their own among themselves changes nothing there.
  *
  *   harness thread (pinned to cpuscript)
  *     spawn mapper ---- READY ----> trial read of /proc/PID/FILE
@@ -21,8 +21,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
