@@ -55,11 +55,14 @@ static struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 		 * callers; pushes may run concurrently.
 		 */
 		head = __cds_lfs_pop_all(&mm->vma_reclaimed);
-		cds_lfs_for_each_safe(head, node, n) {
-			vma = container_of(node, struct vm_area_struct, reclaim_node);
-			vma->pool_next = mm->vma_free;
-			mm->vma_free = vma;
-		}
+		/* The macro takes &head->node: not on an empty stack's NULL. */
+		if (head)
+			cds_lfs_for_each_safe(head, node, n) {
+				vma = container_of(node, struct vm_area_struct,
+						   reclaim_node);
+				vma->pool_next = mm->vma_free;
+				mm->vma_free = vma;
+			}
 		vma = mm->vma_free;
 	}
 	if (vma) {
