@@ -760,6 +760,7 @@ static void check_end_state(struct torture_run *run)
 	/* Let every pending free land, then take the reclaimed VMAs back. */
 	rcu_barrier();
 	head = __cds_lfs_pop_all(&mm->vma_reclaimed);
+	/* The macro takes &head->node: not on an empty stack's NULL. */
 	if (head)
 		cds_lfs_for_each_safe(head, node, tmp) {
 			vma = container_of(node, struct vm_area_struct, reclaim_node);
