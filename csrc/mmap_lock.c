@@ -98,7 +98,8 @@ void vma_mark_detached(struct vm_area_struct *vma)
 enum gap_state { GAP_REAL, GAP_FILLED, GAP_UNKNOWN };
 
 /*
- * Is [from_addr, vma->vm_start) really empty?  Unlike the maple tree,
+ * Is [from_addr, vma->vm_start) really empty (everything above from_addr
+ * when @vma is NULL)?  Unlike the maple tree,
  * which stores a replacement VMA over the old one in a single step, the
  * simulated tree is briefly empty where a writer swaps a VMA for a new
  * one (MAP_FIXED over a VMA it cannot merge with): it erases the old one,
@@ -149,8 +150,18 @@ struct vm_area_struct *lock_next_vma(struct mm_struct *mm, unsigned long from_ad
 
 retry:
 	vma = vma_find(mm, from_addr);
-	if (!vma)
-		return NULL;
+	if (!vma) {
+		/* Nothing above from_addr: a gap too, and as likely transient. */
+		switch (gap_before(mm, from_addr, NULL)) {
+		case GAP_REAL:
+			return NULL;
+		case GAP_FILLED:
+			++*retries;
+			goto retry;
+		case GAP_UNKNOWN:
+			return ERR_PTR(-EBUSY);
+		}
+	}
 	err = vma_start_read(mm, vma);
 	if (err == -EAGAIN) {
 		/* Detached under us: what replaced it is in the tree now. */
