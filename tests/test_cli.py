@@ -153,8 +153,11 @@ def test_missing_subcommand_module_is_one_line(tmp_path):
         with open(os.path.join(REPO, "procvma", name)) as src:
             (pkg / name).write_text(src.read())
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    # An editable install finds the real modules whatever PYTHONPATH says:
+    # None in sys.modules makes this one fail to import all the same.
     r = subprocess.run([sys.executable, "-c",
                         "import sys; sys.argv[0] = 'procvma'; "
+                        "sys.modules['procvma.torture'] = None; "
                         "from procvma.cli import main; main()", "torture"],
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 1
