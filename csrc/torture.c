@@ -827,7 +827,8 @@ static int validate(const struct pv_torture_config *cfg)
 	if (cfg->writers < 1 || cfg->readers < 1 || cfg->writers > 64 ||
 	    cfg->readers > 64)
 		return -EINVAL;
-	if (cfg->region_pages < MAX_OP_PAGES || cfg->region_pages > (1UL << 20) ||
+	/* Each reader's text buffer is about 512 bytes per region page. */
+	if (cfg->region_pages < MAX_OP_PAGES || cfg->region_pages > (1UL << 16) ||
 	    !(cfg->duration_s >= 0) || !(cfg->phase_ms > 0))
 		return -EINVAL;
 	if (cfg->inject & ~(PV_INJECT_NO_RESUME_CHECK | PV_INJECT_NO_VMA_LOCK |

@@ -109,7 +109,7 @@ def violation_lines(res):
 @click.option("--inject", type=click.Choice(sorted(INJECT)), multiple=True,
               help="Break the model on purpose; the run must then report "
                    "violations.  May be given more than once.")
-@click.option("--pages", type=click.IntRange(16, 1 << 20), default=2048,
+@click.option("--pages", type=click.IntRange(16, 1 << 16), default=2048,
               show_default=True, help="Size of the simulated region in pages.")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=1, show_default=True,
               help="Seed of the writers' op streams.")
