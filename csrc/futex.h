@@ -7,12 +7,21 @@
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Returns at once if *uaddr != val; spurious wake-ups are the caller's to handle. */
 static inline void futex_wait(atomic_uint *uaddr, unsigned int val)
 {
 	syscall(SYS_futex, uaddr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+/* As futex_wait(), for at most @ns nanoseconds. */
+static inline void futex_wait_ns(atomic_uint *uaddr, unsigned int val, long long ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+
+	syscall(SYS_futex, uaddr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
 }
 
 static inline void futex_wake_all(atomic_uint *uaddr)

@@ -31,6 +31,12 @@ static inline void mmap_read_unlock(struct mm_struct *mm)
 	up_read(&mm->mmap_lock);
 }
 
+/* Let a waiting writer in, and take the read lock again (see rwsem_cycle_read()). */
+static inline void mmap_read_cycle(struct mm_struct *mm)
+{
+	rwsem_cycle_read(&mm->mmap_lock);
+}
+
 static inline void mmap_write_lock(struct mm_struct *mm)
 {
 	down_write(&mm->mmap_lock);

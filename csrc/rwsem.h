@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A reader/writer semaphore with the properties of the kernel's rwsem that
- * matter here: a writer waits for readers to leave, and while it waits new
- * readers wait too (no writer starvation); waiting is a short optimistic
- * spin, then sleep on a futex; rwsem_is_contended() says whether anyone is
- * waiting.
+ * matter here: a writer waits for readers to leave, and once it is queued
+ * new readers wait too; waiting is a short optimistic spin, then sleep on
+ * a futex; rwsem_is_contended() says whether anyone is queued.
+ *
+ * And its unfairness, which decides how long a /proc reader stalls the
+ * mapper: a reader that finds the lock free takes it even with a writer
+ * queued (the kernel's reader optimistic lock stealing), so a reader that
+ * drops the lock for a waiting writer and retakes it at once keeps it;
+ * only a writer that has waited RWSEM_WAIT_TIMEOUT (4 ms) claims the
+ * handoff and stops the stealing.  See rwsem_cycle_read().
  */
 #ifndef PROCVMA_RWSEM_H
 #define PROCVMA_RWSEM_H
@@ -21,6 +27,8 @@ struct rw_semaphore {
 	atomic_int sleepers;
 	/* Futex word: bumped on every release that may unblock someone. */
 	atomic_uint wake_seq;
+	/* Writers that waited RWSEM_WAIT_TIMEOUT_NS: readers may not steal. */
+	atomic_int handoff;
 };
 
 void init_rwsem(struct rw_semaphore *sem);
@@ -28,6 +36,7 @@ void init_rwsem(struct rw_semaphore *sem);
 void rwsem_down_read_slowpath(struct rw_semaphore *sem);
 void rwsem_down_write_slowpath(struct rw_semaphore *sem);
 void rwsem_wake(struct rw_semaphore *sem);
+void rwsem_cycle_read(struct rw_semaphore *sem);
 
 static inline bool down_read_trylock(struct rw_semaphore *sem)
 {

@@ -494,12 +494,19 @@ static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m
 		/*
 		 * Holding mmap_lock (always in the mmap design; after a
 		 * fallback in the VMA design): a writer waits, so let it in.
-		 * Retaking may put a VMA-design reader back on RCU.
+		 * In the mmap design that is the kernel's unlock + relock,
+		 * which a queued writer wins only once it has claimed the
+		 * rwsem handoff (mmap_read_cycle()).  Retaking may put a
+		 * VMA-design reader back on RCU.
 		 */
 		if (priv->mmap_locked && mmap_lock_is_contended(mm)) {
-			unlock_vma_range(priv);
 			priv->stats->drops++;
-			lock_vma_range(priv);
+			if (priv->lock == PV_LOCK_MMAP) {
+				mmap_read_cycle(mm);
+			} else {
+				unlock_vma_range(priv);
+				lock_vma_range(priv);
+			}
 		}
 		vma = proc_get_vma(priv, last_vma_end);
 	}
