@@ -338,7 +338,13 @@ int do_mmap_fixed_populate(struct mm_struct *mm, unsigned long start,
 /*
  * Spin for the per-op cost the simulator does not model step by step
  * (syscall entry, page zeroing, TLB flush): a calibration knob, measured
- * against the host kernel, not a guess.
+ * against the host kernel, not a guess.  Spent after the mmap write lock
+ * is released: the kernel does that work with no lock (syscall entry and
+ * exit), under the read lock (mm_populate() faults the page in after
+ * vm_mmap_pgoff() drops the write lock; munmap() downgrades before it
+ * zaps and frees), or under the page table lock, none of which keeps a
+ * /proc reader out.  The write-locked part, the VMA changes, the model
+ * does step by step.
  */
 static void burn_op_cost(const struct mm_struct *mm)
 {
@@ -379,8 +385,8 @@ int pv_mmap_fixed_populate(struct mm_struct *mm, unsigned long first_page,
 		return err;
 	mmap_write_lock(mm);
 	err = do_mmap_fixed_populate(mm, start, end);
-	burn_op_cost(mm);
 	mmap_write_unlock(mm);
+	burn_op_cost(mm);
 	return err;
 }
 
@@ -393,8 +399,8 @@ int pv_munmap(struct mm_struct *mm, unsigned long first_page, unsigned long npag
 		return err;
 	mmap_write_lock(mm);
 	err = do_munmap(mm, start, end);
-	burn_op_cost(mm);
 	mmap_write_unlock(mm);
+	burn_op_cost(mm);
 	return err;
 }
 
