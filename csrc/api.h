@@ -50,7 +50,7 @@ unsigned long pv_mm_region_pages(const struct mm_struct *mm);
 unsigned long pv_mm_map_count(const struct mm_struct *mm);
 void pv_mm_set_max_map_count(struct mm_struct *mm, unsigned long max);
 void pv_mm_set_inject(struct mm_struct *mm, int faults);
-/* Extra simulated kernel work per mmap()/munmap(), under the write lock. */
+/* Extra simulated kernel work per mmap()/munmap(), after the write lock. */
 void pv_mm_set_op_cost_ns(struct mm_struct *mm, double ns);
 /*
  * Extra simulated kernel work per page a smaps/smaps_rollup page walk
@@ -168,6 +168,8 @@ double pv_calib_clock_ns(unsigned long n);
  * @read_to_eof, read() to EOF, then close().  -errno on failure.
  */
 double pv_calib_proc_pass_ns(const char *path, unsigned long n, int read_to_eof);
+/* Mean ns of one run of cat @path > /dev/null, fork to exit.  -errno on failure. */
+double pv_calib_cat_pass_ns(const char *path, unsigned long n);
 /* Mean ns of one simulated read of @procfile to EOF.  -errno on failure. */
 double pv_calib_sim_pass_ns(struct mm_struct *mm, int procfile, int lock,
 			    unsigned long n);

@@ -11,9 +11,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "bench_common.h"
 
@@ -64,6 +68,52 @@ double pv_calib_proc_pass_ns(const char *path, unsigned long n, int read_to_eof)
 	ret = (double)(pv_now_ns() - t0) / (double)n;
 out:
 	free(buf);
+	return ret;
+}
+
+double pv_calib_cat_pass_ns(const char *path, unsigned long n)
+{
+	char *argv[] = { "cat", (char *)path, NULL };
+	posix_spawn_file_actions_t actions;
+	double ret = 0;
+	unsigned long i;
+	uint64_t t0;
+	int err;
+
+	if (!n)
+		return 0;
+	err = posix_spawn_file_actions_init(&actions);
+	if (err)
+		return -err;
+	err = posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
+					       O_WRONLY, 0);
+	if (err) {
+		ret = -err;
+		goto out;
+	}
+	t0 = pv_now_ns();
+	for (i = 0; i < n; i++) {
+		int status;
+		pid_t pid;
+
+		err = posix_spawnp(&pid, "cat", &actions, NULL, argv, environ);
+		if (err) {
+			ret = -err;
+			goto out;
+		}
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR) {
+				ret = -errno;
+				goto out;
+			}
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			ret = -EIO;
+			goto out;
+		}
+	}
+	ret = (double)(pv_now_ns() - t0) / (double)n;
+out:
+	posix_spawn_file_actions_destroy(&actions);
 	return ret;
 }
 

@@ -5,20 +5,25 @@ The model does the kernel's locking and bookkeeping step by step but not
 everything the host kernel pays for around them.  Three knobs add that
 work back, each as a clock-based spin where the kernel spends it:
 
-op_cost_ns    per mmap()/munmap(), inside the mmap write lock: syscall
-              entry and exit, page allocation and zeroing, TLB flush.
-              Host: the mapper's median opavg with no readers (the kernel
-              backend, --nbusytasks 0); minus the simulator's own opavg
-              for the same op stream with the knobs at 0.
+op_cost_ns    per mmap()/munmap(), after the mmap write lock is released:
+              syscall entry and exit, page allocation and zeroing, TLB
+              flush, none of which keeps a /proc reader out.  Host: the
+              mapper's median opavg with no readers (the kernel backend,
+              --nbusytasks 0), minus the simulator's own opavg for the
+              same op stream with the knobs at 0.
 walk_cost_ns  per page a smaps or smaps_rollup page walk visits, under
               whatever lock the walker holds (one spin per VMA).  Host:
               the extra time /proc/self/smaps_rollup takes with a
-              populated anonymous region of base pages than without it,
-              per page; minus the simulator's per-page walk cost.
-pass_cost_ns  per scanner pass, outside any mm lock: open() and close()
-              of /proc/PID/FILE.  Host: open+close of
-              /proc/self/smaps_rollup without reading it; the simulator's
-              scanner has no such work of its own.
+              populated region of anonymous base pages than without it,
+              per page, minus the simulator's per-page walk cost.
+pass_cost_ns  per scanner pass, outside any mm lock.  The reference
+              harness's scanner runs cat once per pass, so the default
+              is what one `cat /proc/PID/smaps_rollup` costs the host from
+              fork to exit, less the walk.  PASS_COST_NS also keeps the
+              in-process reader's cost (open() + close(), what
+              --backend kernel --scanner read pays): run with
+              --pass-cost-ns set to it to model that scanner instead.
+              The simulator's scanner has no such work of its own.
 
 `procvma calibrate` measures all of this on the machine it runs on and
 prints the block below; with --write it replaces the block in this file.
@@ -32,12 +37,18 @@ import os
 import re
 
 KNOBS = ("op_cost_ns", "walk_cost_ns", "pass_cost_ns")
+# The kernel backend's scanners (--scanner), whose pass costs are kept.
+SCANNERS = ("cat", "read")
 
 # BEGIN CALIBRATED -- written by `procvma calibrate --write`
 CALIBRATED = {
     "op_cost_ns": 0.0,
     "walk_cost_ns": 0.0,
     "pass_cost_ns": 0.0,
+}
+PASS_COST_NS = {
+    "cat": 0.0,
+    "read": 0.0,
 }
 MEASURED = "not yet calibrated"
 # END CALIBRATED
@@ -53,11 +64,14 @@ def sim_knobs(params):
             for k in KNOBS}
 
 
-def render_block(values, note):
-    """The CALIBRATED block for values (a dict over KNOBS) and note."""
+def render_block(values, pass_costs, note):
+    """The CALIBRATED block for values (a dict over KNOBS), pass_costs (a
+    dict over SCANNERS) and note."""
     lines = ["# BEGIN CALIBRATED -- written by `procvma calibrate --write`",
              "CALIBRATED = {"]
     lines += [f'    "{k}": {float(values[k]):.1f},' for k in KNOBS]
+    lines += ["}", "PASS_COST_NS = {"]
+    lines += [f'    "{k}": {float(pass_costs[k]):.1f},' for k in SCANNERS]
     lines += ["}", f"MEASURED = {note!r}", "# END CALIBRATED", ""]
     return "\n".join(lines)
 
@@ -70,13 +84,14 @@ def measured_note(host, when=None):
             f"procvma calibrate {host['args']}")
 
 
-def write_block(values, note, path=None):
+def write_block(values, pass_costs, note, path=None):
     """Replace the CALIBRATED block in path (this module's source by
     default) and return the path.  OSError if it cannot be written."""
     path = path or os.path.abspath(__file__)
     with open(path) as f:
         text = f.read()
-    new, n = _BLOCK.subn(lambda m: render_block(values, note), text, count=1)
+    new, n = _BLOCK.subn(lambda m: render_block(values, pass_costs, note), text,
+                         count=1)
     if n != 1:
         raise OSError(f"{path}: no CALIBRATED block to replace")
     tmp = path + ".tmp"

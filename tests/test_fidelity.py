@@ -43,9 +43,11 @@ def test_write_block_replaces_only_the_calibrated_block(tmp_path):
     shutil.copy(calibration.__file__, path)
     before = path.read_text()
     values = {"op_cost_ns": 1234.5, "walk_cost_ns": 42.0, "pass_cost_ns": 3000.0}
-    calibration.write_block(values, "measured here", str(path))
+    passes = {"cat": 3000.0, "read": 6.5}
+    calibration.write_block(values, passes, "measured here", str(path))
     ns = runpy.run_path(str(path))
     assert ns["CALIBRATED"] == values
+    assert ns["PASS_COST_NS"] == passes
     assert ns["MEASURED"] == "measured here"
     strip = re.compile(r"# BEGIN CALIBRATED.*# END CALIBRATED", re.DOTALL)
     assert strip.sub("", path.read_text()) == strip.sub("", before)
@@ -78,7 +80,7 @@ def test_fidelity_prints_both_pairs_side_by_side(tmp_path):
             "--csv", str(out), *QUICK)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].startswith("Simulator vs Linux ")
+    assert lines[0].startswith("Simulator vs Linux ") and "--scanner cat" in lines[0]
     assert "mmap_lock" in lines[2] and "per-VMA" in lines[2]
     rows = [line.split() for line in lines if re.match(r"\s+(-|\d+)\s+\d+\s", line)]
     assert [row[:2] for row in rows] == [["-", "0"], ["2", "1"]]
@@ -108,6 +110,7 @@ def test_fidelity_prints_both_pairs_side_by_side(tmp_path):
     (["--busyduration", "-1"], "'--busyduration'"),
     (["--check", "--busyduration", "5"], "--check needs"),
     (["--vma-procfile", "status"], "'--vma-procfile'"),
+    (["--scanner", "dd"], "'--scanner'"),
 ])
 def test_fidelity_bad_input_is_one_line_and_exit_2(args, message):
     r = run("procvma", "fidelity", *args, *QUICK)
@@ -123,12 +126,16 @@ def test_calibrate_prints_every_knob_and_stores_nothing():
             "--mb", "8", "--repeat", "1")
     assert r.returncode == 0, r.stderr
     for name in ("mmap/munmap", "smaps_rollup walk", "smaps walk", "maps, per VMA",
-                 "open+close"):
+                 "scanner pass: cat", "open+close"):
         assert name in r.stdout
     block = r.stdout[r.stdout.index("# BEGIN CALIBRATED"):]
     ns = {}
     exec(block, ns)
     assert set(ns["CALIBRATED"]) == set(calibration.KNOBS)
     assert all(v >= 0 for v in ns["CALIBRATED"].values())
+    # The default scanner pass is cat's, which forks a process: far
+    # dearer than the in-process open+close.
+    assert ns["CALIBRATED"]["pass_cost_ns"] == ns["PASS_COST_NS"]["cat"]
+    assert ns["PASS_COST_NS"]["cat"] > 10 * ns["PASS_COST_NS"]["read"] > 0
     assert "procvma calibrate" in ns["MEASURED"]
     assert os.stat(src).st_mtime_ns == mtime
