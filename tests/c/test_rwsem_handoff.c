@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * mmap_lock's unfairness, as the kernel's rwsem has it: a reader that
+ * finds the lock free takes it although a writer is queued (reader
+ * optimistic lock stealing), until the writer has waited
+ * RWSEM_WAIT_TIMEOUT and claimed the handoff; the smaps_rollup's
+ * drop-and-retake (mmap_read_cycle()) keeps the lock until then.
+ *
+ * Where a test needs "a writer is queued" without the race of a real one
+ * it sets the rwsem's fields by hand.  Waits are bounded and generous: a
+ * check that something did NOT happen looks for 50 ms; one that it did
+ * happen allows 5 s.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "api.h"
+#include "mm.h"
+#include "mmap_lock.h"
+
+static int failures, passes;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+		failures++;						\
+		return;							\
+	}								\
+} while (0)
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int eventually(atomic_int *flag)
+{
+	int i;
+
+	for (i = 0; i < 5000 && !atomic_load(flag); i++)
+		sleep_ms(1);
+	return atomic_load(flag);
+}
+
+struct task {
+	struct mm_struct *mm;
+	int write;
+	atomic_int acquired;
+	atomic_int release;
+};
+
+static void *task_fn(void *arg)
+{
+	struct task *t = arg;
+
+	if (t->write)
+		mmap_write_lock(t->mm);
+	else
+		mmap_read_lock(t->mm);
+	atomic_store(&t->acquired, 1);
+	while (!atomic_load(&t->release))
+		sleep_ms(1);
+	if (t->write)
+		mmap_write_unlock(t->mm);
+	else
+		mmap_read_unlock(t->mm);
+	return NULL;
+}
+
+/* A queued writer, no handoff: a reader takes the free lock anyway. */
+static void test_reader_steals_free_lock_from_queued_writer(void)
+{
+	struct mm_struct *mm = pv_mm_create(16, 1);
+	struct rw_semaphore *sem = &mm->mmap_lock;
+
+	atomic_store(&sem->writers_waiting, 1);		/* as if queued */
+	CHECK(!down_read_trylock(sem));			/* the fast path defers */
+	mmap_read_lock(mm);				/* the slow path steals */
+	CHECK(atomic_load(&sem->count) == 1);
+	mmap_read_unlock(mm);
+	atomic_store(&sem->writers_waiting, 0);
+	pv_mm_destroy(mm);
+	passes++;
+}
+
+/* Once the writer claimed the handoff, no reader steals. */
+static void test_no_stealing_after_handoff(void)
+{
+	struct mm_struct *mm = pv_mm_create(16, 1);
+	struct rw_semaphore *sem = &mm->mmap_lock;
+	struct task reader = { .mm = mm };
+	pthread_t tr;
+
+	atomic_store(&sem->writers_waiting, 1);
+	atomic_store(&sem->handoff, 1);
+	pthread_create(&tr, NULL, task_fn, &reader);
+	sleep_ms(50);
+	CHECK(!atomic_load(&reader.acquired));
+	/* The writer is gone: the reader may go. */
+	atomic_store(&sem->handoff, 0);
+	atomic_store(&sem->writers_waiting, 0);
+	rwsem_wake(sem);
+	CHECK(eventually(&reader.acquired));
+	atomic_store(&reader.release, 1);
+	pthread_join(tr, NULL);
+	pv_mm_destroy(mm);
+	passes++;
+}
+
+/* The only reader, no handoff: the rollup's drop-and-retake keeps the lock. */
+static void test_cycle_keeps_lock_before_handoff(void)
+{
+	struct mm_struct *mm = pv_mm_create(16, 1);
+	struct rw_semaphore *sem = &mm->mmap_lock;
+
+	mmap_read_lock(mm);
+	atomic_store(&sem->writers_waiting, 1);
+	mmap_read_cycle(mm);
+	CHECK(atomic_load(&sem->count) == 1);
+	atomic_store(&sem->writers_waiting, 0);
+	mmap_read_unlock(mm);
+	pv_mm_destroy(mm);
+	passes++;
+}
+
+/*
+ * A real writer queued behind a reader claims the handoff after
+ * RWSEM_WAIT_TIMEOUT (4 ms), and then the reader's drop-and-retake lets
+ * it in before the reader has the lock back.
+ */
+static void test_writer_gets_in_after_handoff(void)
+{
+	struct mm_struct *mm = pv_mm_create(16, 1);
+	struct rw_semaphore *sem = &mm->mmap_lock;
+	struct task writer = { .mm = mm, .write = 1 };
+	pthread_t tw;
+
+	mmap_read_lock(mm);
+	pthread_create(&tw, NULL, task_fn, &writer);
+	sleep_ms(50);
+	CHECK(!atomic_load(&writer.acquired));
+	CHECK(mmap_lock_is_contended(mm));
+	CHECK(atomic_load(&sem->handoff) == 1);
+
+	atomic_store(&writer.release, 1);	/* it lets go as soon as it has it */
+	mmap_read_cycle(mm);
+	CHECK(atomic_load(&writer.acquired));	/* it went first */
+	CHECK(atomic_load(&sem->count) >= 1);	/* and we are back in */
+	mmap_read_unlock(mm);
+	pthread_join(tw, NULL);
+	CHECK(atomic_load(&sem->handoff) == 0);
+	CHECK(!mmap_lock_is_contended(mm));
+	pv_mm_destroy(mm);
+	passes++;
+}
+
+int main(void)
+{
+	pv_rcu_register_thread();
+	test_reader_steals_free_lock_from_queued_writer();
+	test_no_stealing_after_handoff();
+	test_cycle_keeps_lock_before_handoff();
+	test_writer_gets_in_after_handoff();
+	pv_rcu_unregister_thread();
+	printf("%d passed, %d failed\n", passes, failures);
+	return failures ? 1 : 0;
+}
