@@ -10,14 +10,10 @@ import os
 
 from procvma import calibration
 from procvma._core import ffi, lib
+from procvma.simmm import LOCKS
+from procvma.simmm import PROCFILES as SIM_PROCFILES
 
 BACKENDS = {"sim": lib.PV_BACKEND_SIM, "kernel": lib.PV_BACKEND_KERNEL}
-LOCKS = {"mmap": lib.PV_LOCK_MMAP, "vma": lib.PV_LOCK_VMA}
-SIM_PROCFILES = {
-    "maps": lib.PV_PROC_MAPS,
-    "smaps": lib.PV_PROC_SMAPS,
-    "smaps_rollup": lib.PV_PROC_SMAPS_ROLLUP,
-}
 SCANNERS = {"read": lib.PV_SCANNER_READ, "cat": lib.PV_SCANNER_CAT}
 
 # The reference kills the busy tasks of a sample still running this long

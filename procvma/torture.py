@@ -10,18 +10,8 @@ import threading
 import click
 
 from procvma._core import ffi, lib
+from procvma.simmm import INJECT, LOCKS, PROCFILES
 
-LOCKS = {"mmap": lib.PV_LOCK_MMAP, "vma": lib.PV_LOCK_VMA}
-PROCFILES = {
-    "maps": lib.PV_PROC_MAPS,
-    "smaps": lib.PV_PROC_SMAPS,
-    "smaps_rollup": lib.PV_PROC_SMAPS_ROLLUP,
-}
-INJECT = {
-    "no-resume-check": lib.PV_INJECT_NO_RESUME_CHECK,
-    "no-vma-lock": lib.PV_INJECT_NO_VMA_LOCK,
-    "no-drain": lib.PV_INJECT_NO_DRAIN,
-}
 EXIT_INTERRUPTED = 130
 
 

@@ -18,57 +18,7 @@
 #include "api.h"
 #include "mm.h"
 #include "mmap_lock.h"
-
-static int failures, passes;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-		failures++;						\
-		return;							\
-	}								\
-} while (0)
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static int eventually(atomic_int *flag)
-{
-	int i;
-
-	for (i = 0; i < 5000 && !atomic_load(flag); i++)
-		sleep_ms(1);
-	return atomic_load(flag);
-}
-
-struct task {
-	struct mm_struct *mm;
-	int write;
-	atomic_int acquired;
-	atomic_int release;
-};
-
-static void *task_fn(void *arg)
-{
-	struct task *t = arg;
-
-	if (t->write)
-		mmap_write_lock(t->mm);
-	else
-		mmap_read_lock(t->mm);
-	atomic_store(&t->acquired, 1);
-	while (!atomic_load(&t->release))
-		sleep_ms(1);
-	if (t->write)
-		mmap_write_unlock(t->mm);
-	else
-		mmap_read_unlock(t->mm);
-	return NULL;
-}
+#include "lock_test.h"
 
 /* A queued writer, no handoff: a reader takes the free lock anyway. */
 static void test_reader_steals_free_lock_from_queued_writer(void)
@@ -91,12 +41,12 @@ static void test_no_stealing_after_handoff(void)
 {
 	struct mm_struct *mm = pv_mm_create(16, 1);
 	struct rw_semaphore *sem = &mm->mmap_lock;
-	struct task reader = { .mm = mm };
+	struct lock_task reader = { .mm = mm };
 	pthread_t tr;
 
 	atomic_store(&sem->writers_waiting, 1);
 	atomic_store(&sem->handoff, 1);
-	pthread_create(&tr, NULL, task_fn, &reader);
+	pthread_create(&tr, NULL, lock_task_fn, &reader);
 	sleep_ms(50);
 	CHECK(!atomic_load(&reader.acquired));
 	/* The writer is gone: the reader may go. */
@@ -135,11 +85,11 @@ static void test_writer_gets_in_after_handoff(void)
 {
 	struct mm_struct *mm = pv_mm_create(16, 1);
 	struct rw_semaphore *sem = &mm->mmap_lock;
-	struct task writer = { .mm = mm, .write = 1 };
+	struct lock_task writer = { .mm = mm, .write = 1 };
 	pthread_t tw;
 
 	mmap_read_lock(mm);
-	pthread_create(&tw, NULL, task_fn, &writer);
+	pthread_create(&tw, NULL, lock_task_fn, &writer);
 	sleep_ms(50);
 	CHECK(!atomic_load(&writer.acquired));
 	CHECK(mmap_lock_is_contended(mm));

@@ -16,34 +16,8 @@
 #include "api.h"
 #include "mm.h"
 #include "mmap_lock.h"
+#include "lock_test.h"
 #include "vma_tree.h"
-
-static int failures, passes;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-		failures++;						\
-		return;							\
-	}								\
-} while (0)
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Wait up to 5 s for *flag to become non-zero. */
-static int eventually(atomic_int *flag)
-{
-	int i;
-
-	for (i = 0; i < 5000 && !atomic_load(flag); i++)
-		sleep_ms(1);
-	return atomic_load(flag);
-}
 
 /*
  * One 16-page VMA:
@@ -171,51 +145,26 @@ static void test_writer_waits_for_vma_readers(void)
 	passes++;
 }
 
-struct rwsem_task {
-	struct mm_struct *mm;
-	int write;
-	atomic_int acquired;
-	atomic_int release;
-};
-
-static void *rwsem_task_fn(void *arg)
-{
-	struct rwsem_task *t = arg;
-
-	if (t->write)
-		mmap_write_lock(t->mm);
-	else
-		mmap_read_lock(t->mm);
-	atomic_store(&t->acquired, 1);
-	while (!atomic_load(&t->release))
-		sleep_ms(1);
-	if (t->write)
-		mmap_write_unlock(t->mm);
-	else
-		mmap_read_unlock(t->mm);
-	return NULL;
-}
-
 static void test_waiting_writer_blocks_new_readers(void)
 {
 	struct mm_struct *mm = pv_mm_create(16, 1);
-	struct rwsem_task reader = { .mm = mm }, writer = { .mm = mm, .write = 1 };
-	struct rwsem_task late = { .mm = mm };
+	struct lock_task reader = { .mm = mm }, writer = { .mm = mm, .write = 1 };
+	struct lock_task late = { .mm = mm };
 	pthread_t tr, tw, tl;
 
 	CHECK(!mmap_lock_is_contended(mm));
-	pthread_create(&tr, NULL, rwsem_task_fn, &reader);
+	pthread_create(&tr, NULL, lock_task_fn, &reader);
 	CHECK(eventually(&reader.acquired));
 	CHECK(!mmap_lock_is_contended(mm));	/* readers alone: no one waits */
 
-	pthread_create(&tw, NULL, rwsem_task_fn, &writer);
+	pthread_create(&tw, NULL, lock_task_fn, &writer);
 	sleep_ms(50);
 	CHECK(!atomic_load(&writer.acquired));
 	CHECK(mmap_lock_is_contended(mm));	/* what the rollup polls */
 
 	/* A reader arriving now queues behind the writer. */
 	CHECK(!down_read_trylock(&mm->mmap_lock));
-	pthread_create(&tl, NULL, rwsem_task_fn, &late);
+	pthread_create(&tl, NULL, lock_task_fn, &late);
 	sleep_ms(50);
 	CHECK(!atomic_load(&late.acquired));
 
