@@ -142,15 +142,34 @@ static enum gap_state gap_before(struct mm_struct *mm, unsigned long from_addr,
 	return GAP_UNKNOWN;
 }
 
+/*
+ * mmap_lock_speculate_try_begin()/_retry(): did no write cycle overlap
+ * the look-ups made since @seq was sampled?  Then what they found was the
+ * tree as some moment left it, gaps included.
+ */
+static bool lookup_unchanged(struct mm_struct *mm, unsigned int seq)
+{
+	if (seq & 1)
+		return false;
+	/* Our tree reads before the re-check; see gap_before(). */
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed) == seq;
+}
+
 struct vm_area_struct *lock_next_vma(struct mm_struct *mm, unsigned long from_addr,
 				     unsigned long long *retries)
 {
 	struct vm_area_struct *vma;
+	unsigned int seq;
 	int err;
 
 retry:
+	/* Acquire: pairs with vma_end_write_all()'s release, as in gap_before(). */
+	seq = atomic_load_explicit(&mm->mm_lock_seq, memory_order_acquire);
 	vma = vma_find(mm, from_addr);
 	if (!vma) {
+		if (lookup_unchanged(mm, seq))
+			return NULL;
 		/* Nothing above from_addr: a gap too, and as likely transient. */
 		switch (gap_before(mm, from_addr, NULL)) {
 		case GAP_REAL:
@@ -182,7 +201,7 @@ retry:
 		++*retries;
 		goto retry;
 	}
-	if (from_addr < vma->vm_start) {
+	if (from_addr < vma->vm_start && !lookup_unchanged(mm, seq)) {
 		switch (gap_before(mm, from_addr, vma)) {
 		case GAP_REAL:
 			break;
