@@ -48,11 +48,6 @@ int pv_place_self(int cpu, int nice)
 	return 0;
 }
 
-double pv_now_s(void)
-{
-	return (double)pv_now_ns() / 1e9;
-}
-
 void pv_sample_from_hist(struct pv_sample *out, const struct pv_hist *h)
 {
 	if (h->count == 0) {
@@ -154,7 +149,7 @@ uint64_t pv_gate_open(struct pv_start_gate *g)
 	uint64_t now;
 
 	pthread_mutex_lock(&g->lock);
-	now = pv_now_ns();
+	now = ktime_get_ns();
 	g->start_ns = now;
 	g->state = PV_GATE_OPEN;
 	pthread_cond_broadcast(&g->cond);
@@ -179,7 +174,7 @@ void pv_busy_wait_loop(int busyduration_ms, const atomic_int *stop,
 	const uint64_t spin_ns = (uint64_t)busyduration_ms * 1000000u;
 
 	for (;;) {
-		uint64_t until = pv_now_ns() + spin_ns;
+		uint64_t until = ktime_get_ns() + spin_ns;
 
 		do {
 			/* Flags only; see pv_stopping(). */
@@ -188,7 +183,7 @@ void pv_busy_wait_loop(int busyduration_ms, const atomic_int *stop,
 				return;
 			if (poke)
 				poke(arg);
-		} while (busyduration_ms == 0 || pv_now_ns() < until);
+		} while (busyduration_ms == 0 || ktime_get_ns() < until);
 		nanosleep(&pause, NULL);
 	}
 }

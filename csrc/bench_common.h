@@ -15,20 +15,13 @@
 
 #include "api.h"
 #include "hist.h"
+#include "ktime.h"
 
 #define PV_MAPPER_NICE 0
 #define PV_SCANNER_NICE 15
 #define PV_BUSY_NICE 0
 #define PV_MAPPER_SLEEP_NS 10000	/* the reference's nanosleep between ops */
 #define PV_BUSY_SLEEP_NS 1000000	/* a busy-waiter's pause between spins */
-
-static inline uint64_t pv_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /*
  * Set by pv_bench_stop() (Ctrl-C); every loop of every task polls it.
@@ -45,9 +38,6 @@ static inline int pv_stopping(void)
 
 /* Pin the calling thread to @cpu and set its nice value.  0 or -errno. */
 int pv_place_self(int cpu, int nice);
-
-/* Seconds since an arbitrary epoch, for deadlines. */
-double pv_now_s(void);
 
 /* Fill the mapper-side figures of @out from @h. */
 void pv_sample_from_hist(struct pv_sample *out, const struct pv_hist *h);

@@ -195,7 +195,7 @@ static enum ctl_result ctl_wait(struct kbench *kb, uint64_t deadline_ns,
 	struct pollfd pfd = { .fd = kb->ctl, .events = POLLIN };
 
 	for (;;) {
-		uint64_t now = pv_now_ns();
+		uint64_t now = ktime_get_ns();
 		int ms, n;
 
 		if (watch_stop && pv_stopping())
@@ -230,7 +230,7 @@ static int ctl_send(struct kbench *kb, char c)
  */
 static int reap_mapper(struct kbench *kb, double grace_s)
 {
-	uint64_t deadline = pv_now_ns() + (uint64_t)(grace_s * 1e9);
+	uint64_t deadline = ktime_get_ns() + (uint64_t)(grace_s * 1e9);
 	const struct timespec tick = { 0, 5000000 };
 	int status = 0;
 
@@ -245,7 +245,7 @@ static int reap_mapper(struct kbench *kb, double grace_s)
 
 		if (r == kb->mapper || (r < 0 && errno != EINTR))
 			break;
-		if (pv_now_ns() >= deadline) {
+		if (ktime_get_ns() >= deadline) {
 			kill(kb->mapper, SIGKILL);
 			while (waitpid(kb->mapper, &status, 0) < 0 &&
 			       errno == EINTR)
@@ -360,7 +360,7 @@ static int tasks_stopping(const struct kbench *kb)
 static void scanner_loop(struct ktask *t)
 {
 	while (!tasks_stopping(t->kb)) {
-		uint64_t t0 = pv_now_ns(), dt;
+		uint64_t t0 = ktime_get_ns(), dt;
 		int err = scan_once(t);
 
 		if (err) {
@@ -369,7 +369,7 @@ static void scanner_loop(struct ktask *t)
 				scan_describe(t, err);
 			return;
 		}
-		dt = pv_now_ns() - t0;
+		dt = ktime_get_ns() - t0;
 		t->walks++;
 		t->walk_sum_ns += dt;
 		if (dt > t->walk_max_ns)
@@ -536,7 +536,7 @@ static int await_mapper(struct kbench *kb, uint64_t start_ns,
 	 * Still running at the deadline is what makes a hang, even when its
 	 * DONE slipped in during poll()'s last millisecond.
 	 */
-	if (r == CTL_BYTE && pv_now_ns() > deadline)
+	if (r == CTL_BYTE && ktime_get_ns() > deadline)
 		out->hang = 1;
 	if (r == CTL_STOP) {
 		out->interrupted = 1;
@@ -554,7 +554,7 @@ static int await_mapper(struct kbench *kb, uint64_t start_ns,
 		stop_tasks(kb);
 		if (grace_s < 1.0)
 			grace_s = 1.0;
-		r = ctl_wait(kb, pv_now_ns() + (uint64_t)(grace_s * 1e9), 0,
+		r = ctl_wait(kb, ktime_get_ns() + (uint64_t)(grace_s * 1e9), 0,
 			     &byte);
 	}
 	if (r == CTL_BYTE && byte == PV_KMAPPER_DONE)
@@ -581,7 +581,7 @@ static int run_sample(struct kbench *kb, struct pv_sample *out,
 	int i, err;
 	char byte;
 
-	r = ctl_wait(kb, pv_now_ns() + (uint64_t)(setup_timeout * 1e9), 1,
+	r = ctl_wait(kb, ktime_get_ns() + (uint64_t)(setup_timeout * 1e9), 1,
 		     &byte);
 	if (r == CTL_STOP) {
 		out->interrupted = 1;
@@ -645,7 +645,7 @@ int pv_bench_run_kernel(const struct pv_bench_config *cfg,
 			struct pv_sample *out)
 {
 	struct kbench kb = { .cfg = cfg, .ctl = -1 };
-	uint64_t t0 = pv_now_ns();
+	uint64_t t0 = ktime_get_ns();
 	char exe[sizeof(cfg->mapper_path)];
 	cpu_set_t saved, script;
 	int shmfd = -1, sv[2] = { -1, -1 };

@@ -105,12 +105,12 @@ static void pv_sim_mapper_loop(struct pv_sim_task *t, uint64_t start_ns)
 
 		pv_opgen_next(&gen, &page, &map);
 		/* Timed: the one call, as the reference times it. */
-		t0 = pv_now_ns();
+		t0 = ktime_get_ns();
 		if (map)
 			ret = pv_mmap_fixed_populate(mm, page, 1);
 		else
 			ret = pv_munmap(mm, page, 1);
-		now = pv_now_ns();
+		now = ktime_get_ns();
 
 		pv_hist_add(hist, now - t0);
 		if (ret)
@@ -150,16 +150,15 @@ static int pv_sim_scanner_grow(struct pv_sim_task *t, unsigned long need)
 }
 
 /*
- * What a real scanner pays per pass outside any mm lock: open() and
- * close() of /proc/PID/FILE and the read() that returns EOF.  Spent
- * inside the timed pass, as the kernel backend times open to close.
+ * What a real scanner pays per pass outside any mm lock: by default what
+ * the reference's scanner, cat, costs from fork to exit less the walk;
+ * with --scanner read's value, open() and close() of /proc/PID/FILE and
+ * the read() that returns EOF.  Spent inside the timed pass, as the
+ * kernel backend times a pass.
  */
 static void pv_sim_pass_cost(uint64_t from_ns, double cost_ns)
 {
-	const uint64_t until = from_ns + (uint64_t)cost_ns;
-
-	while (pv_now_ns() < until)
-		;
+	spin_until_ns(from_ns + (uint64_t)cost_ns);
 }
 
 static void pv_sim_scanner_loop(struct pv_sim_task *t)
@@ -173,12 +172,12 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 		uint64_t t0, ns;
 		long len;
 
-		t0 = pv_now_ns();
+		t0 = ktime_get_ns();
 		if (cfg->pass_cost_ns > 0)
 			pv_sim_pass_cost(t0, cfg->pass_cost_ns);
 		len = pv_proc_read_all(run->mm, cfg->procfile, cfg->lock,
 				       t->buf, t->buflen, &t->stats);
-		ns = pv_now_ns() - t0;
+		ns = ktime_get_ns() - t0;
 		if (len < 0) {
 			t->read_err = len;
 			return;
@@ -484,7 +483,7 @@ static int pv_sim_sample(const struct pv_bench_config *cfg, struct pv_sample *ou
 		 */
 		out->hang = 1;
 		atomic_store_explicit(&run->busy_stop, 1, memory_order_relaxed);
-		if (!pv_sim_wait_mapper(run, pv_now_ns() + grace_ns + 1000000000u)) {
+		if (!pv_sim_wait_mapper(run, ktime_get_ns() + grace_ns + 1000000000u)) {
 			/*
 			 * Still stuck with nobody else running: the model
 			 * deadlocked.  The threads cannot be reclaimed, so
@@ -534,7 +533,7 @@ out_run:
 
 int pv_bench_run_sim(const struct pv_bench_config *cfg, struct pv_sample *out)
 {
-	const uint64_t setup_ns = pv_now_ns();
+	const uint64_t setup_ns = ktime_get_ns();
 	cpu_set_t caller_cpus, script_cpu;
 	int ret;
 

@@ -31,11 +31,11 @@ double pv_calib_clock_ns(unsigned long n)
 
 	if (!n)
 		return 0;
-	t0 = pv_now_ns();
+	t0 = ktime_get_ns();
 	for (i = 0; i < n; i++)
-		sink += pv_now_ns();
+		sink += ktime_get_ns();
 	(void)sink;
-	return (double)(pv_now_ns() - t0) / (double)n;
+	return (double)(ktime_get_ns() - t0) / (double)n;
 }
 
 double pv_calib_proc_pass_ns(const char *path, unsigned long n, int read_to_eof)
@@ -47,7 +47,7 @@ double pv_calib_proc_pass_ns(const char *path, unsigned long n, int read_to_eof)
 
 	if (!buf || !n)
 		goto out;
-	t0 = pv_now_ns();
+	t0 = ktime_get_ns();
 	for (i = 0; i < n; i++) {
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		ssize_t got;
@@ -65,7 +65,7 @@ double pv_calib_proc_pass_ns(const char *path, unsigned long n, int read_to_eof)
 		}
 		close(fd);
 	}
-	ret = (double)(pv_now_ns() - t0) / (double)n;
+	ret = (double)(ktime_get_ns() - t0) / (double)n;
 out:
 	free(buf);
 	return ret;
@@ -91,7 +91,7 @@ double pv_calib_cat_pass_ns(const char *path, unsigned long n)
 		ret = -err;
 		goto out;
 	}
-	t0 = pv_now_ns();
+	t0 = ktime_get_ns();
 	for (i = 0; i < n; i++) {
 		int status;
 		pid_t pid;
@@ -111,7 +111,7 @@ double pv_calib_cat_pass_ns(const char *path, unsigned long n)
 			goto out;
 		}
 	}
-	ret = (double)(pv_now_ns() - t0) / (double)n;
+	ret = (double)(ktime_get_ns() - t0) / (double)n;
 out:
 	posix_spawn_file_actions_destroy(&actions);
 	return ret;
@@ -127,7 +127,7 @@ double pv_calib_sim_pass_ns(struct mm_struct *mm, int procfile, int lock,
 
 	if (!buf || !n)
 		goto out;
-	t0 = pv_now_ns();
+	t0 = ktime_get_ns();
 	for (i = 0; i < n; i++) {
 		/* The text beyond the buffer is produced and dropped, as a
 		 * short read() would leave it to the next call. */
@@ -138,7 +138,7 @@ double pv_calib_sim_pass_ns(struct mm_struct *mm, int procfile, int lock,
 			goto out;
 		}
 	}
-	ret = (double)(pv_now_ns() - t0) / (double)n;
+	ret = (double)(ktime_get_ns() - t0) / (double)n;
 out:
 	free(buf);
 	return ret;

@@ -140,8 +140,8 @@ static void remap_loop(char *region, unsigned long psize,
 	 * a 4 KiB-page kernel; a larger base page just means fewer pages).
 	 */
 	pv_opgen_init(&gen, a->seed, npages ? npages : 1);
-	deadline = pv_now_ns() + (uint64_t)(a->duration_s * 1e9);
-	while (pv_now_ns() < deadline) {
+	deadline = ktime_get_ns() + (uint64_t)(a->duration_s * 1e9);
+	while (ktime_get_ns() < deadline) {
 		unsigned long page;
 		char *addr;
 		int map, err = 0;
@@ -163,18 +163,18 @@ static void remap_loop(char *region, unsigned long psize,
 			 * page merges back into its neighbours (the reference
 			 * asks for PROT_WRITE alone, which is readable too).
 			 */
-			t0 = pv_now_ns();
+			t0 = ktime_get_ns();
 			p = mmap(addr, psize, PROT_READ | PROT_WRITE,
 				 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS |
 				 MAP_POPULATE, -1, 0);
-			t1 = pv_now_ns();
+			t1 = ktime_get_ns();
 			if (p == MAP_FAILED)
 				err = errno;
 		} else {
-			t0 = pv_now_ns();
+			t0 = ktime_get_ns();
 			if (munmap(addr, psize))
 				err = errno;
-			t1 = pv_now_ns();
+			t1 = ktime_get_ns();
 		}
 		if (err) {
 			/* Like the reference: a failed call ends the run. */

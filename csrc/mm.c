@@ -9,10 +9,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api.h"
 #include "compiler.h"
+#include "ktime.h"
 #include "mm.h"
 #include "mmap_lock.h"
 #include "vma_tree.h"
@@ -348,17 +348,8 @@ int do_mmap_fixed_populate(struct mm_struct *mm, unsigned long start,
  */
 static void burn_op_cost(const struct mm_struct *mm)
 {
-	struct timespec ts;
-	uint64_t until;
-
-	if (mm->op_cost_ns <= 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	until = (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec + (uint64_t)mm->op_cost_ns;
-	do {
-		cpu_relax();
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-	} while ((uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec < until);
+	if (mm->op_cost_ns > 0)
+		spin_until_ns(ktime_get_ns() + (uint64_t)mm->op_cost_ns);
 }
 
 /* ---- the API ---------------------------------------------------------- */

@@ -8,12 +8,10 @@
  * a waiter in bumps wake_seq before waking, so a release that lands
  * between the re-check and the sleep makes futex_wait() return at once.
  */
-#include <stdint.h>
-#include <time.h>
-
 #include "rwsem.h"
 #include "compiler.h"
 #include "futex.h"
+#include "ktime.h"
 
 /*
  * How long to spin before sleeping: a single-page mmap()/munmap() in the
@@ -81,14 +79,6 @@ static void rwsem_sleep(struct rw_semaphore *sem,
 			bool (*may_enter)(struct rw_semaphore *))
 {
 	rwsem_sleep_ns(sem, may_enter, 0);
-}
-
-static long long rwsem_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /*
@@ -165,9 +155,9 @@ void rwsem_down_write_slowpath(struct rw_semaphore *sem)
 	 * have waited RWSEM_WAIT_TIMEOUT_NS.
 	 */
 	atomic_fetch_add(&sem->writers_waiting, 1);
-	queued_ns = rwsem_now_ns();
+	queued_ns = (long long)ktime_get_ns();
 	while (!down_write_trylock(sem)) {
-		long long left = RWSEM_WAIT_TIMEOUT_NS - (rwsem_now_ns() - queued_ns);
+		long long left = RWSEM_WAIT_TIMEOUT_NS - ((long long)ktime_get_ns() - queued_ns);
 
 		if (!handoff && left <= 0) {
 			atomic_fetch_add(&sem->handoff, 1);	/* seq_cst: see down_read_steal() */

@@ -23,9 +23,9 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "compiler.h"
+#include "ktime.h"
 #include "mm.h"
 #include "mmap_lock.h"
 #include "seq_file.h"
@@ -224,18 +224,9 @@ static void smaps_pte_entry(pte_t pte, struct mem_size_stats *mss)
  */
 static void burn_walk_cost(const struct mm_struct *mm, unsigned long pages)
 {
-	struct timespec ts;
-	uint64_t until;
-
-	if (mm->walk_cost_ns <= 0 || !pages)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	until = (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec +
-		(uint64_t)(mm->walk_cost_ns * (double)pages);
-	do {
-		cpu_relax();
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-	} while ((uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec < until);
+	if (mm->walk_cost_ns > 0 && pages)
+		spin_until_ns(ktime_get_ns() +
+			      (uint64_t)(mm->walk_cost_ns * (double)pages));
 }
 
 void pv_mm_set_walk_cost_ns(struct mm_struct *mm, double ns_per_page)

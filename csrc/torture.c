@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "compiler.h"
+#include "ktime.h"
 #include "mm.h"
 #include "mmap_lock.h"
 #include "task_mmu.h"
@@ -135,14 +136,6 @@ struct torture_run {
 	pthread_mutex_t msg_lock;
 	struct pv_torture_result *out;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* xorshift64*: each writer's private coin. */
 static uint64_t rand_next(uint64_t *state)
@@ -277,7 +270,7 @@ static unsigned long shadow_runs(const struct torture_run *run)
  */
 static void maybe_switch_phase(struct torture_run *run)
 {
-	uint64_t now = now_ns();
+	uint64_t now = ktime_get_ns();
 	unsigned long epoch;
 
 	if (now < run->phase_deadline_ns)
@@ -886,7 +879,7 @@ int pv_torture_run(const struct pv_torture_config *cfg, struct pv_torture_result
 	for (p = 1; p < cfg->region_pages; p += 3)
 		if (!do_munmap(run.mm, page_addr(run.mm, p), page_addr(run.mm, p + 1)))
 			shadow_set(&run, p, 1, 0);
-	run.phase_deadline_ns = now_ns() + (uint64_t)(cfg->phase_ms * 1e6);
+	run.phase_deadline_ns = ktime_get_ns() + (uint64_t)(cfg->phase_ms * 1e6);
 	mmap_write_unlock(run.mm);
 
 	for (i = 0; i < cfg->readers; i++) {
@@ -907,7 +900,7 @@ int pv_torture_run(const struct pv_torture_config *cfg, struct pv_torture_result
 	}
 
 	err = 0;
-	start = now_ns();
+	start = ktime_get_ns();
 	for (i = 0; i < cfg->readers && !err; i++) {
 		err = -pthread_create(&readers[i].thread, NULL, reader_fn, &readers[i]);
 		readers[i].created = !err;
@@ -921,9 +914,9 @@ int pv_torture_run(const struct pv_torture_config *cfg, struct pv_torture_result
 	}
 
 	end = start + (uint64_t)(cfg->duration_s * 1e9);
-	while (!err && !stopping(&run) && now_ns() < end)
+	while (!err && !stopping(&run) && ktime_get_ns() < end)
 		nanosleep(&tick, NULL);
-	out->stopped_early = !err && now_ns() < end;
+	out->stopped_early = !err && ktime_get_ns() < end;
 	atomic_store(&run.stop, 1);
 	for (i = 0; i < cfg->writers; i++)
 		if (writers[i].created)
@@ -931,7 +924,7 @@ int pv_torture_run(const struct pv_torture_config *cfg, struct pv_torture_result
 	for (i = 0; i < cfg->readers; i++)
 		if (readers[i].created)
 			pthread_join(readers[i].thread, NULL);
-	out->elapsed_s = (now_ns() - start) / 1e9;
+	out->elapsed_s = (ktime_get_ns() - start) / 1e9;
 	if (err)
 		goto out;
 

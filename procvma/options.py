@@ -312,8 +312,8 @@ COST_OPTIONS = {
                          help="Simulator: extra work per page of a smaps page "
                               "walk. (default: calibrated)"),
     "pass_cost_ns": _opt("--pass-cost-ns", type=click.FloatRange(min=0), metavar="NS",
-                         help="Simulator: a scanner's open()+close() per pass. "
-                              "(default: calibrated)"),
+                         help="Simulator: a scanner's work per pass outside any "
+                              "lock. (default: calibrated, cat's fork and exec)"),
 }
 RUN_OPTIONS.update(COST_OPTIONS)
 
