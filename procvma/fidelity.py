@@ -22,6 +22,7 @@ import sys
 import time
 
 import click
+from scipy.stats import spearmanr
 
 from procvma import calibration, hostinfo, options, runner
 from procvma.cli import CONTEXT, EXIT_INTERRUPTED, OneLineErrors
@@ -176,30 +177,9 @@ def spearman(xs, ys):
     """Rank correlation of two equally long lists (ties get mean ranks);
     None with fewer than three points or a constant list."""
     pairs = [(x, y) for x, y in zip(xs, ys) if x is not None and y is not None]
-    if len(pairs) < 3:
+    if len(pairs) < 3 or any(len(set(col)) < 2 for col in zip(*pairs)):
         return None
-
-    def ranks(vals):
-        order = sorted(range(len(vals)), key=vals.__getitem__)
-        r = [0.0] * len(vals)
-        i = 0
-        while i < len(order):
-            j = i
-            while j + 1 < len(order) and vals[order[j + 1]] == vals[order[i]]:
-                j += 1
-            for k in range(i, j + 1):
-                r[order[k]] = (i + j) / 2 + 1
-            i = j + 1
-        return r
-
-    rx, ry = ranks([a for a, _ in pairs]), ranks([b for _, b in pairs])
-    mx, my = statistics.mean(rx), statistics.mean(ry)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    sxx = sum((a - mx) ** 2 for a in rx)
-    syy = sum((b - my) ** 2 for b in ry)
-    if not sxx or not syy:
-        return None
-    return sxy / (sxx * syy) ** 0.5
+    return float(spearmanr(*zip(*pairs)).statistic)
 
 
 def format_table(points, pairs, by_key, metric, header):

@@ -10,6 +10,9 @@ sample: the median, the sorted opavg column and the sorted opmax column.
 Either form ends with a blank line.
 """
 
+# An even count takes the mean of the two middle values, as the reference's.
+from statistics import median
+
 HEADER = (
     "",
     "          Average mmap()/munmap()",
@@ -23,13 +26,6 @@ def as_printed(ms):
     """A value as the reference's reducer saw it: the mapper prints it with
     %.3f, so medians of even counts average the rounded values."""
     return float("%.3f" % ms)
-
-
-def median(values):
-    v = sorted(values)
-    n = len(v)
-    h = n // 2
-    return v[h] if n % 2 else (v[h - 1] + v[h]) / 2
 
 
 def format_table(groups, rawdata=False):
