@@ -204,7 +204,7 @@ def check_procfile(procfile, backend):
             raise click.UsageError(
                 f"--procfile {procfile}: the simulator has "
                 + ", ".join(SIM_PROCFILES))
-    elif not procfile or "/" in procfile or not os.path.isfile(f"/proc/self/{procfile}"):
+    elif not hostinfo.procfile_exists(procfile):
         raise click.UsageError(f"--procfile {procfile}: not a /proc/PID file")
 
 
