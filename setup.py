@@ -4,17 +4,10 @@ mapper executable, which must be a process of its own so that its address
 space is as small as the reference harness's mapper."""
 
 import os
-import shlex
 import subprocess
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
-
-
-def pkg_config(*args):
-    out = subprocess.run(["pkg-config", *args], check=True,
-                         capture_output=True, text=True).stdout
-    return shlex.split(out)
 
 
 class BuildExtWithMapper(build_ext):

@@ -36,7 +36,7 @@ def _pkg_config(*args):
 
 
 def _cdef_text():
-    # api.h is written to be cdef-parseable: strip comments only.
+    # api.h is kept cdef-parseable (cffi skips its comments), so it is read as is.
     with open(os.path.join(ROOT, CSRC, "api.h")) as f:
         return f.read()
 
