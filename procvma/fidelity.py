@@ -25,7 +25,7 @@ import click
 from scipy.stats import spearmanr
 
 from procvma import calibration, hostinfo, options, runner
-from procvma.cli import CONTEXT, EXIT_INTERRUPTED, OneLineErrors
+from procvma.commands import CONTEXT, EXIT_INTERRUPTED, OneLineErrors
 
 # Ratios sim/kernel inside this band count as "within 2x".
 BAND = (0.5, 2.0)

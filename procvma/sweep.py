@@ -9,7 +9,7 @@ import itertools
 import click
 
 from procvma import options, runner
-from procvma.cli import CONTEXT, design_title, run_points
+from procvma.commands import CONTEXT, design_title, run_points
 
 # The grid's axes, outermost first; the design varies fastest so that a
 # point's "before" and "after" tables sit next to each other.

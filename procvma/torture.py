@@ -10,9 +10,8 @@ import threading
 import click
 
 from procvma._core import ffi, lib
+from procvma.commands import CONTEXT, EXIT_INTERRUPTED
 from procvma.simmm import INJECT, LOCKS, PROCFILES
-
-EXIT_INTERRUPTED = 130
 
 
 def make_config(duration, locks, procfiles, writers=1, readers=2, inject=(),
@@ -85,7 +84,7 @@ def violation_lines(res):
     return lines
 
 
-@click.command("torture", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("torture", context_settings=CONTEXT)
 @click.option("--duration", type=click.FloatRange(min=0.1, max=86400), default=10.0,
               show_default=True, help="Seconds to run.")
 @click.option("--lock", type=click.Choice(["mmap", "vma", "both"]), default="both",

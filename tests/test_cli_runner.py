@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from procvma import cli, runner
+from procvma import commands, runner
 from procvma.options import make_plan
 
 
@@ -51,9 +51,9 @@ def run_with(monkeypatch, plan, core, writer=None):
     monkeypatch.setattr(runner, "load_core", lambda: core)
     monkeypatch.setattr(runner, "pin_driver", lambda cpu: None)
     out = io.StringIO()
-    points = [(cli.design_title(plan.sample, d), dict(plan.sample, lock=d))
+    points = [(commands.design_title(plan.sample, d), dict(plan.sample, lock=d))
               for d in plan.designs]
-    status = cli.run_points(points, plan, writer=writer, out=out)
+    status = commands.run_points(points, plan, writer=writer, out=out)
     return status, out.getvalue()
 
 
@@ -98,7 +98,7 @@ def test_ctrl_c_stops_the_sample_and_discards_it(monkeypatch, plan):
     timer.start()
     status, out = run_with(monkeypatch, plan, core, w)
     timer.join()
-    assert status == cli.EXIT_INTERRUPTED
+    assert status == commands.EXIT_INTERRUPTED
     assert core.stopped.is_set()
     assert len(w.rows) == 1
     assert "    1     0.100     0.100     0.200       \n" in out
