@@ -11,7 +11,7 @@ VENV     := .venv
 BIN      := $(VENV)/bin
 APT_PKGS := gcc make pkg-config liburcu-dev python3-dev python3-venv
 STAMP    := $(VENV)/.procvma-installed
-CSRC     := $(wildcard csrc/*.c csrc/*.h)
+CSRC     := $(wildcard csrc/sources.mk csrc/*.h csrc/*/*.c csrc/*/*.h)
 
 # The CI regression gate: a short benchmark of both designs, which must keep
 # the per-VMA design at least 10x faster on median opavg.  It guards the

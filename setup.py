@@ -3,6 +3,7 @@
 mapper executable, which must be a process of its own so that its address
 space is as small as the reference harness's mapper."""
 
+import importlib.util
 import os
 import subprocess
 
@@ -10,8 +11,19 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 
+def _read_sources():
+    """csrc/sources.mk's lists, through the cffi builder's reader (loaded by
+    path: building must not import the package it builds)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "procvma", "_build_core.py")
+    spec = importlib.util.spec_from_file_location("_procvma_build_core", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.read_sources()
+
+
 class BuildExtWithMapper(build_ext):
-    """Also link csrc/kmapper.c into procvma/procvma-kmapper, next to the
+    """Also link csrc/kmapper/ into procvma/procvma-kmapper, next to the
     extension, so editable and wheel installs find it in the same place."""
 
     def run(self):
@@ -25,9 +37,9 @@ class BuildExtWithMapper(build_ext):
         # meanwhile keeps executing the complete old binary.
         tmp = exe + ".tmp"
         cmd = [cc, "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror",
-               "-o", tmp,
-               os.path.join(here, "csrc", "kmapper.c"),
-               os.path.join(here, "csrc", "hist.c")]
+               "-I", os.path.join(here, "csrc"), "-o", tmp]
+        cmd += [os.path.join(here, "csrc", s)
+                for s in _read_sources()["KMAPPER_SRCS"]]
         self.announce(" ".join(cmd), level=2)
         subprocess.run(cmd, check=True)
         os.replace(tmp, exe)

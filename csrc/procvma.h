@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What the cffi extension compiles against: the API and its types. */
+/* What the cffi extension compiles against: both APIs, kernel's first. */
 #ifndef PROCVMA_H
 #define PROCVMA_H
 
-#include "api.h"
+#include "kernel/api.h"
+#include "harness/api.h"
 
 #endif

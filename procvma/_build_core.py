@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""cffi builder for procvma._core: the C core under csrc/."""
+"""cffi builder for procvma._core: the simulated kernel and the harness
+under csrc/, whose source lists live in csrc/sources.mk alone."""
 
 import os
+import re
 import shlex
 import subprocess
 
@@ -12,35 +14,46 @@ ROOT = os.path.dirname(HERE)
 # setuptools wants sources relative to setup.py, which is where it runs us.
 CSRC = "csrc"
 
-# The C core's translation units; the kernel mapper (kmapper.c) is an
-# executable of its own and is built by setup.py.
-SOURCES = [
-    "rwsem.c",
-    "mmap_lock.c",
-    "vma_tree.c",
-    "mm.c",
-    "task_mmu.c",
-    "torture.c",
-    "hist.c",
-    "bench_sim.c",
-    "bench_kernel.c",
-    "bench_common.c",
-    "calib.c",
-]
+# The two API headers, in the order cffi must read them: the harness's
+# declarations use the kernel's types.
+API_HEADERS = ["kernel/api.h", "harness/api.h"]
+
+_ASSIGN = re.compile(r"^([A-Z_]+)\s*:=\s*(.*)$")
 
 
-def _pkg_config(*args):
+def read_sources(path=os.path.join(ROOT, CSRC, "sources.mk")):
+    """{"KERNEL_SRCS": ["kernel/rwsem.c", ...], ...}: the "NAME := files"
+    lines of csrc/sources.mk, which make reads too."""
+    lists = {}
+    with open(path) as f:
+        for line in f:
+            m = _ASSIGN.match(line.strip())
+            if m:
+                lists[m.group(1)] = m.group(2).split()
+    return lists
+
+
+def pkg_config(*args):
     out = subprocess.run(["pkg-config", *args], check=True,
                          capture_output=True, text=True).stdout
     return shlex.split(out)
 
 
+# An API header's include guard: the only preprocessor conditional in it.
+_GUARD = re.compile(r"^#(ifndef|define|endif)\b.*_API_H\b.*$", re.M)
+
+
 def _cdef_text():
-    # api.h is kept cdef-parseable (cffi skips its comments), so it is read as is.
-    with open(os.path.join(ROOT, CSRC, "api.h")) as f:
-        return f.read()
+    # The API headers are kept cdef-parseable (cffi skips their comments)
+    # but for their include guards, which cffi's parser does not take.
+    text = []
+    for name in API_HEADERS:
+        with open(os.path.join(ROOT, CSRC, name)) as f:
+            text.append(_GUARD.sub("", f.read()))
+    return "\n".join(text)
 
 
+_lists = read_sources()
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef_text())
 
@@ -48,13 +61,14 @@ _extra = shlex.split(os.environ.get("PROCVMA_CFLAGS", ""))
 ffibuilder.set_source(
     "procvma._core",
     '#include "procvma.h"',
-    sources=[os.path.join(CSRC, s) for s in SOURCES],
+    sources=[os.path.join(CSRC, s)
+             for s in _lists["KERNEL_SRCS"] + _lists["HARNESS_SRCS"]],
     include_dirs=[CSRC],
     extra_compile_args=["-std=gnu11", "-O2", "-Wall", "-Wextra",
                         "-Wno-unused-parameter", "-pthread"]
-    + _pkg_config("--cflags", "liburcu-memb", "liburcu-cds") + _extra,
+    + pkg_config("--cflags", "liburcu-memb", "liburcu-cds") + _extra,
     extra_link_args=["-pthread"]
-    + _pkg_config("--libs", "liburcu-memb", "liburcu-cds")
+    + pkg_config("--libs", "liburcu-memb", "liburcu-cds")
     + shlex.split(os.environ.get("PROCVMA_LDFLAGS", "")),
 )
 

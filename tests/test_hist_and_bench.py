@@ -29,7 +29,7 @@ def test_hist_quantiles_match_exact_order_statistics(tmp_path):
     subprocess.run([cc, "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror",
                     "-I", CSRC, "-o", str(exe),
                     os.path.join(ROOT, "tests", "c", "test_hist.c"),
-                    os.path.join(CSRC, "hist.c")], check=True)
+                    os.path.join(CSRC, "harness", "hist.c")], check=True)
     res = subprocess.run([str(exe)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "ok"

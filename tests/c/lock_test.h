@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "mmap_lock.h"
+#include "kernel/mmap_lock.h"
 
 static int failures, passes;
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "hist.h"
+#include "harness/hist.h"
 
 static int failures;
 

@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "api.h"
-#include "mm.h"
-#include "mmap_lock.h"
+#include "kernel/api.h"
+#include "kernel/mm.h"
+#include "kernel/mmap_lock.h"
 #include "lock_test.h"
 
 /* A queued writer, no handoff: a reader takes the free lock anyway. */

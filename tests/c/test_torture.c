@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api.h"
+#include "kernel/api.h"
+#include "harness/api.h"
 
 static const char *const fault_name[] = {
 	[PV_INJECT_NO_RESUME_CHECK] = "no-resume-check",

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
-#include "mm.h"
-#include "mmap_lock.h"
+#include "kernel/api.h"
+#include "kernel/mm.h"
+#include "kernel/mmap_lock.h"
 #include "lock_test.h"
-#include "vma_tree.h"
+#include "kernel/vma_tree.h"
 
 /*
  * One 16-page VMA:

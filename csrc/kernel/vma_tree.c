@@ -4,6 +4,7 @@
  */
 #include "vma_tree.h"
 #include "compiler.h"
+#include "random.h"
 
 void vma_tree_init(struct vma_tree *mt, uint64_t seed)
 {
@@ -16,18 +17,12 @@ void vma_tree_init(struct vma_tree *mt, uint64_t seed)
 	mt->rand_state = seed | 1;
 }
 
-/* xorshift64*: the writer's private coin for tower heights. */
+/* The writer's private coin for tower heights (only the writer calls). */
 static int random_level(struct vma_tree *mt)
 {
-	uint64_t x = mt->rand_state;
-	uint64_t r;
+	uint64_t r = prandom_u64_state(&mt->rand_state);
 	int level = 1;
 
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	mt->rand_state = x;
-	r = x * 0x2545F4914F6CDD1DULL;
 	/* p = 1/4 per extra level. */
 	while ((r & 3) == 0 && level < VMA_TREE_MAX_LEVEL) {
 		level++;

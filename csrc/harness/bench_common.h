@@ -2,7 +2,7 @@
 /*
  * What the simulator and kernel backends share: task placement (CPU
  * affinity and nice per thread), the busy-waiter loop, the start barrier,
- * the stop flag, the mapper's op stream, and turning a histogram into a
+ * the stop flag, and turning a histogram into a
  * struct pv_sample.
  */
 #ifndef PROCVMA_BENCH_COMMON_H
@@ -13,14 +13,15 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "kernel/api.h"
+#include "kernel/ktime.h"
 #include "api.h"
 #include "hist.h"
-#include "ktime.h"
+#include "opgen.h"
 
 #define PV_MAPPER_NICE 0
 #define PV_SCANNER_NICE 15
 #define PV_BUSY_NICE 0
-#define PV_MAPPER_SLEEP_NS 10000	/* the reference's nanosleep between ops */
 #define PV_BUSY_SLEEP_NS 1000000	/* a busy-waiter's pause between spins */
 
 /*
@@ -45,49 +46,6 @@ void pv_sample_from_hist(struct pv_sample *out, const struct pv_hist *h);
 /* snprintf into out->errmsg and set out->err; returns -err. */
 int pv_sample_fail(struct pv_sample *out, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* The backends behind pv_bench_run(); same contract. */
-int pv_bench_run_sim(const struct pv_bench_config *cfg, struct pv_sample *out);
-int pv_bench_run_kernel(const struct pv_bench_config *cfg, struct pv_sample *out);
-
-/*
- * The mapper's op stream: which page to hit next and whether to map or
- * unmap it.  A pure function of (seed, region_pages), so that --seed
- * repeats the same sequence on either backend.  splitmix64: one add and
- * a few multiplies per draw, cheap enough next to the op it picks.
- */
-struct pv_opgen {
-	uint64_t state;
-	unsigned long region_pages;
-};
-
-static inline uint64_t pv_opgen_draw(struct pv_opgen *g)
-{
-	uint64_t z = (g->state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static inline void pv_opgen_init(struct pv_opgen *g, uint64_t seed,
-				 unsigned long region_pages)
-{
-	g->state = seed;
-	g->region_pages = region_pages;
-}
-
-/* Next op: *@page in [0, region_pages), *@map 1 for mmap, 0 for munmap. */
-static inline void pv_opgen_next(struct pv_opgen *g, unsigned long *page,
-				 int *map)
-{
-	uint64_t r = pv_opgen_draw(g);
-
-	/* Multiply-shift instead of %: unbiased enough and no division. */
-	*page = (unsigned long)(((unsigned __int128)pv_opgen_draw(g) *
-				 g->region_pages) >> 64);
-	*map = (int)(r >> 63);
-}
 
 /*
  * The start barrier (the reference's waitfile): every task places itself,

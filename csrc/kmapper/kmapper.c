@@ -26,7 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_common.h"
+#include "harness/hist.h"
+#include "harness/opgen.h"
+#include "kernel/ktime.h"
 #include "kmapper.h"
 
 struct kmapper_args {
@@ -131,7 +133,7 @@ static void remap_loop(char *region, unsigned long psize,
 		       const struct kmapper_args *a)
 {
 	const struct timespec pause = { 0, PV_MAPPER_SLEEP_NS };
-	unsigned long npages = a->pages * PV_PAGE_SIZE / psize;
+	unsigned long npages = a->pages * PV_KMAPPER_PAGE_SIZE / psize;
 	uint64_t deadline, t0, t1;
 	struct pv_opgen gen;
 
@@ -229,7 +231,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	region = mmap(NULL, a.pages * PV_PAGE_SIZE, PROT_READ | PROT_WRITE,
+	region = mmap(NULL, a.pages * PV_KMAPPER_PAGE_SIZE, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (region == MAP_FAILED) {
 		kmapper_fail(errno, PV_KMAPPER_OP_REGION,

@@ -21,7 +21,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "hist.h"
+#include "harness/hist.h"
+
+/* The unit of --pages: the harness's region_pages count 4 KiB pages. */
+#define PV_KMAPPER_PAGE_SIZE 4096UL
 
 #define PV_KMAPPER_SHM_FD 3
 #define PV_KMAPPER_CTL_FD 4

@@ -5,7 +5,7 @@
 #include "mmap_lock.h"
 #include "futex.h"
 #include "vma_tree.h"
-#include "api.h"
+#include "fault_inject.h"
 
 #define VMA_WAIT_SPIN_LOOPS 200
 /* How long a reader waits for a writer to close its cycle: about as long. */
@@ -71,7 +71,7 @@ void __vma_start_write(struct vm_area_struct *vma, unsigned int mm_lock_seq)
 	struct mm_struct *mm = vma->vm_mm;
 	bool locked = false;
 
-	if (!(mm->inject & PV_INJECT_NO_DRAIN))
+	if (!should_fail(mm, PV_INJECT_NO_DRAIN))
 		locked = vma_enter_locked(vma, false);
 
 	/*

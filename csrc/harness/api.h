@@ -1,91 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PROCVMA_HARNESS_API_H
+#define PROCVMA_HARNESS_API_H
 /*
- * The boundary between the C core and Python.
+ * The benchmark harness's API: one sample on either backend, the
+ * calibration probes and the torture test.  Built on the simulated
+ * kernel's API (kernel/api.h), which cffi reads first.
  *
- * This file is read twice: by the C compiler (through procvma.h) and by
- * cffi's cdef parser (procvma/_build_core.py).  Keep it to plain
- * declarations and integer #defines: no includes, no inline code, no
- * conditional compilation.
+ * Read by the C compiler and by cffi's cdef parser alike: plain
+ * declarations and integer #defines only, as in kernel/api.h (the
+ * include guard aside, which the cffi build drops).
  */
 
-/* ---- the simulated address space (mm.c, task_mmu.c) ------------------ */
-
-#define PV_PAGE_SIZE 4096
-
-/* Reader locking designs (SPEC §2). */
-#define PV_LOCK_MMAP 0	/* every walk under the mmap read lock */
-#define PV_LOCK_VMA 1	/* RCU + per-VMA read locks, mmap lock fallback */
-
-#define PV_PROC_MAPS 0
-#define PV_PROC_SMAPS 1
-#define PV_PROC_SMAPS_ROLLUP 2
-
-/* Faults that deliberately break the model (procvma torture --inject). */
-#define PV_INJECT_NONE 0
-#define PV_INJECT_NO_RESUME_CHECK 1	/* rollup re-walks what it already counted */
-#define PV_INJECT_NO_VMA_LOCK 2		/* per-VMA readers skip vma_start_read */
-#define PV_INJECT_NO_DRAIN 4		/* vma_start_write does not wait for readers */
-
-struct mm_struct;
-
-/* Counters a reader accumulates over its walks. */
-struct pv_walk_stats {
-	unsigned long long walks;	/* completed read-to-EOF passes */
-	unsigned long long vmas;	/* VMAs shown (a re-shown VMA counts again) */
-	unsigned long long reads;	/* read() calls (seq_file chunks) */
-	unsigned long long fallbacks;	/* per-VMA lock failed, took mmap_lock */
-	unsigned long long drops;	/* rollup dropped mmap_lock on contention */
-	unsigned long long retries;	/* VMA detached under us, looked up again */
-};
-
-/*
- * Create an mm whose region is @region_pages pages at a fixed base,
- * populated (one VMA) when @populate is non-zero.  NULL on ENOMEM.
- * The calling thread must be registered with RCU (pv_rcu_register_thread).
- */
-struct mm_struct *pv_mm_create(unsigned long region_pages, int populate);
-void pv_mm_destroy(struct mm_struct *mm);
-unsigned long pv_mm_region_start(const struct mm_struct *mm);
-unsigned long pv_mm_region_pages(const struct mm_struct *mm);
-unsigned long pv_mm_map_count(const struct mm_struct *mm);
-void pv_mm_set_max_map_count(struct mm_struct *mm, unsigned long max);
-void pv_mm_set_inject(struct mm_struct *mm, int faults);
-/* Extra simulated kernel work per mmap()/munmap(), after the write lock. */
-void pv_mm_set_op_cost_ns(struct mm_struct *mm, double ns);
-/*
- * Extra simulated kernel work per page a smaps/smaps_rollup page walk
- * visits (the host's per-PTE cost the model does not have), spent once
- * per VMA walked, under whatever lock the walker holds.
- */
-void pv_mm_set_walk_cost_ns(struct mm_struct *mm, double ns_per_page);
-
-/* Region page numbers are 0 .. region_pages-1.  0 or -errno. */
-int pv_mmap_fixed_populate(struct mm_struct *mm, unsigned long first_page,
-			   unsigned long npages);
-int pv_munmap(struct mm_struct *mm, unsigned long first_page,
-	      unsigned long npages);
-
-/* Test hooks: set one populated page's state (mapcount, dirty, referenced). */
-int pv_page_set_state(struct mm_struct *mm, unsigned long page, int mapcount,
-		      int dirty, int referenced);
-/* Turn a page's PTE into a swap entry (page leaves memory). */
-int pv_page_swap_out(struct mm_struct *mm, unsigned long page);
-
-/*
- * Read the whole of /proc/PID/@procfile as the kernel would, one
- * seq_file chunk per read().  Writes at most @len-1 bytes plus a NUL into
- * @buf and returns the full text length (which may exceed @len), or
- * -errno.  @stats may be NULL.
- */
-long pv_proc_read_all(struct mm_struct *mm, int procfile, int lock,
-		      char *buf, unsigned long len, struct pv_walk_stats *stats);
-
-/* RCU: every thread that touches an mm registers first. */
-void pv_rcu_register_thread(void);
-void pv_rcu_unregister_thread(void);
-void pv_rcu_barrier(void);
-
-/* ---- the benchmark (bench_sim.c, bench_kernel.c) --------------------- */
+/* ---- the benchmark (bench.c, bench_sim.c, bench_kernel.c) ------------ */
 
 #define PV_BACKEND_SIM 0
 #define PV_BACKEND_KERNEL 1
@@ -221,3 +147,5 @@ int pv_torture_run(const struct pv_torture_config *cfg,
 		   struct pv_torture_result *out);
 /* Ask a running pv_torture_run() to finish early (Ctrl-C). */
 void pv_torture_stop(void);
+
+#endif /* PROCVMA_HARNESS_API_H */

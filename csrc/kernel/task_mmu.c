@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "fault_inject.h"
 #include "ktime.h"
 #include "mm.h"
 #include "mmap_lock.h"
@@ -107,7 +108,7 @@ static struct vm_area_struct *get_next_vma(struct proc_maps_private *priv,
 		return vma_find(priv->mm, last_pos);
 
 	unlock_ctx_vma(priv);
-	if (unlikely(priv->mm->inject & PV_INJECT_NO_VMA_LOCK)) {
+	if (should_fail(priv->mm, PV_INJECT_NO_VMA_LOCK)) {
 		/* The fault under test: trust a VMA found under RCU alone. */
 		vma = vma_find(priv->mm, last_pos);
 		priv->vma_refs = false;
@@ -472,7 +473,7 @@ static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m
 		 * last_vma_end: every page exactly once.
 		 */
 		unsigned long walk_from = vma->vm_start < last_vma_end &&
-			!(mm->inject & PV_INJECT_NO_RESUME_CHECK) ?
+			!should_fail(mm, PV_INJECT_NO_RESUME_CHECK) ?
 			last_vma_end : vma->vm_start;
 
 		drop_rcu(priv);

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench_common.h"
+#include "backend.h"
 
 enum pv_sim_role { PV_SIM_MAPPER, PV_SIM_SCANNER, PV_SIM_BUSY };
 

@@ -42,12 +42,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "compiler.h"
-#include "ktime.h"
-#include "mm.h"
-#include "mmap_lock.h"
-#include "task_mmu.h"
-#include "vma_tree.h"
+#include "kernel/api.h"
+#include "kernel/compiler.h"
+#include "kernel/ktime.h"
+#include "kernel/mm.h"
+#include "kernel/mmap_lock.h"
+#include "kernel/random.h"
+#include "kernel/task_mmu.h"
+#include "kernel/vma_tree.h"
+#include "api.h"
 
 #define NLOCKS		2
 #define NPROCFILES	3
@@ -137,22 +140,6 @@ struct torture_run {
 	struct pv_torture_result *out;
 };
 
-/* xorshift64*: each writer's private coin. */
-static uint64_t rand_next(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-static unsigned long rand_below(uint64_t *state, unsigned long n)
-{
-	return (unsigned long)(((unsigned __int128)rand_next(state) * n) >> 64);
-}
 
 static bool stopping(struct torture_run *run)
 {
@@ -310,10 +297,10 @@ static void writer_churn(struct torture_writer *w)
 {
 	struct torture_run *run = w->run;
 	struct mm_struct *mm = run->mm;
-	unsigned long n = rand_below(&w->rand_state, 4) ? 1 :
-			  2 + rand_below(&w->rand_state, MAX_OP_PAGES - 1);
-	unsigned long p = rand_below(&w->rand_state, mm->region_pages - n + 1);
-	bool map = rand_next(&w->rand_state) >> 63;
+	unsigned long n = prandom_below(&w->rand_state, 4) ? 1 :
+			  2 + prandom_below(&w->rand_state, MAX_OP_PAGES - 1);
+	unsigned long p = prandom_below(&w->rand_state, mm->region_pages - n + 1);
+	bool map = prandom_u64_state(&w->rand_state) >> 63;
 	unsigned long count_before = mm->map_count;
 	char what[64];
 	int err;
@@ -352,8 +339,8 @@ static void writer_conserve(struct torture_writer *w)
 {
 	struct torture_run *run = w->run;
 	struct mm_struct *mm = run->mm;
-	unsigned long p = rand_below(&w->rand_state, mm->region_pages);
-	unsigned long want = 1 + rand_below(&w->rand_state, 8), n = 0;
+	unsigned long p = prandom_below(&w->rand_state, mm->region_pages);
+	unsigned long want = 1 + prandom_below(&w->rand_state, 8), n = 0;
 	unsigned long count_before = mm->map_count;
 	char what[64];
 	int err;

@@ -35,8 +35,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench_common.h"
-#include "kmapper.h"
+#include "backend.h"
+#include "kmapper/kmapper.h"
 
 extern char **environ;
 

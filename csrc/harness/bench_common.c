@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Helpers both benchmark backends use, and pv_bench_run() itself.
+ * Helpers both benchmark backends use: task placement, the stop flag,
+ * the start gate, the busy-waiter and turning a histogram into a sample.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -186,28 +187,4 @@ void pv_busy_wait_loop(int busyduration_ms, const atomic_int *stop,
 		} while (busyduration_ms == 0 || ktime_get_ns() < until);
 		nanosleep(&pause, NULL);
 	}
-}
-
-/* ---- the entry point ---------------------------------------------------- */
-
-int pv_bench_run(const struct pv_bench_config *cfg, struct pv_sample *out)
-{
-	memset(out, 0, sizeof(*out));
-
-	if (cfg->duration_s < 0 || cfg->hang_timeout_s < 0)
-		return pv_sample_fail(out, EINVAL, "duration and hang timeout must not be negative");
-	if (cfg->nbusycpus < 0 || cfg->nbusytasks < 0)
-		return pv_sample_fail(out, EINVAL, "nbusycpus and nbusytasks must not be negative");
-	if (cfg->busyduration_ms < 0)
-		return pv_sample_fail(out, EINVAL, "busyduration must not be negative");
-	if (cfg->region_pages == 0)
-		return pv_sample_fail(out, EINVAL, "the region must have at least one page");
-
-	switch (cfg->backend) {
-	case PV_BACKEND_SIM:
-		return pv_bench_run_sim(cfg, out);
-	case PV_BACKEND_KERNEL:
-		return pv_bench_run_kernel(cfg, out);
-	}
-	return pv_sample_fail(out, EINVAL, "unknown backend %d", cfg->backend);
 }

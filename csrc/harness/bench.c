@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * pv_bench_run(): check a sample's configuration once, then hand it to
+ * its backend.  Kept apart from bench_common.c, which both backends
+ * use, so that the dependencies run one way: bench -> backends -> common.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "backend.h"
+
+int pv_bench_run(const struct pv_bench_config *cfg, struct pv_sample *out)
+{
+	memset(out, 0, sizeof(*out));
+
+	if (cfg->duration_s < 0 || cfg->hang_timeout_s < 0)
+		return pv_sample_fail(out, EINVAL, "duration and hang timeout must not be negative");
+	if (cfg->nbusycpus < 0 || cfg->nbusytasks < 0)
+		return pv_sample_fail(out, EINVAL, "nbusycpus and nbusytasks must not be negative");
+	if (cfg->busyduration_ms < 0)
+		return pv_sample_fail(out, EINVAL, "busyduration must not be negative");
+	if (cfg->region_pages == 0)
+		return pv_sample_fail(out, EINVAL, "the region must have at least one page");
+
+	switch (cfg->backend) {
+	case PV_BACKEND_SIM:
+		return pv_bench_run_sim(cfg, out);
+	case PV_BACKEND_KERNEL:
+		return pv_bench_run_kernel(cfg, out);
+	}
+	return pv_sample_fail(out, EINVAL, "unknown backend %d", cfg->backend);
+}

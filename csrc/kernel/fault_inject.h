@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The simulated kernel's own fault-injection hook: the only way a test
+ * (procvma torture --inject) reaches inside it.  The PV_INJECT_* bits are
+ * part of the kernel's API (api.h); a fault is armed per mm with
+ * pv_mm_set_inject() and tested where it would strike with should_fail().
+ */
+#ifndef PROCVMA_FAULT_INJECT_H
+#define PROCVMA_FAULT_INJECT_H
+
+#include <stdbool.h>
+
+#include "api.h"
+#include "compiler.h"
+#include "mm_types.h"
+
+static inline bool should_fail(const struct mm_struct *mm, int fault)
+{
+	return unlikely(mm->inject & fault);
+}
+
+#endif

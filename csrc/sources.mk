@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The one list of C sources, paths relative to csrc/.  Read by make
+# (tests/c/Makefile includes it) and by the Python build (setup.py and
+# procvma/_build_core.py parse its "NAME := files" lines), so keep it to
+# that form: no other make syntax.
+
+# The simulated kernel: includes nothing outside csrc/kernel/.
+KERNEL_SRCS := kernel/rwsem.c kernel/mmap_lock.c kernel/vma_tree.c kernel/mm.c kernel/task_mmu.c
+
+# The benchmark harness (both backends), calibration probes and torture.
+HARNESS_SRCS := harness/bench.c harness/bench_common.c harness/bench_sim.c harness/bench_kernel.c harness/hist.c harness/calib.c harness/torture.c
+
+# The kernel backend's mapper, a program of its own.
+KMAPPER_SRCS := kmapper/kmapper.c harness/hist.c
