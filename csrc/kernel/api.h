@@ -46,7 +46,6 @@ struct pv_walk_stats {
 struct mm_struct *pv_mm_create(unsigned long region_pages, int populate);
 void pv_mm_destroy(struct mm_struct *mm);
 unsigned long pv_mm_region_start(const struct mm_struct *mm);
-unsigned long pv_mm_region_pages(const struct mm_struct *mm);
 unsigned long pv_mm_map_count(const struct mm_struct *mm);
 void pv_mm_set_max_map_count(struct mm_struct *mm, unsigned long max);
 void pv_mm_set_inject(struct mm_struct *mm, int faults);

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The simulated mm: creation, VMA and page allocation, and the two
- * operations the mapper times, mmap(MAP_FIXED|MAP_POPULATE) and munmap(),
- * with the kernel's split / shrink / remove / merge behaviour for
- * anonymous private mappings.
+ * The simulated mm's life and its API entry points: creating and
+ * destroying an mm, the mapper's mmap()/munmap() calls as a syscall makes
+ * them (take the mmap write lock, do the work in mmap.c, release, spend
+ * the rest of the call's cost), its settings, and RCU registration.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "api.h"
 #include "compiler.h"
@@ -19,319 +17,6 @@
 
 /* Where the simulated region lives: a typical x86-64 mmap base. */
 #define REGION_BASE 0x7f2a40000000UL
-
-/* Pool slack for VMAs that wait out a grace period before coming back. */
-#define VMA_POOL_SLACK 4096
-
-/* ---- allocation: no general heap on the mapper's timed path ---------- */
-
-static void vm_area_init(struct mm_struct *mm, struct vm_area_struct *vma,
-			 unsigned long start, unsigned long end,
-			 unsigned long pgoff)
-{
-	vma->vm_start = start;
-	vma->vm_end = end;
-	vma->vm_pgoff = pgoff;
-	vma->vm_flags = VM_ANON_RW;
-	vma->vm_mm = mm;
-	atomic_store_explicit(&vma->vm_refcnt, 0, memory_order_relaxed);
-	/* vma_lock_init(): never equal to a live mm_lock_seq */
-	atomic_store_explicit(&vma->vm_lock_seq, UINT_MAX, memory_order_relaxed);
-	atomic_fetch_add_explicit(&vma->vm_gen, 1, memory_order_relaxed);
-	cds_lfs_node_init(&vma->reclaim_node);
-}
-
-static struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
-{
-	struct vm_area_struct *vma = mm->vma_free;
-
-	if (!vma) {
-		struct cds_lfs_head *head;
-		struct cds_lfs_node *node, *n;
-
-		/*
-		 * Take back what the RCU callbacks returned.  We are the only
-		 * popper, which is what __cds_lfs_pop_all() asks of its
-		 * callers; pushes may run concurrently.
-		 */
-		head = __cds_lfs_pop_all(&mm->vma_reclaimed);
-		/* The macro takes &head->node: not on an empty stack's NULL. */
-		if (head)
-			cds_lfs_for_each_safe(head, node, n) {
-				vma = container_of(node, struct vm_area_struct,
-						   reclaim_node);
-				vma->pool_next = mm->vma_free;
-				mm->vma_free = vma;
-			}
-		vma = mm->vma_free;
-	}
-	if (vma) {
-		mm->vma_free = vma->pool_next;
-		return vma;
-	}
-	/* The pool is sized so this happens only under sustained churn. */
-	vma = calloc(1, sizeof(*vma));
-	if (!vma)
-		return NULL;
-	/* Its own link: pool_next is reused while it sits on the free list. */
-	vma->extra_next = mm->vma_extra;
-	mm->vma_extra = vma;
-	mm->vma_extra_allocs++;
-	return vma;
-}
-
-static void vm_area_free_cb(struct rcu_head *head)
-{
-	struct vm_area_struct *vma = container_of(head, struct vm_area_struct, rcu);
-
-	cds_lfs_push(&vma->vm_mm->vma_reclaimed, &vma->reclaim_node);
-}
-
-/* Readers under RCU may still be looking at it: free after a grace period. */
-static void vm_area_free_rcu(struct vm_area_struct *vma)
-{
-	call_rcu(&vma->rcu, vm_area_free_cb);
-}
-
-/*
- * Pages are not RCU-freed: every reader that walks PTEs holds either the
- * mmap lock or the read lock of the VMA covering them, and the writer
- * write-locks that VMA before it zaps them.
- */
-static struct page *alloc_page(struct mm_struct *mm)
-{
-	struct page *page = mm->page_free;
-
-	if (page)
-		mm->page_free = page->free_next;
-	return page;
-}
-
-static void free_page(struct mm_struct *mm, struct page *page)
-{
-	atomic_store_explicit(&page->flags, 0, memory_order_relaxed);
-	page->free_next = mm->page_free;
-	mm->page_free = page;
-}
-
-/* ---- page tables ------------------------------------------------------ */
-
-static void zap_pte_range(struct mm_struct *mm, unsigned long start,
-			  unsigned long end)
-{
-	unsigned long addr;
-
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		pte_t *ptep = pte_offset(mm, addr);
-		pte_t pte = READ_ONCE(*ptep);
-
-		if (!pte)
-			continue;
-		WRITE_ONCE(*ptep, 0);
-		if (pte_present(pte)) {
-			struct page *page = pte_page(pte);
-
-			if (atomic_fetch_sub_explicit(&page->mapcount, 1,
-						      memory_order_relaxed) == 1)
-				free_page(mm, page);
-		}
-	}
-}
-
-/* MAP_POPULATE of a private writable mapping: write faults, anon pages. */
-static int populate_range(struct mm_struct *mm, unsigned long start,
-			  unsigned long end)
-{
-	unsigned long addr;
-
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		pte_t *ptep = pte_offset(mm, addr);
-		struct page *page;
-
-		if (READ_ONCE(*ptep))
-			continue;
-		page = alloc_page(mm);
-		if (!page)
-			return -ENOMEM;
-		atomic_store_explicit(&page->mapcount, 1, memory_order_relaxed);
-		atomic_store_explicit(&page->flags, PG_anon | PG_dirty | PG_referenced,
-				      memory_order_relaxed);
-		WRITE_ONCE(*ptep, (pte_t)page | PTE_PRESENT);
-	}
-	return 0;
-}
-
-/* ---- VMA changes (mmap write lock held) ------------------------------- */
-
-static unsigned long vma_pages(const struct vm_area_struct *vma)
-{
-	return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
-}
-
-/* Mark a change to a write-locked VMA for the torture checker. */
-static void vma_touch(struct vm_area_struct *vma)
-{
-	atomic_fetch_add_explicit(&vma->vm_gen, 1, memory_order_relaxed);
-}
-
-static void vma_set_range(struct vm_area_struct *vma, unsigned long start,
-			  unsigned long end, unsigned long pgoff)
-{
-	vma_touch(vma);
-	WRITE_ONCE(vma->vm_pgoff, pgoff);
-	WRITE_ONCE(vma->vm_start, start);
-	WRITE_ONCE(vma->vm_end, end);
-}
-
-/* Insert a new VMA, write-locked from birth as the kernel's are. */
-static void vma_link(struct mm_struct *mm, struct vm_area_struct *vma)
-{
-	vma_start_write(vma);
-	vma_mark_attached(vma);
-	vma_tree_insert(mm, vma);
-	mm->map_count++;
-}
-
-static void vma_remove(struct mm_struct *mm, struct vm_area_struct *vma)
-{
-	vma_tree_erase(mm, vma);
-	vma_mark_detached(vma);
-	mm->map_count--;
-	vm_area_free_rcu(vma);
-}
-
-/*
- * Anonymous private VMAs merge when their flags match and their page
- * offsets run on (anon vm_pgoff is the address >> PAGE_SHIFT at creation):
- * is_mergeable_vma() and the anon_vma checks, for mappings never forked.
- */
-static bool can_merge_before(const struct vm_area_struct *prev, unsigned long start,
-			     unsigned long flags)
-{
-	return prev && prev->vm_end == start && prev->vm_flags == flags &&
-	       prev->vm_pgoff + vma_pages(prev) == start >> PAGE_SHIFT;
-}
-
-static bool can_merge_after(const struct vm_area_struct *next, unsigned long end,
-			    unsigned long flags)
-{
-	return next && next->vm_start == end && next->vm_flags == flags &&
-	       next->vm_pgoff == end >> PAGE_SHIFT;
-}
-
-/* Change in map_count that munmap(start, end) would make. */
-static long munmap_map_count_delta(struct mm_struct *mm, unsigned long start,
-				   unsigned long end)
-{
-	struct vm_area_struct *vma;
-	long delta = 0;
-
-	for (vma = vma_find(mm, start); vma && vma->vm_start < end;
-	     vma = vma_next_of(vma))
-		delta += (vma->vm_start < start) + (vma->vm_end > end) - 1;
-	return delta;
-}
-
-static int do_munmap_locked(struct mm_struct *mm, unsigned long start,
-			    unsigned long end)
-{
-	struct vm_area_struct *vma = vma_find(mm, start);
-
-	while (vma && vma->vm_start < end) {
-		struct vm_area_struct *next = vma_next_of(vma);
-
-		vma_start_write(vma);
-		if (vma->vm_start < start && vma->vm_end > end) {
-			/* __split_vma(): the part above the hole becomes a new VMA. */
-			struct vm_area_struct *tail = vm_area_alloc(mm);
-
-			if (!tail)
-				return -ENOMEM;
-			vm_area_init(mm, tail, end, vma->vm_end,
-				     vma->vm_pgoff + ((end - vma->vm_start) >> PAGE_SHIFT));
-			tail->vm_flags = vma->vm_flags;
-			vma_link(mm, tail);
-			vma_set_range(vma, vma->vm_start, start, vma->vm_pgoff);
-		} else if (vma->vm_start < start) {
-			vma_set_range(vma, vma->vm_start, start, vma->vm_pgoff);
-		} else if (vma->vm_end > end) {
-			vma_set_range(vma, end, vma->vm_end,
-				      vma->vm_pgoff + ((end - vma->vm_start) >> PAGE_SHIFT));
-		} else {
-			vma_touch(vma);
-			vma_remove(mm, vma);
-		}
-		vma = next;
-	}
-	zap_pte_range(mm, start, end);
-	return 0;
-}
-
-int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
-{
-	if (mm->map_count + munmap_map_count_delta(mm, start, end) > mm->max_map_count)
-		return -ENOMEM;
-	return do_munmap_locked(mm, start, end);
-}
-
-int do_mmap_fixed_populate(struct mm_struct *mm, unsigned long start,
-			   unsigned long end)
-{
-	const unsigned long flags = VM_ANON_RW;
-	struct vm_area_struct *prev, *next, *vma;
-	bool merge_prev, merge_next;
-	long delta;
-	int err;
-
-	/*
-	 * Decide everything that can fail before changing anything, so that
-	 * ENOMEM leaves the mm as it was: the map count after unmapping what
-	 * is there, then inserting and merging.
-	 */
-	prev = start > mm->region_start ? vma_lookup(mm, start - 1) : NULL;
-	next = vma_lookup(mm, end);
-	/* After the unmap, what covers start - 1 ends at start, what covers end begins there. */
-	merge_prev = prev && prev->vm_flags == flags &&
-		     prev->vm_pgoff + ((start - prev->vm_start) >> PAGE_SHIFT) ==
-		     start >> PAGE_SHIFT;
-	merge_next = next && next->vm_flags == flags &&
-		     next->vm_pgoff + ((end - next->vm_start) >> PAGE_SHIFT) ==
-		     end >> PAGE_SHIFT;
-	delta = munmap_map_count_delta(mm, start, end) + 1 - merge_prev - merge_next;
-	if (delta > 0 && mm->map_count + delta > mm->max_map_count)
-		return -ENOMEM;
-
-	err = do_munmap_locked(mm, start, end);
-	if (err)
-		return err;
-
-	/* The unmap may have split them: look again at what borders us. */
-	prev = start > mm->region_start ? vma_lookup(mm, start - 1) : NULL;
-	next = vma_lookup(mm, end);
-	merge_prev = can_merge_before(prev, start, flags);
-	merge_next = can_merge_after(next, end, flags);
-
-	if (merge_prev && merge_next) {
-		vma_start_write(prev);
-		vma_start_write(next);
-		vma_set_range(prev, prev->vm_start, next->vm_end, prev->vm_pgoff);
-		vma_touch(next);
-		vma_remove(mm, next);
-	} else if (merge_prev) {
-		vma_start_write(prev);
-		vma_set_range(prev, prev->vm_start, end, prev->vm_pgoff);
-	} else if (merge_next) {
-		vma_start_write(next);
-		vma_set_range(next, start, next->vm_end, start >> PAGE_SHIFT);
-	} else {
-		vma = vm_area_alloc(mm);
-		if (!vma)
-			return -ENOMEM;
-		vm_area_init(mm, vma, start, end, start >> PAGE_SHIFT);
-		vma_link(mm, vma);
-	}
-	return populate_range(mm, start, end);
-}
 
 /* ---- simulated kernel work the model does not do step by step -------- */
 
@@ -398,7 +83,6 @@ int pv_munmap(struct mm_struct *mm, unsigned long first_page, unsigned long npag
 struct mm_struct *pv_mm_create(unsigned long region_pages, int populate)
 {
 	struct mm_struct *mm;
-	unsigned long i;
 
 	if (!region_pages || region_pages > (1UL << 30))
 		return NULL;
@@ -414,20 +98,9 @@ struct mm_struct *pv_mm_create(unsigned long region_pages, int populate)
 	mm->region_start = REGION_BASE;
 	mm->region_pages = region_pages;
 
-	mm->pte = calloc(region_pages, sizeof(*mm->pte));
-	mm->pages = calloc(region_pages, sizeof(*mm->pages));
-	/* At most one VMA per two pages, plus those waiting for RCU. */
-	mm->vma_pool_size = region_pages / 2 + 1 + VMA_POOL_SLACK;
-	mm->vma_pool = calloc(mm->vma_pool_size, sizeof(*mm->vma_pool));
-	if (!mm->pte || !mm->pages || !mm->vma_pool) {
+	if (mm_pages_init(mm) || mm_vma_pool_init(mm)) {
 		pv_mm_destroy(mm);
 		return NULL;
-	}
-	for (i = region_pages; i-- > 0;)
-		free_page(mm, &mm->pages[i]);
-	for (i = mm->vma_pool_size; i-- > 0;) {
-		mm->vma_pool[i].pool_next = mm->vma_free;
-		mm->vma_free = &mm->vma_pool[i];
 	}
 
 	if (populate) {
@@ -451,26 +124,14 @@ void pv_mm_destroy(struct mm_struct *mm)
 		return;
 	/* Outstanding call_rcu() callbacks still point into the pool. */
 	rcu_barrier();
-	while (mm->vma_extra) {
-		struct vm_area_struct *vma = mm->vma_extra;
-
-		mm->vma_extra = vma->extra_next;
-		free(vma);
-	}
-	free(mm->vma_pool);
-	free(mm->pages);
-	free(mm->pte);
+	mm_vma_pool_free(mm);
+	mm_pages_free(mm);
 	free(mm);
 }
 
 unsigned long pv_mm_region_start(const struct mm_struct *mm)
 {
 	return mm->region_start;
-}
-
-unsigned long pv_mm_region_pages(const struct mm_struct *mm)
-{
-	return mm->region_pages;
 }
 
 unsigned long pv_mm_map_count(const struct mm_struct *mm)
@@ -491,50 +152,6 @@ void pv_mm_set_inject(struct mm_struct *mm, int faults)
 void pv_mm_set_op_cost_ns(struct mm_struct *mm, double ns)
 {
 	mm->op_cost_ns = ns;
-}
-
-static struct page *region_page(struct mm_struct *mm, unsigned long pfn)
-{
-	pte_t pte;
-
-	if (pfn >= mm->region_pages)
-		return NULL;
-	pte = READ_ONCE(mm->pte[pfn]);
-	return pte_present(pte) ? pte_page(pte) : NULL;
-}
-
-int pv_page_set_state(struct mm_struct *mm, unsigned long pfn, int mapcount,
-		      int dirty, int referenced)
-{
-	struct page *page;
-	unsigned int flags;
-
-	if (mapcount < 1)
-		return -EINVAL;
-	mmap_write_lock(mm);
-	page = region_page(mm, pfn);
-	if (page) {
-		flags = PG_anon | (dirty ? PG_dirty : 0) | (referenced ? PG_referenced : 0);
-		atomic_store(&page->mapcount, mapcount);
-		atomic_store(&page->flags, flags);
-	}
-	mmap_write_unlock(mm);
-	return page ? 0 : -ENOENT;
-}
-
-int pv_page_swap_out(struct mm_struct *mm, unsigned long pfn)
-{
-	struct page *page;
-
-	mmap_write_lock(mm);
-	page = region_page(mm, pfn);
-	if (page) {
-		WRITE_ONCE(mm->pte[pfn], PTE_SWAP);
-		if (atomic_fetch_sub(&page->mapcount, 1) == 1)
-			free_page(mm, page);
-	}
-	mmap_write_unlock(mm);
-	return page ? 0 : -ENOENT;
 }
 
 /*

@@ -24,9 +24,21 @@ static inline pte_t *pte_offset(struct mm_struct *mm, unsigned long addr)
 	return &mm->pte[addr_page(mm, addr)];
 }
 
-/* mmap write lock held: the operations themselves, addresses page-aligned. */
+/* mmap.c, mmap write lock held: the operations, addresses page-aligned. */
 int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end);
 int do_mmap_fixed_populate(struct mm_struct *mm, unsigned long start,
 			   unsigned long end);
+
+/* mmap.c: the VMA pool of a new mm, and its release (no RCU callback left). */
+int mm_vma_pool_init(struct mm_struct *mm);
+void mm_vma_pool_free(struct mm_struct *mm);
+
+/* memory.c, under the lock that keeps the range's PTEs stable for writing. */
+int populate_range(struct mm_struct *mm, unsigned long start, unsigned long end);
+void zap_pte_range(struct mm_struct *mm, unsigned long start, unsigned long end);
+
+/* memory.c: the page tables and page pool of a new mm, and their release. */
+int mm_pages_init(struct mm_struct *mm);
+void mm_pages_free(struct mm_struct *mm);
 
 #endif

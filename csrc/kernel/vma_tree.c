@@ -70,14 +70,6 @@ static struct vm_area_struct *find_preds(struct mm_struct *mm, unsigned long key
 	return x;
 }
 
-struct vm_area_struct *vma_find_prev(struct mm_struct *mm, unsigned long addr)
-{
-	struct vm_area_struct *pred[VMA_TREE_MAX_LEVEL];
-	struct vm_area_struct *x = find_preds(mm, addr, pred);
-
-	return x == &mm->mm_mt.head ? NULL : x;
-}
-
 void vma_tree_insert(struct mm_struct *mm, struct vm_area_struct *vma)
 {
 	struct vm_area_struct *pred[VMA_TREE_MAX_LEVEL];

@@ -28,9 +28,6 @@ struct vm_area_struct *vma_find(struct mm_struct *mm, unsigned long addr);
 /* The VMA containing @addr, or NULL.  RCU or mmap_lock held. */
 struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
 
-/* Last VMA with vm_start < @addr, or NULL.  mmap_lock held. */
-struct vm_area_struct *vma_find_prev(struct mm_struct *mm, unsigned long addr);
-
 /* The VMA after @vma in address order.  mmap_lock held. */
 static inline struct vm_area_struct *vma_next_of(struct vm_area_struct *vma)
 {
