@@ -641,6 +641,83 @@ static int run_sample(struct kbench *kb, struct pv_sample *out,
 	return 0;
 }
 
+/* The procfile names a file under /proc/PID; @exe: the mapper to run. */
+static int check_config(const struct pv_bench_config *cfg, struct pv_sample *out,
+			char *exe, size_t exelen)
+{
+	if (!cfg->procfile_name[0] || strchr(cfg->procfile_name, '/') ||
+	    !strcmp(cfg->procfile_name, ".") ||
+	    !strcmp(cfg->procfile_name, ".."))
+		return pv_sample_fail(out, EINVAL,
+			"procfile '%s' is not a file under /proc/PID",
+			cfg->procfile_name);
+	if (cfg->mapper_path[0]) {
+		snprintf(exe, exelen, "%s", cfg->mapper_path);
+	} else if (default_mapper_path(exe, exelen)) {
+		return pv_sample_fail(out, ENOENT,
+			"cannot locate the procvma-kmapper executable");
+	}
+	if (access(exe, X_OK))
+		return pv_sample_fail(out, errno, "kernel mapper %s: %s", exe,
+				      strerror(errno));
+	return 0;
+}
+
+/*
+ * The two channels to the mapper (kmapper/kmapper.h): the shared results
+ * page, mapped at kb->shm with its memfd in *@shmfd, and the control
+ * socket, our end in kb->ctl and the mapper's in sv[1].
+ */
+static int open_channels(struct kbench *kb, struct pv_sample *out, int *shmfd,
+			 int sv[2])
+{
+	*shmfd = fd_above_targets(memfd_create("procvma-kmapper", MFD_CLOEXEC));
+	if (*shmfd < 0 || ftruncate(*shmfd, sizeof(*kb->shm)))
+		return pv_sample_fail(out, errno, "memfd: %s", strerror(errno));
+	kb->shm = mmap(NULL, sizeof(*kb->shm), PROT_READ | PROT_WRITE,
+		       MAP_SHARED, *shmfd, 0);
+	if (kb->shm == MAP_FAILED) {
+		kb->shm = NULL;
+		return pv_sample_fail(out, errno, "mmap: %s", strerror(errno));
+	}
+	kb->shm->magic = PV_KMAPPER_MAGIC;
+	pv_hist_init(&kb->shm->hist);
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return pv_sample_fail(out, errno, "socketpair: %s",
+				      strerror(errno));
+	kb->ctl = fd_above_targets(sv[0]);
+	sv[1] = fd_above_targets(sv[1]);
+	if (kb->ctl < 0 || sv[1] < 0)
+		return pv_sample_fail(out, EMFILE, "out of file descriptors");
+	return 0;
+}
+
+/* Undo whatever of a sample was set up; every exit path comes here. */
+static void release_sample(struct kbench *kb, int shmfd, int mapper_ctl)
+{
+	int i;
+
+	stop_tasks(kb);
+	reap_mapper(kb, KMAPPER_STOP_GRACE_S);
+	if (kb->tasks) {
+		for (i = 0; i < kb->ntasks; i++)
+			if (kb->tasks[i].is_scanner)
+				scanner_release(&kb->tasks[i]);
+		free(kb->tasks);
+	}
+	if (kb->gate_ready)
+		pv_gate_destroy(&kb->gate);
+	if (kb->shm)
+		munmap(kb->shm, sizeof(*kb->shm));
+	if (kb->ctl >= 0)
+		close(kb->ctl);
+	if (mapper_ctl >= 0)
+		close(mapper_ctl);
+	if (shmfd >= 0)
+		close(shmfd);
+}
+
 int pv_bench_run_kernel(const struct pv_bench_config *cfg,
 			struct pv_sample *out)
 {
@@ -649,23 +726,11 @@ int pv_bench_run_kernel(const struct pv_bench_config *cfg,
 	char exe[sizeof(cfg->mapper_path)];
 	cpu_set_t saved, script;
 	int shmfd = -1, sv[2] = { -1, -1 };
-	int have_saved, err, i;
+	int have_saved, err;
 
-	if (!cfg->procfile_name[0] || strchr(cfg->procfile_name, '/') ||
-	    !strcmp(cfg->procfile_name, ".") ||
-	    !strcmp(cfg->procfile_name, ".."))
-		return pv_sample_fail(out, EINVAL,
-			"procfile '%s' is not a file under /proc/PID",
-			cfg->procfile_name);
-	if (cfg->mapper_path[0]) {
-		snprintf(exe, sizeof(exe), "%s", cfg->mapper_path);
-	} else if (default_mapper_path(exe, sizeof(exe))) {
-		return pv_sample_fail(out, ENOENT,
-			"cannot locate the procvma-kmapper executable");
-	}
-	if (access(exe, X_OK))
-		return pv_sample_fail(out, errno, "kernel mapper %s: %s", exe,
-				      strerror(errno));
+	err = check_config(cfg, out, exe, sizeof(exe));
+	if (err)
+		return err;
 
 	/* The driver sits on cpuscript for the sample, as the reference's. */
 	have_saved = !sched_getaffinity(0, sizeof(saved), &saved);
@@ -679,33 +744,9 @@ int pv_bench_run_kernel(const struct pv_bench_config *cfg,
 			"cannot run on CPU %d (cpuscript): %s",
 			cfg->cpuscript, strerror(errno));
 
-	shmfd = fd_above_targets(memfd_create("procvma-kmapper", MFD_CLOEXEC));
-	if (shmfd < 0 || ftruncate(shmfd, sizeof(*kb.shm))) {
-		err = pv_sample_fail(out, errno, "memfd: %s", strerror(errno));
+	err = open_channels(&kb, out, &shmfd, sv);
+	if (err)
 		goto out;
-	}
-	kb.shm = mmap(NULL, sizeof(*kb.shm), PROT_READ | PROT_WRITE,
-		      MAP_SHARED, shmfd, 0);
-	if (kb.shm == MAP_FAILED) {
-		kb.shm = NULL;
-		err = pv_sample_fail(out, errno, "mmap: %s", strerror(errno));
-		goto out;
-	}
-	kb.shm->magic = PV_KMAPPER_MAGIC;
-	pv_hist_init(&kb.shm->hist);
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
-		err = pv_sample_fail(out, errno, "socketpair: %s",
-				     strerror(errno));
-		goto out;
-	}
-	kb.ctl = fd_above_targets(sv[0]);
-	sv[1] = fd_above_targets(sv[1]);
-	if (kb.ctl < 0 || sv[1] < 0) {
-		err = pv_sample_fail(out, EMFILE, "out of file descriptors");
-		goto out;
-	}
-
 	err = spawn_mapper(&kb, exe, shmfd, sv[1]);
 	close(sv[1]);
 	sv[1] = -1;
@@ -717,24 +758,7 @@ int pv_bench_run_kernel(const struct pv_bench_config *cfg,
 
 	err = run_sample(&kb, out, t0);
 out:
-	stop_tasks(&kb);
-	reap_mapper(&kb, KMAPPER_STOP_GRACE_S);
-	if (kb.tasks) {
-		for (i = 0; i < kb.ntasks; i++)
-			if (kb.tasks[i].is_scanner)
-				scanner_release(&kb.tasks[i]);
-		free(kb.tasks);
-	}
-	if (kb.gate_ready)
-		pv_gate_destroy(&kb.gate);
-	if (kb.shm)
-		munmap(kb.shm, sizeof(*kb.shm));
-	if (kb.ctl >= 0)
-		close(kb.ctl);
-	if (sv[1] >= 0)
-		close(sv[1]);
-	if (shmfd >= 0)
-		close(shmfd);
+	release_sample(&kb, shmfd, sv[1]);
 	if (have_saved)
 		sched_setaffinity(0, sizeof(saved), &saved);
 	return err;

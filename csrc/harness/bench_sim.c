@@ -403,12 +403,91 @@ static void pv_sim_free_tasks(struct pv_sim_task *tasks, int ntasks)
 	free(tasks);
 }
 
+/* Start every task's thread; on failure the gate is aborted for those started. */
+static int pv_sim_start_tasks(struct pv_sim_run *run, struct pv_sim_task *tasks,
+			      int ntasks, struct pv_sample *out)
+{
+	int i, err;
+
+	for (i = 0; i < ntasks; i++) {
+		err = pthread_create(&tasks[i].thread, NULL, pv_sim_task_main, &tasks[i]);
+		if (err) {
+			pv_gate_abort(&run->gate);
+			return pv_sample_fail(out, err, "cannot start the %s thread for CPU %d: %s",
+					      pv_sim_role_name[tasks[i].role], tasks[i].cpu,
+					      strerror(err));
+		}
+		tasks[i].created = 1;
+	}
+	return 0;
+}
+
+/*
+ * Open the gate and wait for the mapper to finish its --duration.  0, or
+ * -EDEADLK when the model itself is stuck: then the threads cannot be
+ * reclaimed, and the caller must leave them and their memory be.
+ */
+static int pv_sim_await_mapper(struct pv_sim_run *run, const struct pv_bench_config *cfg,
+			       struct pv_sample *out, uint64_t setup_ns)
+{
+	uint64_t start_ns = pv_gate_open(&run->gate);
+	uint64_t end_ns = start_ns + (uint64_t)(cfg->duration_s * 1e9);
+	uint64_t grace_ns = (uint64_t)(cfg->hang_timeout_s * 1e9);
+
+	out->setup_s = (double)(start_ns - setup_ns) / 1e9;
+	if (pv_sim_wait_mapper(run, end_ns + grace_ns))
+		return 0;
+	/*
+	 * A hang, as the reference calls it: the mapper overran by the whole
+	 * grace period.  Stop the busy tasks, which may be what keeps it
+	 * waiting (a preempted scanner holding the lock), and keep whatever
+	 * the mapper measured.
+	 */
+	out->hang = 1;
+	atomic_store_explicit(&run->busy_stop, 1, memory_order_relaxed);
+	if (pv_sim_wait_mapper(run, ktime_get_ns() + grace_ns + 1000000000u))
+		return 0;
+	/* Still stuck with nobody else running: the model deadlocked. */
+	return pv_sample_fail(out, EDEADLK,
+			      "the simulated mapper is stuck although every busy task stopped: deadlock in the model");
+}
+
+/* After the join: the first scanner's read error, or 0. */
+static int pv_sim_scanner_error(struct pv_sample *out, const struct pv_bench_config *cfg,
+				const struct pv_sim_task *tasks, int ntasks)
+{
+	int i;
+
+	for (i = 0; i < ntasks; i++)
+		if (tasks[i].read_err)
+			return pv_sample_fail(out, (int)tasks[i].read_err,
+					      "scanner on CPU %d: reading the simulated %s failed: %s",
+					      tasks[i].cpu, pv_procfile_name[cfg->procfile],
+					      strerror((int)-tasks[i].read_err));
+	return 0;
+}
+
+/* The simulated address space of a sample, built before any timing. */
+static int pv_sim_build_mm(struct pv_sim_run *run, const struct pv_bench_config *cfg,
+			   struct pv_sample *out)
+{
+	run->mm = pv_mm_create(cfg->region_pages, 1);
+	if (!run->mm)
+		return pv_sample_fail(out, ENOMEM,
+				      "cannot build a %lu-page simulated address space: out of memory",
+				      cfg->region_pages);
+	if (cfg->max_map_count)
+		pv_mm_set_max_map_count(run->mm, cfg->max_map_count);
+	pv_mm_set_op_cost_ns(run->mm, cfg->op_cost_ns);
+	pv_mm_set_walk_cost_ns(run->mm, cfg->walk_cost_ns);
+	return 0;
+}
+
 static int pv_sim_sample(const struct pv_bench_config *cfg, struct pv_sample *out,
 			 uint64_t setup_ns)
 {
 	struct pv_sim_task *tasks = NULL;
 	struct pv_sim_run *run = NULL;
-	uint64_t start_ns, end_ns, grace_ns;
 	int ntasks, i, ret, err, misplaced = 0;
 
 	ntasks = 1 + 2 * cfg->nbusycpus * cfg->nbusytasks;
@@ -427,19 +506,9 @@ static int pv_sim_sample(const struct pv_bench_config *cfg, struct pv_sample *ou
 	}
 
 	pv_rcu_register_thread();
-	/* The region is built and populated before, and outside, any timing. */
-	run->mm = pv_mm_create(cfg->region_pages, 1);
-	if (!run->mm) {
-		ret = pv_sample_fail(out, ENOMEM,
-				     "cannot build a %lu-page simulated address space: out of memory",
-				     cfg->region_pages);
+	ret = pv_sim_build_mm(run, cfg, out);
+	if (ret)
 		goto out_run;
-	}
-	if (cfg->max_map_count)
-		pv_mm_set_max_map_count(run->mm, cfg->max_map_count);
-	pv_mm_set_op_cost_ns(run->mm, cfg->op_cost_ns);
-	pv_mm_set_walk_cost_ns(run->mm, cfg->walk_cost_ns);
-
 	if (pv_sim_plan_tasks(run, tasks) < 0) {
 		ret = pv_sample_fail(out, ENOMEM, "out of memory for the scanners' buffers");
 		goto out_mm;
@@ -450,49 +519,19 @@ static int pv_sim_sample(const struct pv_bench_config *cfg, struct pv_sample *ou
 		goto out_mm;
 	}
 
-	for (i = 0; i < ntasks; i++) {
-		err = pthread_create(&tasks[i].thread, NULL, pv_sim_task_main, &tasks[i]);
-		if (err) {
-			pv_gate_abort(&run->gate);
-			ret = pv_sample_fail(out, err, "cannot start the %s thread for CPU %d: %s",
-					     pv_sim_role_name[tasks[i].role], tasks[i].cpu,
-					     strerror(err));
-			goto out_join;
-		}
-		tasks[i].created = 1;
-	}
+	ret = pv_sim_start_tasks(run, tasks, ntasks, out);
+	if (ret)
+		goto out_join;
 	if (pv_gate_wait_ready(&run->gate)) {
 		pv_gate_abort(&run->gate);
 		misplaced = 1;	/* the message is composed after the join */
 		ret = -EINVAL;
 		goto out_join;
 	}
-
-	start_ns = pv_gate_open(&run->gate);
-	out->setup_s = (double)(start_ns - setup_ns) / 1e9;
-	end_ns = start_ns + (uint64_t)(cfg->duration_s * 1e9);
-	grace_ns = (uint64_t)(cfg->hang_timeout_s * 1e9);
-
-	ret = 0;
-	if (!pv_sim_wait_mapper(run, end_ns + grace_ns)) {
-		/*
-		 * A hang, as the reference calls it: the mapper overran by
-		 * the whole grace period.  Stop the busy tasks, which may be
-		 * what keeps it waiting (a preempted scanner holding the
-		 * lock), and keep whatever the mapper measured.
-		 */
-		out->hang = 1;
-		atomic_store_explicit(&run->busy_stop, 1, memory_order_relaxed);
-		if (!pv_sim_wait_mapper(run, ktime_get_ns() + grace_ns + 1000000000u)) {
-			/*
-			 * Still stuck with nobody else running: the model
-			 * deadlocked.  The threads cannot be reclaimed, so
-			 * leave them and their memory be.
-			 */
-			pv_rcu_unregister_thread();
-			return pv_sample_fail(out, EDEADLK,
-					      "the simulated mapper is stuck although every busy task stopped: deadlock in the model");
-		}
+	ret = pv_sim_await_mapper(run, cfg, out, setup_ns);
+	if (ret == -EDEADLK) {
+		pv_rcu_unregister_thread();
+		return ret;
 	}
 
 out_join:
@@ -503,18 +542,10 @@ out_join:
 			pthread_join(tasks[i].thread, NULL);
 	pv_gate_destroy(&run->gate);
 
-	if (misplaced) {
+	if (misplaced)
 		ret = pv_sim_placement_error(out, tasks, ntasks);
-	} else if (ret == 0) {
-		for (i = 0; i < ntasks; i++)
-			if (tasks[i].read_err) {
-				ret = pv_sample_fail(out, (int)tasks[i].read_err,
-						     "scanner on CPU %d: reading the simulated %s failed: %s",
-						     tasks[i].cpu, pv_procfile_name[cfg->procfile],
-						     strerror((int)-tasks[i].read_err));
-				break;
-			}
-	}
+	else if (ret == 0)
+		ret = pv_sim_scanner_error(out, cfg, tasks, ntasks);
 	if (ret == 0) {
 		pv_sim_collect(out, run, tasks, ntasks);
 		out->vmas = pv_mm_map_count(run->mm);

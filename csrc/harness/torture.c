@@ -677,23 +677,11 @@ static bool census_tick(struct torture_run *run, struct vma_census *c,
 	return true;
 }
 
-/*
- * Every task joined.  Locks free, the tree right, and every VMA and page
- * accounted for exactly once.
- */
-static void check_end_state(struct torture_run *run)
+/* Every task joined: the mmap_lock is free and no write cycle is open. */
+static void check_locks_free(struct torture_run *run)
 {
-	struct mm_struct *mm = run->mm;
-	struct pv_torture_result *out = run->out;
-	struct rw_semaphore *sem = &mm->mmap_lock;
-	unsigned int seq = atomic_load(&mm->mm_lock_seq);
-	struct vma_census c = { 0 };
-	struct vm_area_struct *vma, *next;
-	struct cds_lfs_head *head;
-	struct cds_lfs_node *node, *tmp;
-	unsigned long nfree = 0, i, mapped = 0, free_pages = 0;
-	struct page *page;
-	size_t k;
+	struct rw_semaphore *sem = &run->mm->mmap_lock;
+	unsigned int seq = atomic_load(&run->mm->mm_lock_seq);
 
 	if (atomic_load(&sem->count) || atomic_load(&sem->writers_waiting) ||
 	    atomic_load(&sem->sleepers))
@@ -702,29 +690,42 @@ static void check_end_state(struct torture_run *run)
 			  atomic_load(&sem->writers_waiting), atomic_load(&sem->sleepers));
 	if (seq & 1)
 		violation(run, "end: mm_lock_seq %u is odd: a write cycle never ended", seq);
+}
 
-	/* Every VMA the mm owns: the pool, and what it allocated past it. */
-	c.n = mm->vma_pool_size + mm->vma_extra_allocs;
-	c.all = calloc(c.n, sizeof(*c.all));
-	c.seen = calloc(c.n, 1);
-	if (!c.all || !c.seen) {
-		violation(run, "end: out of memory for the VMA census");
-		goto out;
-	}
-	k = 0;
+/* Every VMA the mm owns, sorted: the pool, and what it allocated past it. */
+static bool census_init(struct vma_census *c, struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+	unsigned long i;
+	size_t k = 0;
+
+	c->n = mm->vma_pool_size + mm->vma_extra_allocs;
+	c->all = calloc(c->n, sizeof(*c->all));
+	c->seen = calloc(c->n, 1);
+	if (!c->all || !c->seen)
+		return false;
 	for (i = 0; i < mm->vma_pool_size; i++)
-		c.all[k++] = &mm->vma_pool[i];
-	for (vma = mm->vma_extra; vma && k < c.n; vma = vma->extra_next)
-		c.all[k++] = vma;
-	c.n = k;
-	qsort(c.all, c.n, sizeof(*c.all), ptr_cmp);
+		c->all[k++] = &mm->vma_pool[i];
+	for (vma = mm->vma_extra; vma && k < c->n; vma = vma->extra_next)
+		c->all[k++] = vma;
+	c->n = k;
+	qsort(c->all, c->n, sizeof(*c->all), ptr_cmp);
+	return true;
+}
+
+/* The tree: each VMA ours, once, unlocked, and as many as map_count says. */
+static void check_tree_vmas(struct torture_run *run, struct vma_census *c)
+{
+	struct mm_struct *mm = run->mm;
+	unsigned int seq = atomic_load(&mm->mm_lock_seq);
+	struct vm_area_struct *vma;
 
 	for (vma = vma_find(mm, 0); vma; vma = vma_next_of(vma)) {
 		unsigned int refcnt = atomic_load(&vma->vm_refcnt);
 
-		if (!census_tick(run, &c, vma, "in the tree"))
+		if (!census_tick(run, c, vma, "in the tree"))
 			break;
-		out->vmas_in_tree++;
+		run->out->vmas_in_tree++;
 		if (refcnt != 1)
 			violation(run, "end: VMA [%ld, %ld) has vm_refcnt %#x, not 1",
 				  pg(run, vma->vm_start), pg(run, vma->vm_end), refcnt);
@@ -732,10 +733,21 @@ static void check_end_state(struct torture_run *run)
 			violation(run, "end: VMA [%ld, %ld) is still write-locked",
 				  pg(run, vma->vm_start), pg(run, vma->vm_end));
 	}
-	if (out->vmas_in_tree != mm->map_count)
+	if (run->out->vmas_in_tree != mm->map_count)
 		violation(run, "end: %lu VMAs in the tree, map_count says %lu",
-			  out->vmas_in_tree, mm->map_count);
+			  run->out->vmas_in_tree, mm->map_count);
 	check_tree_range(run, 0, mm->region_pages, "end");
+}
+
+/* After a grace period, every other VMA is back on the free list, once. */
+static void check_free_vmas(struct torture_run *run, struct vma_census *c)
+{
+	struct mm_struct *mm = run->mm;
+	struct pv_torture_result *out = run->out;
+	struct vm_area_struct *vma, *next;
+	struct cds_lfs_head *head;
+	struct cds_lfs_node *node, *tmp;
+	unsigned long nfree = 0;
 
 	/* Let every pending free land, then take the reclaimed VMAs back. */
 	rcu_barrier();
@@ -749,7 +761,7 @@ static void check_end_state(struct torture_run *run)
 		}
 	for (vma = mm->vma_free; vma; vma = next) {
 		next = vma->pool_next;
-		if (!census_tick(run, &c, vma, "on the free list"))
+		if (!census_tick(run, c, vma, "on the free list"))
 			break;
 		nfree++;
 		if (atomic_load(&vma->vm_refcnt))
@@ -757,12 +769,19 @@ static void check_end_state(struct torture_run *run)
 				  atomic_load(&vma->vm_refcnt));
 	}
 	out->vmas_free = nfree;
-	out->vmas_total = c.n;
-	if (out->vmas_in_tree + nfree != c.n)
+	out->vmas_total = c->n;
+	if (out->vmas_in_tree + nfree != c->n)
 		violation(run, "end: %lu VMAs in the tree + %lu free, of %zu: %zu leaked",
-			  out->vmas_in_tree, nfree, c.n, c.n - out->vmas_in_tree - nfree);
+			  out->vmas_in_tree, nfree, c->n, c->n - out->vmas_in_tree - nfree);
+}
 
-	/* Pages: mapped exactly once, or on the free list. */
+/* Pages: mapped exactly once, or on the free list. */
+static void check_pages(struct torture_run *run)
+{
+	struct mm_struct *mm = run->mm;
+	unsigned long i, mapped = 0, free_pages = 0;
+	struct page *page;
+
 	for (i = 0; i < mm->region_pages; i++) {
 		pte_t pte = mm->pte[i];
 
@@ -777,11 +796,28 @@ static void check_end_state(struct torture_run *run)
 	for (page = mm->page_free; page && free_pages <= mm->region_pages;
 	     page = page->free_next)
 		free_pages++;
-	out->pages_populated = mapped;
+	run->out->pages_populated = mapped;
 	if (mapped != run->npopulated || mapped + free_pages != mm->region_pages)
 		violation(run, "end: %lu pages mapped (%lu expected), %lu free, of %lu",
 			  mapped, run->npopulated, free_pages, mm->region_pages);
-out:
+}
+
+/*
+ * Every task joined.  Locks free, the tree right, and every VMA and page
+ * accounted for exactly once.
+ */
+static void check_end_state(struct torture_run *run)
+{
+	struct vma_census c = { 0 };
+
+	check_locks_free(run);
+	if (census_init(&c, run->mm)) {
+		check_tree_vmas(run, &c);
+		check_free_vmas(run, &c);
+		check_pages(run);
+	} else {
+		violation(run, "end: out of memory for the VMA census");
+	}
 	free(c.all);
 	free(c.seen);
 }
@@ -827,15 +863,110 @@ static void sum_stats(struct pv_walk_stats *to, const struct pv_walk_stats *from
 	to->retries += from->retries;
 }
 
+/*
+ * Start fragmented, so that the first walks already meet many VMAs:
+ * every third page a hole.
+ */
+static void fragment_region(struct torture_run *run)
+{
+	struct mm_struct *mm = run->mm;
+	unsigned long p;
+
+	mmap_write_lock(mm);
+	for (p = 1; p < run->cfg->region_pages; p += 3)
+		if (!do_munmap(mm, page_addr(mm, p), page_addr(mm, p + 1)))
+			shadow_set(run, p, 1, 0);
+	run->phase_deadline_ns = ktime_get_ns() + (uint64_t)(run->cfg->phase_ms * 1e6);
+	mmap_write_unlock(mm);
+}
+
+static int init_readers(struct torture_run *run, struct torture_reader *readers)
+{
+	int i;
+
+	for (i = 0; i < run->cfg->readers; i++) {
+		struct torture_reader *r = &readers[i];
+
+		r->run = run;
+		r->id = i;
+		r->obs.walk_begin = obs_walk_begin;
+		r->obs.vma_shown = obs_vma_shown;
+		r->obs.rollup_done = obs_rollup_done;
+		/* At most one VMA per two pages; one more slot to see overruns. */
+		r->shown_cap = run->cfg->region_pages / 2 + 2;
+		r->shown = calloc(r->shown_cap, sizeof(*r->shown));
+		r->buflen = r->shown_cap * TEXT_PER_VMA;
+		r->buf = malloc(r->buflen);
+		if (!r->shown || !r->buf)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Start every reader and writer, let them run for the duration, join them. */
+static int run_threads(struct torture_run *run, struct torture_writer *writers,
+		       struct torture_reader *readers)
+{
+	const struct pv_torture_config *cfg = run->cfg;
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	uint64_t start, end;
+	int i, err = 0;
+
+	start = ktime_get_ns();
+	for (i = 0; i < cfg->readers && !err; i++) {
+		err = -pthread_create(&readers[i].thread, NULL, reader_fn, &readers[i]);
+		readers[i].created = !err;
+	}
+	for (i = 0; i < cfg->writers && !err; i++) {
+		writers[i].run = run;
+		writers[i].id = i;
+		writers[i].rand_state = (cfg->seed + 1) * 0x9e3779b97f4a7c15ULL + i * 2 + 1;
+		err = -pthread_create(&writers[i].thread, NULL, writer_fn, &writers[i]);
+		writers[i].created = !err;
+	}
+
+	end = start + (uint64_t)(cfg->duration_s * 1e9);
+	while (!err && !stopping(run) && ktime_get_ns() < end)
+		nanosleep(&tick, NULL);
+	run->out->stopped_early = !err && ktime_get_ns() < end;
+	atomic_store(&run->stop, 1);
+	for (i = 0; i < cfg->writers; i++)
+		if (writers[i].created)
+			pthread_join(writers[i].thread, NULL);
+	for (i = 0; i < cfg->readers; i++)
+		if (readers[i].created)
+			pthread_join(readers[i].thread, NULL);
+	run->out->elapsed_s = (ktime_get_ns() - start) / 1e9;
+	return err;
+}
+
+/* The readers' counts and the writers' ops into the result. */
+static void collect(struct torture_run *run, const struct torture_reader *readers)
+{
+	struct pv_torture_result *out = run->out;
+	int i, j;
+
+	for (i = 0; i < run->cfg->readers; i++) {
+		for (j = 0; j < NLOCKS * NPROCFILES; j++)
+			out->walks[j / NPROCFILES][j % NPROCFILES] +=
+				readers[i].walks[j / NPROCFILES][j % NPROCFILES];
+		for (j = 0; j < NLOCKS; j++)
+			sum_stats(&out->stats[j], &readers[i].stats[j]);
+		out->conserving_checks += readers[i].conserving_checks;
+	}
+	out->maps = run->maps;
+	out->unmaps = run->unmaps;
+	out->remaps = run->remaps;
+	out->enomem = run->enomem;
+	out->violations = atomic_load(&run->violations);
+}
+
 int pv_torture_run(const struct pv_torture_config *cfg, struct pv_torture_result *out)
 {
 	struct torture_run run = { .cfg = cfg, .out = out };
 	struct torture_writer *writers = NULL;
 	struct torture_reader *readers = NULL;
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
-	uint64_t start, end;
-	unsigned long p;
-	int i, j, err;
+	int i, err;
 
 	memset(out, 0, sizeof(*out));
 	err = validate(cfg);
@@ -857,78 +988,16 @@ int pv_torture_run(const struct pv_torture_config *cfg, struct pv_torture_result
 	pv_mm_set_max_map_count(run.mm, cfg->max_map_count ? cfg->max_map_count :
 				cfg->region_pages / 9);
 	pv_mm_set_inject(run.mm, cfg->inject);
-
-	/*
-	 * Start fragmented, so that the first walks already meet many VMAs:
-	 * every third page a hole.
-	 */
-	mmap_write_lock(run.mm);
-	for (p = 1; p < cfg->region_pages; p += 3)
-		if (!do_munmap(run.mm, page_addr(run.mm, p), page_addr(run.mm, p + 1)))
-			shadow_set(&run, p, 1, 0);
-	run.phase_deadline_ns = ktime_get_ns() + (uint64_t)(cfg->phase_ms * 1e6);
-	mmap_write_unlock(run.mm);
-
-	for (i = 0; i < cfg->readers; i++) {
-		struct torture_reader *r = &readers[i];
-
-		r->run = &run;
-		r->id = i;
-		r->obs.walk_begin = obs_walk_begin;
-		r->obs.vma_shown = obs_vma_shown;
-		r->obs.rollup_done = obs_rollup_done;
-		/* At most one VMA per two pages; one more slot to see overruns. */
-		r->shown_cap = cfg->region_pages / 2 + 2;
-		r->shown = calloc(r->shown_cap, sizeof(*r->shown));
-		r->buflen = r->shown_cap * TEXT_PER_VMA;
-		r->buf = malloc(r->buflen);
-		if (!r->shown || !r->buf)
-			goto out;
-	}
-
-	err = 0;
-	start = ktime_get_ns();
-	for (i = 0; i < cfg->readers && !err; i++) {
-		err = -pthread_create(&readers[i].thread, NULL, reader_fn, &readers[i]);
-		readers[i].created = !err;
-	}
-	for (i = 0; i < cfg->writers && !err; i++) {
-		writers[i].run = &run;
-		writers[i].id = i;
-		writers[i].rand_state = (cfg->seed + 1) * 0x9e3779b97f4a7c15ULL + i * 2 + 1;
-		err = -pthread_create(&writers[i].thread, NULL, writer_fn, &writers[i]);
-		writers[i].created = !err;
-	}
-
-	end = start + (uint64_t)(cfg->duration_s * 1e9);
-	while (!err && !stopping(&run) && ktime_get_ns() < end)
-		nanosleep(&tick, NULL);
-	out->stopped_early = !err && ktime_get_ns() < end;
-	atomic_store(&run.stop, 1);
-	for (i = 0; i < cfg->writers; i++)
-		if (writers[i].created)
-			pthread_join(writers[i].thread, NULL);
-	for (i = 0; i < cfg->readers; i++)
-		if (readers[i].created)
-			pthread_join(readers[i].thread, NULL);
-	out->elapsed_s = (ktime_get_ns() - start) / 1e9;
+	fragment_region(&run);
+	err = init_readers(&run, readers);
 	if (err)
 		goto out;
 
+	err = run_threads(&run, writers, readers);
+	if (err)
+		goto out;
 	check_end_state(&run);
-	for (i = 0; i < cfg->readers; i++) {
-		for (j = 0; j < NLOCKS * NPROCFILES; j++)
-			out->walks[j / NPROCFILES][j % NPROCFILES] +=
-				readers[i].walks[j / NPROCFILES][j % NPROCFILES];
-		for (j = 0; j < NLOCKS; j++)
-			sum_stats(&out->stats[j], &readers[i].stats[j]);
-		out->conserving_checks += readers[i].conserving_checks;
-	}
-	out->maps = run.maps;
-	out->unmaps = run.unmaps;
-	out->remaps = run.remaps;
-	out->enomem = run.enomem;
-	out->violations = atomic_load(&run.violations);
+	collect(&run, readers);
 out:
 	if (readers)
 		for (i = 0; i < cfg->readers; i++) {
