@@ -18,6 +18,11 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 # Exit status of a run cut short by Ctrl-C, as a shell reports SIGINT.
 EXIT_INTERRUPTED = 130
 
+# procvma gate: the samples cannot tell whether a check holds (too few, or
+# an interval that straddles the bound).  Not 1, so that CI can tell "the
+# patch regressed" from "measure again with more samples".
+EXIT_INCONCLUSIVE = 3
+
 
 class OneLineErrors:
     """Mixin for click commands: a usage or results error is one line on

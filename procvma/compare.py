@@ -1,34 +1,45 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""procvma compare A.csv B.csv: has anything changed between two runs?
+"""procvma compare: has anything changed, and is it more than noise?
 
-For every configuration measured in both files, the medians of the
-per-sample opavg and opmax, their ratio B/A, and whether the difference is
-significant (Mann-Whitney U) -- two runs always differ a little, and the
-question a reader has is whether this difference is more than noise.
+Two files, configuration by configuration (A.csv against B.csv), or one
+file, one configuration column against itself (--by lock: the mmap_lock
+design against per-VMA reading in a --lock both run).  For each pair: the
+medians of a per-sample figure, their ratio B/A with its 95% confidence
+interval, and whether the difference is significant (Mann-Whitney U) --
+two runs always differ a little, and the question a reader has is whether
+this difference is more than noise.
+
+Hung samples (a sample still running 5 s past its end) measure the hang,
+not the locking, so they are counted and left out unless --include-hangs.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
-from typing import Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 import click
 import pandas as pd
 
 from procvma import schema, stats
 
+WIDTH = 100     # columns of a terminal the tables must fit
+
 COMPARE_METRICS = ("opavg_ms", "opmax_ms")
 
-# Short headings for the configuration columns in tables.
-CONFIG_HEADINGS = {
-    "backend": "backend",
-    "lock": "lock",
-    "procfile": "procfile",
-    "nbusycpus": "cpus",
-    "nbusytasks": "tasks",
-    "busyduration": "busy_ms",
+# What --by can compare within one file, each value in the order it is
+# compared against the first (before -> after, the reference's scanner
+# first).
+BY_ORDER = {
+    "lock": ["mmap", "vma"],
+    "scanner": ["cat", "read", "query"],
+    "procfile": ["maps", "smaps", "smaps_rollup"],
 }
+
+# Short names of the figures, as --metric takes them and tables show them.
+METRIC_LABELS = {col: name for name, col in schema.METRIC_NAMES.items()}
 
 
 class BadInput(click.ClickException):
@@ -37,30 +48,101 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
+def metric_option(default, multiple=True):
+    """--metric, taking the short names (opavg, p99.9) or the CSV's."""
+
+    def convert(ctx, param, values):
+        out = []
+        for v in (values if multiple else [values]):
+            col = schema.METRIC_NAMES.get(v, v)
+            if col not in schema.METRICS:
+                raise BadInput(f"--metric {v}: one of "
+                               + ", ".join(schema.METRIC_NAMES))
+            out.append(col)
+        return tuple(dict.fromkeys(out)) if multiple else out[0]
+
+    return click.option(
+        "--metric", "metrics" if multiple else "metric", multiple=multiple,
+        default=default, callback=convert, show_default=True,
+        metavar="|".join(schema.METRIC_NAMES),
+        help="Per-sample figure whose medians are compared"
+             + ("; repeatable." if multiple else "."))
+
+
+def include_hangs_option(f):
+    return click.option(
+        "--include-hangs", is_flag=True,
+        help="Keep hung samples (left out by default: they measure the "
+             "hang, not the locking).")(f)
+
+
+# ---- samples and configurations -------------------------------------------
+
+@dataclass
+class Side:
+    """The samples one side of a comparison holds, hung ones left out
+    unless asked for."""
+    name: str               # "A", "B", "REF", ...
+    what: str               # the file, or file and value for --by
+    rows: pd.DataFrame
+    hung: int               # hung samples among them
+    hung_kept: bool
+
+    @classmethod
+    def of(cls, name, what, rows, include_hangs):
+        hung = int((rows["hang"] > 0).sum())
+        if not include_hangs:
+            rows = rows[~(rows["hang"] > 0)]
+        return cls(name, what, rows, hung, include_hangs)
+
+    def describe(self) -> str:
+        n = len(self.rows) + (0 if self.hung_kept else self.hung)
+        text = f"{self.name}: {self.what}: {n} sample{'s' * (n != 1)}"
+        if self.hung:
+            text += (f", {self.hung} hung "
+                     + ("(kept: --include-hangs)" if self.hung_kept else
+                        "(left out; --include-hangs keeps them)"))
+        else:
+            text += ", none hung"
+        return text
+
+
+def config_groups(df: pd.DataFrame, key=schema.CONFIG_KEY) -> dict:
+    """Rows of df by configuration: {config tuple: DataFrame}."""
+    if df.empty:
+        return {}
+    return {k if isinstance(k, tuple) else (k,): rows
+            for k, rows in df.groupby(list(key), sort=True, dropna=False)}
+
+
 @dataclass(frozen=True)
 class CompareRow:
-    config: Tuple               # values of schema.CONFIG_KEY, in order
+    config: Dict                # the configuration both sides share
+    a: str                      # what differs: A's value (--by), else ""
+    b: str
     metric: str
     n_a: int
     n_b: int
     median_a: float
     median_b: float
     ratio: float                # median_b / median_a
+    ci: Tuple[float, float]     # its 95% confidence interval
     significance: stats.Significance
 
     @property
     def verdict(self) -> str:
         s = self.significance
         if not s.significant:
-            return s.verdict
-        return f"{s.verdict}: B {'slower' if self.ratio > 1 else 'faster'}"
+            return "too few" if s.verdict == stats.TOO_FEW else "no change"
+        return "B slower" if self.ratio > 1 else "B faster"
 
 
-def config_groups(df: pd.DataFrame) -> dict:
-    """Rows of df by configuration: {config tuple: DataFrame}."""
-    return {key if isinstance(key, tuple) else (key,): rows
-            for key, rows in df.groupby(schema.CONFIG_KEY, sort=True,
-                                        dropna=False)}
+def compare_values(config, a, b, metric, va, vb) -> CompareRow:
+    va, vb = va.dropna(), vb.dropna()
+    ma, mb = stats.median(va), stats.median(vb)
+    return CompareRow(config, a, b, metric, len(va), len(vb), ma, mb,
+                      stats.ratio(mb, ma), stats.ratio_interval(va, vb),
+                      stats.mann_whitney(va, vb))
 
 
 def compare_frames(a: pd.DataFrame, b: pd.DataFrame,
@@ -71,13 +153,37 @@ def compare_frames(a: pd.DataFrame, b: pd.DataFrame,
     groups_a, groups_b = config_groups(a), config_groups(b)
     out = []
     for config in sorted(groups_a.keys() & groups_b.keys(), key=str):
-        ra, rb = groups_a[config], groups_b[config]
+        shared = dict(zip(schema.CONFIG_KEY, config))
         for metric in metrics:
-            va, vb = ra[metric].dropna(), rb[metric].dropna()
-            ma, mb = stats.median(va), stats.median(vb)
-            out.append(CompareRow(config, metric, len(va), len(vb), ma, mb,
-                                  stats.ratio(mb, ma),
-                                  stats.mann_whitney(va, vb)))
+            out.append(compare_values(shared, "", "", metric,
+                                      groups_a[config][metric],
+                                      groups_b[config][metric]))
+    return out
+
+
+def by_values(df: pd.DataFrame, by: str) -> List[str]:
+    """The values of column by in df, the first one the baseline."""
+    present = [str(v) for v in df[by].dropna().unique()]
+    order = BY_ORDER[by]
+    return sorted(present, key=lambda v: (order.index(v) if v in order
+                                          else len(order), v))
+
+
+def compare_by(df: pd.DataFrame, by: str,
+               metrics: Sequence[str] = COMPARE_METRICS) -> List[CompareRow]:
+    """Within one file: for every configuration of the other columns,
+    each value of column by against the first (mmap before vma)."""
+    key = [c for c in schema.CONFIG_KEY if c != by]
+    out = []
+    for config, rows in config_groups(df, key).items():
+        shared = dict(zip(key, config))
+        values = by_values(rows, by)
+        for other in values[1:]:
+            for metric in metrics:
+                out.append(compare_values(
+                    shared, values[0], other, metric,
+                    rows.loc[rows[by].astype(str) == values[0], metric],
+                    rows.loc[rows[by].astype(str) == other, metric]))
     return out
 
 
@@ -86,23 +192,59 @@ def only_in(a: pd.DataFrame, b: pd.DataFrame) -> List[Tuple]:
     return sorted(config_groups(a).keys() - config_groups(b).keys(), key=str)
 
 
+# ---- formatting -------------------------------------------------------------
+
 def fmt_ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.3f}"
 
 
 def fmt_ratio(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.2f}x"
+    if math.isnan(value):
+        return "-"
+    # Three significant digits: 0.0517x and 19.3x alike.
+    return (f"{value:#.3g}".rstrip(".") if value < 1000
+            else f"{value:.0f}") + "x"
+
+
+def fmt_ci(ci: Tuple[float, float], fmt=None) -> str:
+    """An interval as "low..high", in the unit of fmt (a ratio by default)."""
+    fmt = fmt or (lambda v: fmt_ratio(v).rstrip("x"))
+    lo, hi = ci
+    if math.isnan(lo) or math.isnan(hi):
+        return "-"
+    return f"{fmt(lo)}..{fmt(hi)}"
 
 
 def fmt_value(v) -> str:
     """A configuration value as a user typed it: 2.0 -> '2'."""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
+    if isinstance(v, float) and math.isnan(v):
+        return "-"
     return str(v)
 
 
-def config_cells(config: Tuple) -> List[str]:
-    return [fmt_value(v) for v in config]
+def describe(config: Dict) -> str:
+    return " ".join(f"{k}={fmt_value(v)}" for k, v in config.items())
+
+
+def varying(configs: Sequence[Dict]) -> List[str]:
+    """The configuration columns whose values differ between configs."""
+    keys = [k for k in schema.CONFIG_KEY if configs and k in configs[0]]
+    return [k for k in keys
+            if len({fmt_value(c.get(k)) for c in configs}) > 1]
+
+
+def common(configs: Sequence[Dict]) -> Dict:
+    """What every configuration in configs shares."""
+    vary = set(varying(configs))
+    return {k: v for k, v in configs[0].items() if k not in vary} \
+        if configs else {}
+
+
+def wrap(text: str, width: int = WIDTH, indent: str = "  ") -> str:
+    return "\n".join(textwrap.wrap(text, width, subsequent_indent=indent,
+                                   break_on_hyphens=False))
 
 
 def format_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -113,7 +255,7 @@ def format_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
     def numeric(cell):
         try:
-            float(cell.rstrip("x%"))
+            float(cell.rstrip("x%").split("..")[-1])
             return True
         except ValueError:
             return cell == "-"
@@ -129,42 +271,114 @@ def format_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join([line(header, True)] + [line(r) for r in rows])
 
 
-def render(rows: Sequence[CompareRow]) -> str:
-    header = [CONFIG_HEADINGS[c] for c in schema.CONFIG_KEY] + [
-        "metric", "n_A", "n_B", "median_A", "median_B", "B/A", "p",
-        "verdict"]
-    return format_table(header, (
-        config_cells(r.config) + [
-            r.metric, r.n_a, r.n_b, fmt_ms(r.median_a), fmt_ms(r.median_b),
-            fmt_ratio(r.ratio), r.significance.pvalue_text(), r.verdict]
-        for r in rows))
+def config_table(configs: Sequence[Dict], header: Sequence[str],
+                 cells: Sequence[Sequence[str]]) -> str:
+    """A table whose rows belong to configs: the configuration columns
+    that vary go in front, what all share goes in a line above.  When the
+    table would be wider than WIDTH, each configuration gets a number and
+    a line of its own below instead."""
+    vary = varying(configs)
+    shared = common(configs)
+    lines = [wrap("configuration: " + describe(shared))] if shared else []
+    inline = format_table(
+        [schema.CONFIG_HEADINGS[k] for k in vary] + list(header),
+        [[fmt_value(c[k]) for k in vary] + list(r)
+         for c, r in zip(configs, cells)])
+    if max(len(ln) for ln in inline.splitlines()) <= WIDTH:
+        return "\n".join(lines + ["", inline])
+    numbers = {}
+    for c in configs:
+        numbers.setdefault(describe({k: c[k] for k in vary}),
+                           len(numbers) + 1)
+    table = format_table(
+        ["cfg"] + list(header),
+        [[f"#{numbers[describe({k: c[k] for k in vary})]}"] + list(r)
+         for c, r in zip(configs, cells)])
+    legend = [wrap(f"#{n}: {text}", indent="     ")
+              for text, n in numbers.items()]
+    return "\n".join(lines + ["", table, ""] + legend)
 
 
-def describe(config: Tuple) -> str:
-    return " ".join(f"{k}={fmt_value(v)}"
-                    for k, v in zip(schema.CONFIG_KEY, config))
+def render(rows: Sequence[CompareRow], by: str = None) -> str:
+    configs = [r.config for r in rows]
+    several = by and len({(r.a, r.b) for r in rows}) > 1
+    header = (["A", "B"] if several else []) + [
+        "metric", "n_A", "n_B", "median_A", "median_B", "B/A", "95% CI",
+        "p", "verdict"]
+    cells = [([r.a, r.b] if several else []) + [
+        METRIC_LABELS[r.metric], r.n_a, r.n_b, fmt_ms(r.median_a),
+        fmt_ms(r.median_b), fmt_ratio(r.ratio), fmt_ci(r.ci),
+        r.significance.pvalue_text(), r.verdict] for r in rows]
+    return config_table(configs, header, cells)
+
+
+LEGEND = (f"B/A: ratio of the medians, with its {stats.CONFIDENCE:.0%} "
+          f"confidence interval (bootstrap); p: Mann-Whitney U, two-sided; "
+          f"significant below {stats.ALPHA:g}; too few: under "
+          f"{stats.MIN_SAMPLES} samples a side.")
 
 
 @click.command("compare")
-@click.argument("a", metavar="A.csv", type=click.Path(dir_okay=False))
-@click.argument("b", metavar="B.csv", type=click.Path(dir_okay=False))
-def compare_cmd(a, b):
-    """Compare two results files, configuration by configuration.
+@click.argument("files", metavar="A.csv [B.csv]", nargs=-1, required=True,
+                type=click.Path(dir_okay=False))
+@click.option("--by", type=click.Choice(sorted(BY_ORDER)),
+              help="Compare within one file: each value of this column "
+                   "against the first (lock: mmap against vma).")
+@metric_option(default=("opavg", "opmax"))
+@include_hangs_option
+def compare_cmd(files, by, metrics, include_hangs):
+    """Compare two results files, configuration by configuration, or the
+    values of one column within one file (--by).
 
-    For each configuration (backend, lock, procfile, nbusycpus,
-    nbusytasks, busyduration) measured in both A and B: the medians of the
-    per-sample opavg and opmax (ms), the ratio B/A, the Mann-Whitney U
-    p-value (two-sided) and a verdict: significant (p < 0.05), not
-    significant, or too few samples to tell.
+    A configuration is every option that defines the experiment (backend,
+    lock, procfile, scanner, CPUs, tasks, busyduration, duration, region
+    size, cost knobs); rows that differ in any of them are never paired.
+    For each pair: the medians of METRIC (ms), the ratio B/A with its 95%
+    confidence interval, the Mann-Whitney U p-value (two-sided) and a
+    verdict: B faster or slower (p < 0.05), no change, or too few samples
+    (under 4 a side) to tell.
     """
     from procvma.csvio import read_results
 
-    df_a, df_b = read_results([a]), read_results([b])
-    rows = compare_frames(df_a, df_b)
-    if not rows:
-        raise BadInput(f"{a} and {b} have no configuration in common")
-    click.echo(f"A: {a}\nB: {b}\n")
-    click.echo(render(rows))
-    for path, missing in ((a, only_in(df_a, df_b)), (b, only_in(df_b, df_a))):
-        for config in missing:
-            click.echo(f"only in {path}: {describe(config)}")
+    if by:
+        if len(files) != 1:
+            raise BadInput(f"--by {by} compares within one file; got "
+                           f"{len(files)}")
+        df = read_results([files[0]])
+        values = by_values(df, by)
+        if len(values) < 2:
+            raise BadInput(f"{files[0]}: only {by}={values[0]}; --by {by} "
+                           f"needs two values to compare")
+        sides = [Side.of("A" if i == 0 else "B", f"{by}={v} in {files[0]}",
+                         df[df[by].astype(str) == v], include_hangs)
+                 for i, v in enumerate(values)]
+        if len(values) > 2:
+            for s in sides[1:]:
+                s.name = "B"
+        kept = pd.concat([s.rows for s in sides])
+        rows = compare_by(kept, by, metrics)
+        if not rows:
+            raise BadInput(f"{files[0]}: no configuration was measured "
+                           f"with more than one {by}")
+    else:
+        if len(files) != 2:
+            raise BadInput(f"give two results files (or one with --by); "
+                           f"got {len(files)}")
+        a, b = files
+        df_a, df_b = read_results([a]), read_results([b])
+        sides = [Side.of("A", a, df_a, include_hangs),
+                 Side.of("B", b, df_b, include_hangs)]
+        rows = compare_frames(sides[0].rows, sides[1].rows, metrics)
+        if not rows:
+            raise BadInput(f"{a} and {b} have no configuration in common")
+    for s in sides:
+        click.echo(wrap(s.describe()))
+    click.echo(render(rows, by))
+    click.echo()
+    click.echo(wrap(LEGEND, indent=""))
+    if not by:
+        for path, missing in ((a, only_in(df_a, df_b)),
+                              (b, only_in(df_b, df_a))):
+            for config in missing:
+                click.echo(wrap(f"only in {path}: " + describe(
+                    dict(zip(schema.CONFIG_KEY, config)))))

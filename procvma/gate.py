@@ -1,19 +1,24 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """procvma gate: a CI verdict on median mmap()/munmap() latency.
 
-Two checks, either or both:
+Two checks, either or both, each on the ratio of two medians and its 95%
+confidence interval (procvma/stats.py):
 
- * regression: CUR against a reference run REF.  A configuration fails
-   when its median got worse by more than --max-regression *and* a
-   one-sided Mann-Whitney U test says CUR is really slower -- a threshold
-   alone fails on noise, a test alone fails on harmless differences.
+ * regression: CUR against a reference run REF.  A configuration passes
+   when the whole interval of CUR/REF lies within --max-regression, fails
+   when the whole interval lies past it, and is inconclusive when the
+   interval straddles it: the gate never passes a regression it cannot
+   rule out.
 
  * --require 'mmap/vma>=10': inside CUR alone, for each configuration
    measured in both designs, the ratio of the designs' medians.  Absolute
    latencies move from machine to machine; this ratio is what the per-VMA
-   reading design is for, and it should hold anywhere.
+   reading design is for, and it should hold anywhere.  It holds when the
+   interval's far end does.
 
-Exit 0: all checks pass.  Exit 1: a check failed.  Exit 2: bad input.
+Too few samples to decide (fewer than stats.MIN_SAMPLES a side) is
+inconclusive too.  Exit 0: all checks pass.  Exit 1: a check failed.
+Exit 2: bad input.  Exit 3: inconclusive, unless --allow-inconclusive.
 """
 
 from __future__ import annotations
@@ -22,46 +27,25 @@ import math
 import operator
 import re
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import click
 import pandas as pd
 
 from procvma import schema, stats
-from procvma.compare import (CONFIG_HEADINGS, BadInput, config_cells,
-                             config_groups, describe, fmt_ms, fmt_ratio,
-                             fmt_value, format_table)
+from procvma.commands import EXIT_INCONCLUSIVE
+from procvma.compare import (METRIC_LABELS, BadInput, Side, config_groups,
+                             config_table, describe, fmt_ci, fmt_ms,
+                             fmt_ratio, include_hangs_option, metric_option,
+                             varying, wrap)
 
-GATE_METRICS = ("opavg_ms", "opmax_ms")
-
-# Statuses of a regression row.
+# Statuses of a check.
 OK = "ok"
 FAIL = "FAIL"
-UNSURE = "unsure"   # worse than the threshold, but too few samples to tell
+INCONCLUSIVE = "inconclusive"
 
-
-@dataclass(frozen=True)
-class GateRow:
-    config: Tuple
-    metric: str
-    n_ref: int
-    n_cur: int
-    median_ref: float
-    median_cur: float
-    change: float               # median_cur / median_ref - 1
-    significance: stats.Significance
-    status: str
-
-    @property
-    def note(self) -> str:
-        if self.status == FAIL:
-            return (f"slower by {fmt_pct(self.change)}, "
-                    f"p={self.significance.pvalue_text()}")
-        if self.status == UNSURE:
-            return "over the threshold, but too few samples to tell"
-        if self.change > 0 and self.significance.verdict != stats.SIGNIFICANT:
-            return self.significance.verdict
-        return ""
+# Past this many samples a side, "about N would decide" says nothing useful.
+MOST_SAMPLES = 1000
 
 
 def fmt_pct(value: float) -> str:
@@ -72,6 +56,11 @@ def fmt_pct(value: float) -> str:
     return f"{value * 100:+.1f}%"
 
 
+def fmt_change_ci(ci: Tuple[float, float]) -> str:
+    """An interval of CUR/REF as changes: 1.05..1.40 -> +5%..+40%."""
+    return fmt_ci(ci, lambda v: f"{(v - 1) * 100:+.0f}%")
+
+
 def parse_percent(text: str) -> float:
     """'25%' or '25' -> 0.25."""
     m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%?\s*", text)
@@ -80,29 +69,85 @@ def parse_percent(text: str) -> float:
     return float(m.group(1)) / 100
 
 
+def samples_to_decide(n: int, ratio: float, ci: Tuple[float, float],
+                      bound: float):
+    """About how many samples a side would move an interval that straddles
+    bound off it, if the samples spread as these do: the interval narrows
+    as 1/sqrt(n) around the ratio (on a log scale, where it is about
+    symmetric).  None when the ratio sits on the bound."""
+    lo, hi = ci
+    est = math.log(ratio)
+    half = max(math.log(hi) - est, est - math.log(lo))
+    dist = abs(est - math.log(bound))
+    if dist == 0 or not math.isfinite(half):
+        return None
+    return max(stats.MIN_SAMPLES, n + 1, math.ceil(n * (half / dist) ** 2))
+
+
+def undecided(n_a: int, n_b: int) -> str:
+    return (f"too few samples ({n_a} and {n_b}): at least "
+            f"{stats.MIN_SAMPLES} a side are needed to decide")
+
+
+@dataclass(frozen=True)
+class GateRow:
+    config: Dict
+    metric: str
+    n_ref: int
+    n_cur: int
+    median_ref: float
+    median_cur: float
+    ratio: float                # median_cur / median_ref
+    ci: Tuple[float, float]
+    bound: float                # 1 + max_regression
+    status: str
+
+    @property
+    def change(self) -> float:
+        return self.ratio - 1
+
+    def reason(self) -> str:
+        figures = (f"{METRIC_LABELS[self.metric]} median "
+                   f"{fmt_ms(self.median_ref)} -> {fmt_ms(self.median_cur)}"
+                   f" ms ({fmt_pct(self.change)}, 95% CI "
+                   f"{fmt_change_ci(self.ci)})")
+        allowed = fmt_pct(self.bound - 1)
+        if self.status == FAIL:
+            return f"{figures}: slower by more than {allowed}"
+        if self.status == OK:
+            return figures
+        if not stats.enough(self.n_ref, self.n_cur):
+            return f"{METRIC_LABELS[self.metric]}: " + undecided(
+                self.n_ref, self.n_cur)
+        n = samples_to_decide(max(self.n_ref, self.n_cur), self.ratio,
+                              self.ci, self.bound)
+        more = ("more samples would decide" if n is None or n > MOST_SAMPLES
+                else f"about {n} samples a side would decide")
+        return f"{figures}: cannot rule out {allowed}; {more}"
+
+
 def gate_frames(ref: pd.DataFrame, cur: pd.DataFrame, metric: str,
-                max_regression: float,
-                alpha: float = stats.ALPHA) -> List[GateRow]:
+                max_regression: float) -> List[GateRow]:
     """One row per configuration present in both REF and CUR."""
     groups_ref, groups_cur = config_groups(ref), config_groups(cur)
+    bound = 1 + max_regression
     rows = []
     for config in sorted(groups_ref.keys() & groups_cur.keys(), key=str):
         vr = groups_ref[config][metric].dropna()
         vc = groups_cur[config][metric].dropna()
-        mr, mc = stats.median(vr), stats.median(vc)
-        change = stats.ratio(mc, mr) - 1
-        # One-sided: only "CUR is slower" can fail a gate.
-        sig = stats.mann_whitney(vr, vc, alternative="greater", alpha=alpha)
-        if math.isnan(change) or change <= max_regression:
+        ratio = stats.ratio(stats.median(vc), stats.median(vr))
+        lo, hi = ci = stats.ratio_interval(vr, vc)
+        if math.isnan(lo) or math.isnan(hi) or math.isnan(ratio):
+            status = INCONCLUSIVE
+        elif hi <= bound:
             status = OK
-        elif sig.significant:
+        elif lo > bound:
             status = FAIL
-        elif sig.verdict == stats.TOO_FEW:
-            status = UNSURE
         else:
-            status = OK
-        rows.append(GateRow(config, metric, len(vr), len(vc), mr, mc,
-                            change, sig, status))
+            status = INCONCLUSIVE
+        rows.append(GateRow(dict(zip(schema.CONFIG_KEY, config)), metric,
+                            len(vr), len(vc), stats.median(vr),
+                            stats.median(vc), ratio, ci, bound, status))
     return rows
 
 
@@ -133,6 +178,11 @@ class Requirement:
         return not math.isnan(value) and _COMPARATORS[self.op](value,
                                                                self.bound)
 
+    def far_end(self, ci: Tuple[float, float]) -> float:
+        """The end of the interval on the failing side of the bound: the
+        low end for a lower bound (>=, >), the high end for an upper one."""
+        return ci[0] if self.op in (">=", ">") else ci[1]
+
 
 def parse_requirement(text: str) -> Requirement:
     """'mmap/vma>=10' -> Requirement; ValueError names what is wrong."""
@@ -154,51 +204,70 @@ def parse_requirement(text: str) -> Requirement:
 @dataclass(frozen=True)
 class RequireRow:
     requirement: Requirement
-    group: Tuple            # values of REQUIRE_KEY
+    config: Dict            # values of REQUIRE_KEY
+    n_num: int
+    n_den: int
     median_num: float
     median_den: float
     ratio: float
-    ok: bool
+    ci: Tuple[float, float]
+    status: str
+
+    def reason(self, metric) -> str:
+        if self.status == INCONCLUSIVE:
+            return f"{self.requirement}: " + undecided(self.n_num, self.n_den)
+        return (f"{self.requirement}: {METRIC_LABELS[metric]} ratio "
+                f"{fmt_ratio(self.ratio)}, 95% CI {fmt_ci(self.ci)}")
 
 
 def check_requirement(cur: pd.DataFrame, req: Requirement,
                       metric: str) -> List[RequireRow]:
     """One row per configuration of CUR measured under both designs."""
     rows = []
-    for group, df in cur.groupby(REQUIRE_KEY, sort=True, dropna=False):
-        group = group if isinstance(group, tuple) else (group,)
-        num = df.loc[df["lock"] == req.num, metric]
-        den = df.loc[df["lock"] == req.den, metric]
-        if num.dropna().empty or den.dropna().empty:
+    for group, df in config_groups(cur, REQUIRE_KEY).items():
+        num = df.loc[df["lock"] == req.num, metric].dropna()
+        den = df.loc[df["lock"] == req.den, metric].dropna()
+        if num.empty or den.empty:
             continue
-        mn, md = stats.median(num), stats.median(den)
-        r = stats.ratio(mn, md)
-        rows.append(RequireRow(req, group, mn, md, r, req.holds(r)))
+        ratio = stats.ratio(stats.median(num), stats.median(den))
+        ci = stats.ratio_interval(den, num)
+        if not stats.enough(len(num), len(den)):
+            status = INCONCLUSIVE
+        else:
+            status = OK if req.holds(req.far_end(ci)) else FAIL
+        rows.append(RequireRow(req, dict(zip(REQUIRE_KEY, group)), len(num),
+                               len(den), stats.median(num),
+                               stats.median(den), ratio, ci, status))
     return rows
 
 
 # The command ----------------------------------------------------------------
 
 def render_gate(rows: Sequence[GateRow]) -> str:
-    header = [CONFIG_HEADINGS[c] for c in schema.CONFIG_KEY] + [
-        "metric", "n_ref", "n_cur", "median_ref", "median_cur", "change",
-        "p", "status", "note"]
-    return format_table(header, (
-        config_cells(r.config) + [
-            r.metric, r.n_ref, r.n_cur, fmt_ms(r.median_ref),
-            fmt_ms(r.median_cur), fmt_pct(r.change),
-            r.significance.pvalue_text(), r.status, r.note]
-        for r in rows))
+    return config_table(
+        [r.config for r in rows],
+        ["metric", "n_ref", "n_cur", "median_ref", "median_cur", "change",
+         "95% CI", "status"],
+        [[METRIC_LABELS[r.metric], r.n_ref, r.n_cur, fmt_ms(r.median_ref),
+          fmt_ms(r.median_cur), fmt_pct(r.change), fmt_change_ci(r.ci),
+          r.status] for r in rows])
 
 
 def render_require(rows: Sequence[RequireRow], metric: str) -> str:
-    header = ["require"] + [CONFIG_HEADINGS[c] for c in REQUIRE_KEY] + [
-        "metric", "median_num", "median_den", "ratio", "status"]
-    return format_table(header, (
-        [str(r.requirement)] + config_cells(r.group) + [
-            metric, fmt_ms(r.median_num), fmt_ms(r.median_den),
-            fmt_ratio(r.ratio), OK if r.ok else FAIL]
-        for r in rows))
+    return config_table(
+        [r.config for r in rows],
+        ["metric", f"n_{rows[0].requirement.num}",
+         f"n_{rows[0].requirement.den}", "median_num", "median_den",
+         "ratio", "95% CI", "status"],
+        [[METRIC_LABELS[metric], r.n_num, r.n_den, fmt_ms(r.median_num),
+          fmt_ms(r.median_den), fmt_ratio(r.ratio), fmt_ci(r.ci), r.status]
+         for r in rows])
+
+
+def where(config: Dict, rows_configs: Sequence[Dict]) -> str:
+    """How a summary line names a configuration: by what varies."""
+    vary = varying(rows_configs)
+    return describe({k: config[k] for k in vary}) or "all samples"
 
 
 def _percent(ctx, param, value):
@@ -221,83 +290,109 @@ def _requirements(ctx, param, values):
               help="Reference run to check CUR against.")
 @click.option("--current", "current", metavar="CUR.csv", required=True,
               type=click.Path(dir_okay=False), help="The run being judged.")
-@click.option("--metric", type=click.Choice(GATE_METRICS),
-              default="opavg_ms", show_default=True,
-              help="Per-sample figure whose median is gated.")
+@metric_option(default="opavg", multiple=False)
 @click.option("--max-regression", "max_regression", default="25%",
               show_default=True, callback=_percent,
-              help="Allowed slow-down of a configuration's median before a "
-                   "significant one fails the gate.")
+              help="Allowed slow-down of a configuration's median.")
 @click.option("--require", "requirements", multiple=True,
               metavar="'mmap/vma>=10'", callback=_requirements,
               help="Ratio of the two designs' medians inside CUR, for every "
                    "configuration measured in both; repeatable.")
-def gate_cmd(reference, current, metric, max_regression, requirements):
+@click.option("--allow-inconclusive", is_flag=True,
+              help="Pass (exit 0) when the samples cannot decide a check, "
+                   "instead of exit 3.")
+@include_hangs_option
+def gate_cmd(reference, current, metric, max_regression, requirements,
+             allow_inconclusive, include_hangs):
     """Fail (exit 1) when median latency regressed or a design ratio broke.
 
-    With --reference: for each configuration in both REF and CUR, fail when
-    CUR's median METRIC is worse than REF's by more than --max-regression
-    and a one-sided Mann-Whitney U test finds CUR slower (p < 0.05).
+    With --reference: for each configuration in both REF and CUR, the
+    ratio CUR/REF of the medians of METRIC and its 95% confidence
+    interval.  It passes when the whole interval is within
+    --max-regression, fails when the whole interval is past it, and is
+    inconclusive when it straddles it.
 
-    With --require: fail when, in CUR, the ratio of the medians of two
-    designs does not hold, e.g. 'mmap/vma>=10': the mmap-lock design at
-    least 10 times slower than per-VMA reading.
+    With --require: in CUR, the ratio of the medians of two designs, e.g.
+    'mmap/vma>=10' (the mmap-lock design at least 10 times slower than
+    per-VMA reading).  It fails when the interval's far end is past the
+    bound.
 
-    Exit 0 when every check passes, 1 when one fails, 2 on bad input.
+    Fewer than 4 samples a side decide nothing: inconclusive.  Exit 0 when
+    every check passes, 1 when one fails, 2 on bad input, 3 when a check
+    is inconclusive (0 with --allow-inconclusive).  Hung samples are left
+    out unless --include-hangs.
     """
     from procvma.csvio import read_results
 
     if reference is None and not requirements:
         raise BadInput("nothing to check: give --reference REF.csv, "
                        "--require EXPR, or both")
-    cur = read_results([current])
-    failures = []
+    cur = Side.of("CUR", current, read_results([current]), include_hangs)
+    failures, unsure = [], []
 
     if reference is not None:
-        ref = read_results([reference])
-        rows = gate_frames(ref, cur, metric, max_regression)
+        ref = Side.of("REF", reference, read_results([reference]),
+                      include_hangs)
+        rows = gate_frames(ref.rows, cur.rows, metric, max_regression)
         if not rows:
             raise BadInput(f"{reference} and {current} have no "
                            f"configuration in common")
-        click.echo(f"regression: {current} against {reference}, "
-                   f"{metric} median may grow by at most "
-                   f"{max_regression * 100:g}% (significant at p < "
-                   f"{stats.ALPHA:g})\n")
+        click.echo(wrap(ref.describe()))
+        click.echo(wrap(cur.describe()))
+        click.echo(wrap(
+            f"regression: the {METRIC_LABELS[metric]} median may grow by at "
+            f"most {max_regression * 100:g}%: a check passes when the whole "
+            f"{stats.CONFIDENCE:.0%} interval of CUR/REF is within that, "
+            f"fails when it is all past it.", indent=""))
         click.echo(render_gate(rows))
         click.echo()
+        configs = [r.config for r in rows]
         for r in rows:
+            line = f"{where(r.config, configs)}: {r.reason()}"
             if r.status == FAIL:
-                failures.append(f"{describe(r.config)}: {r.metric} median "
-                                f"{fmt_ms(r.median_ref)} -> "
-                                f"{fmt_ms(r.median_cur)} ms "
-                                f"({fmt_pct(r.change)}, p="
-                                f"{r.significance.pvalue_text()})")
-            elif r.status == UNSURE:
-                click.echo(f"warning: {describe(r.config)}: "
-                           f"{fmt_pct(r.change)} but too few samples "
-                           f"({r.n_ref} vs {r.n_cur}) to call it a "
-                           f"regression", err=True)
+                failures.append(line)
+            elif r.status == INCONCLUSIVE:
+                unsure.append(line)
 
     for req in requirements:
-        rows = check_requirement(cur, req, metric)
+        rows = check_requirement(cur.rows, req, metric)
         if not rows:
             failures.append(f"{req}: no configuration in {current} was "
                             f"measured with both lock={req.num} and "
                             f"lock={req.den}")
             continue
-        click.echo(f"require {req} on {metric} medians in {current}\n")
+        if reference is None:
+            click.echo(wrap(cur.describe()))
+        click.echo(wrap(
+            f"require {req} on {METRIC_LABELS[metric]} medians: holds when "
+            f"the far end of the ratio's {stats.CONFIDENCE:.0%} interval "
+            f"does.", indent=""))
         click.echo(render_require(rows, metric))
         click.echo()
+        configs = [r.config for r in rows]
         for r in rows:
-            if not r.ok:
-                where = " ".join(f"{k}={fmt_value(v)}" for k, v in
-                                 zip(REQUIRE_KEY, r.group))
-                failures.append(f"{req}: {where}: ratio is "
-                                f"{fmt_ratio(r.ratio)}")
+            line = f"{where(r.config, configs)}: {r.reason(metric)}"
+            if r.status == FAIL:
+                failures.append(line)
+            elif r.status == INCONCLUSIVE:
+                unsure.append(line)
 
+    ctx = click.get_current_context()
     if failures:
         click.echo(f"gate: FAIL ({len(failures)})")
-        for f in failures:
-            click.echo(f"  {f}")
-        click.get_current_context().exit(1)
+        for f in failures + unsure:
+            click.echo(wrap(f"  {f}", indent="    "))
+        ctx.exit(1)
+    if unsure:
+        verdict = "PASS, inconclusive allowed" if allow_inconclusive \
+            else "INCONCLUSIVE"
+        click.echo(f"gate: {verdict} ({len(unsure)})")
+        for f in unsure:
+            click.echo(wrap(f"  {f}", indent="    "))
+        if not allow_inconclusive:
+            click.echo(wrap(f"  measure again with more samples (at least "
+                            f"{stats.MIN_SAMPLES} a side), or pass "
+                            f"--allow-inconclusive", indent="    "))
+            ctx.exit(EXIT_INCONCLUSIVE)
+        return
     click.echo("gate: PASS")

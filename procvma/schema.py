@@ -3,7 +3,9 @@
 
 A results file is one row per sample.  The configuration columns say what
 was measured; the figure columns say what came out; the host columns say
-where.  Readers (compare, gate, plot) group rows by CONFIG_KEY.
+where.  Readers (compare, gate, plot, report, fidelity) group rows by
+CONFIG_KEY: rows that differ in any of its columns are never pooled or
+paired.
 """
 
 # What was run.
@@ -72,8 +74,34 @@ NUMERIC_COLUMNS = [
     "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
 ] + FIGURE_COLUMNS
 
-# Rows with equal values here are samples of the same configuration.
-CONFIG_KEY = ["backend", "lock", "procfile", "nbusycpus", "nbusytasks",
-              "busyduration"]
+# A configuration: every column that defines the experiment (SPEC §5).
+# Rows with equal values here are samples of the same configuration; the
+# CPU numbers and the seed are left out, since they place and vary the
+# samples of one experiment without changing what it measures.
+CONFIG_KEY = [
+    "backend", "lock", "procfile", "scanner", "nbusycpus", "nbusytasks",
+    "busyduration", "duration", "region_pages",
+    "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
+]
+
+# How tables head the configuration columns: short, so that they fit.
+CONFIG_HEADINGS = {
+    "backend": "backend",
+    "lock": "lock",
+    "procfile": "procfile",
+    "scanner": "scanner",
+    "nbusycpus": "cpus",
+    "nbusytasks": "tasks",
+    "busyduration": "busy_ms",
+    "duration": "dur_s",
+    "region_pages": "pages",
+    "op_cost_ns": "op_ns",
+    "walk_cost_ns": "walk_ns",
+    "pass_cost_ns": "pass_ns",
+}
 
 METRICS = ["opavg_ms", "opmax_ms", "p50_ms", "p90_ms", "p99_ms", "p999_ms"]
+
+# The per-sample figures as a user names them on the command line.
+METRIC_NAMES = {"opavg": "opavg_ms", "opmax": "opmax_ms", "p50": "p50_ms",
+                "p90": "p90_ms", "p99": "p99_ms", "p99.9": "p999_ms"}

@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from procvma import schema, stats
-from procvma.compare import compare_cmd, compare_frames
+from procvma.commands import EXIT_INCONCLUSIVE
+from procvma.compare import WIDTH, compare_cmd, compare_frames
 from procvma.gate import gate_cmd, parse_requirement
 
 # Median opavg (ms) of each design, as in the seed's tables.
@@ -74,6 +75,11 @@ def run(cmd, *args):
     return result
 
 
+def flat(text):
+    """Output with its line wrapping undone, to search for sentences."""
+    return " ".join(text.split())
+
+
 def one_line_error(result):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
@@ -86,6 +92,23 @@ def test_median_of_even_count_is_mean_of_middle_two():
     assert stats.median([4, 1, 3, 2]) == 2.5
     assert stats.median([3, 1, 2]) == 2
     assert math.isnan(stats.median([]))
+
+
+def test_ratio_interval_covers_the_ratio_and_is_repeatable():
+    a = [0.17, 0.18, 0.175, 0.172, 0.169, 0.181]
+    b = [0.009, 0.0085, 0.0095, 0.0091, 0.0088, 0.0092]
+    lo, hi = stats.ratio_interval(a, b)
+    assert lo < stats.median(b) / stats.median(a) < hi
+    assert 0.04 < lo and hi < 0.06
+    assert stats.ratio_interval(a, b) == (lo, hi)     # fixed seed
+
+
+def test_ratio_interval_needs_min_samples_a_side():
+    assert stats.MIN_SAMPLES == 4
+    assert all(math.isnan(v) for v in stats.ratio_interval([1, 2, 3],
+                                                          [4, 5, 6, 7]))
+    assert not any(math.isnan(v) for v in stats.ratio_interval(
+        [1, 2, 3, 4], [4, 5, 6, 7]))
 
 
 def test_three_against_three_samples_cannot_be_significant():
@@ -112,13 +135,14 @@ def test_compare_frames_file_against_itself(base):
 def test_compare_frames_finds_the_slower_design(base, slow_vma):
     rows = compare_frames(pd.read_csv(base), pd.read_csv(slow_vma))
     for r in rows:
-        lock = r.config[schema.CONFIG_KEY.index("lock")]
-        if lock == "vma":
+        if r.config["lock"] == "vma":
             assert r.ratio == pytest.approx(5.0)
+            assert r.ci[0] < 5.0 < r.ci[1]
             assert r.significance.significant
-            assert r.verdict == "significant: B slower"
+            assert r.verdict == "B slower"
         else:
             assert r.ratio == pytest.approx(1.0)
+            assert r.ci[0] < 1.0 < r.ci[1]
             assert not r.significance.significant
 
 
@@ -126,12 +150,15 @@ def test_compare_cmd_table(base, slow_vma):
     result = run(compare_cmd, base, slow_vma)
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    vma_avg = [ln for ln in lines if " vma " in ln and "opavg_ms" in ln]
+    assert max(map(len, lines)) <= WIDTH
+    vma_avg = [ln for ln in lines if ln.startswith("vma ") and " opavg " in ln]
     assert len(vma_avg) == 2
     for ln in vma_avg:
-        assert "5.00x" in ln and "significant: B slower" in ln
-    mmap_avg = [ln for ln in lines if " mmap " in ln and "opavg_ms" in ln]
-    assert all("1.00x" in ln and "not significant" in ln for ln in mmap_avg)
+        assert "5.00x" in ln and "B slower" in ln
+    mmap_avg = [ln for ln in lines if ln.startswith("mmap ")
+                and " opavg " in ln]
+    assert len(mmap_avg) == 2
+    assert all("1.00x" in ln and "no change" in ln for ln in mmap_avg)
 
 
 def test_compare_says_when_samples_are_too_few(tmp_path):
@@ -140,8 +167,9 @@ def test_compare_says_when_samples_are_too_few(tmp_path):
                                                   scale={"vma": 5.0}))
     result = run(compare_cmd, a, b)
     assert result.exit_code == 0
-    vma = [ln for ln in result.output.splitlines() if " vma " in ln]
-    assert vma and all("too few samples" in ln for ln in vma)
+    vma = [ln for ln in result.output.splitlines() if ln.startswith("vma ")]
+    # Neither a verdict nor an interval from 3 samples a side.
+    assert vma and all(ln.endswith(" -  too few") for ln in vma), vma
 
 
 def test_compare_lists_configurations_in_one_file_only(tmp_path, base):
@@ -173,12 +201,13 @@ def test_gate_against_itself_passes(base):
 def test_gate_fails_on_5x_slower_vma_and_names_it(base, slow_vma):
     result = run(gate_cmd, "--reference", base, "--current", slow_vma)
     assert result.exit_code == 1, result.output
-    failed = [ln for ln in result.output.splitlines() if "FAIL" in ln
-              and "slower by" in ln]
+    failed = [ln for ln in result.output.splitlines()
+              if ln.endswith(" FAIL")]
     # Both procfiles' vma configurations failed, no mmap one did.
     assert len(failed) == 2
-    assert all(" vma " in ln and "+400.0%" in ln for ln in failed)
-    summary = result.output.split("gate: FAIL")[1]
+    assert all(ln.startswith("vma ") and "+400.0%" in ln for ln in failed)
+    summary = flat(result.output.split("gate: FAIL")[1])
+    assert "slower by more than +25.0%" in summary
     assert "lock=vma procfile=smaps_rollup" in summary
     assert "lock=vma procfile=maps" in summary
     assert "lock=mmap" not in summary
@@ -196,28 +225,44 @@ def test_gate_on_opmax(base, tmp_path):
     result = run(gate_cmd, "--reference", base, "--current", cur,
                  "--metric", "opmax_ms")
     assert result.exit_code == 1
-    assert "opmax_ms" in result.output
+    assert "opmax median 5.200 -> 10.400 ms" in flat(result.output)
 
 
-def test_gate_ignores_a_regression_that_is_only_noise(tmp_path):
-    """+30 % on the median, but the samples overlap: not significant."""
+def test_gate_cannot_pass_a_regression_hidden_in_noise(tmp_path):
+    """+30 % on the median, with samples spread 0.1 to 0.7 ms: the interval
+    straddles +25 %, so the gate can neither pass nor fail it."""
     ref = sample_rows(procfiles=("smaps_rollup",), locks=("mmap",))
     for i, row in enumerate(ref):
         row["opavg_ms"] = 0.1 * (i + 1)
     cur = [dict(r, opavg_ms=r["opavg_ms"] * 1.3) for r in ref]
-    result = run(gate_cmd, "--reference", write_csv(tmp_path / "r.csv", ref),
-                 "--current", write_csv(tmp_path / "c.csv", cur))
+    args = ["--reference", write_csv(tmp_path / "r.csv", ref),
+            "--current", write_csv(tmp_path / "c.csv", cur)]
+    result = run(gate_cmd, *args)
+    assert result.exit_code == EXIT_INCONCLUSIVE, result.output
+    assert "gate: INCONCLUSIVE (1)" in result.output
+    assert "+30.0%" in result.output and "cannot rule out +25.0%" in \
+        flat(result.output)
+    assert "samples would decide" in flat(result.output)
+    result = run(gate_cmd, *args, "--allow-inconclusive")
     assert result.exit_code == 0, result.output
-    assert "+30.0%" in result.output and "not significant" in result.output
+    assert "gate: PASS, inconclusive allowed (1)" in result.output
 
 
-def test_gate_too_few_samples_warns_but_does_not_fail(tmp_path):
-    ref = write_csv(tmp_path / "r.csv", sample_rows(nsamples=2))
-    cur = write_csv(tmp_path / "c.csv", sample_rows(nsamples=2,
-                                                    scale={"vma": 5.0}))
+def test_gate_too_few_samples_is_a_failure_of_its_own(tmp_path):
+    """A 10x regression with 3 samples a side: no verdict, and no pass."""
+    ref = write_csv(tmp_path / "r.csv", sample_rows(nsamples=3))
+    cur = write_csv(tmp_path / "c.csv", sample_rows(nsamples=3,
+                                                    scale={"vma": 10.0}))
     result = run(gate_cmd, "--reference", ref, "--current", cur)
+    assert result.exit_code == EXIT_INCONCLUSIVE, result.output
+    assert "gate: PASS" not in result.output
+    assert "too few samples (3 and 3): at least 4 a side" in \
+        flat(result.output)
+    result = run(gate_cmd, "--reference", ref, "--current", cur,
+                 "--allow-inconclusive")
     assert result.exit_code == 0
-    assert "too few samples" in result.output
+    result = run(gate_cmd, "--current", cur, "--require", "mmap/vma>=1")
+    assert result.exit_code == EXIT_INCONCLUSIVE, result.output
 
 
 # gate: --require ----------------------------------------------------------------
@@ -226,18 +271,33 @@ def test_require_passes_when_per_vma_is_10x_faster(base):
     # No --reference: the ratio is checked inside CUR alone.
     result = run(gate_cmd, "--current", base, "--require", "mmap/vma>=10")
     assert result.exit_code == 0, result.output
-    assert "19.33x" in result.output
+    assert "19.3x" in result.output
 
 
 def test_require_fails_when_the_advantage_is_lost(slow_vma):
     result = run(gate_cmd, "--current", slow_vma,
                  "--require", "mmap/vma>=10")
     assert result.exit_code == 1
-    summary = result.output.split("gate: FAIL")[1]
+    summary = flat(result.output.split("gate: FAIL")[1])
     assert "procfile=smaps_rollup" in summary and "3.87x" in summary
+    assert "95% CI 3.6" in summary
     # ... and a weaker requirement still holds for the same file.
     result = run(gate_cmd, "--current", slow_vma,
                  "--require", "mmap/vma>=3", "--require", "vma/mmap<0.5")
+    assert result.exit_code == 0, result.output
+
+
+def test_require_fails_when_the_interval_reaches_past_the_bound(tmp_path):
+    """A median ratio of 10.6 whose interval reaches below 10 fails
+    'mmap/vma>=10'."""
+    rows = sample_rows(procfiles=("smaps_rollup",))
+    for i, row in enumerate(r for r in rows if r["lock"] == "vma"):
+        row["opavg_ms"] = 0.174 / 10.6 * (1 + 0.03 * (i - 3))
+    cur = write_csv(tmp_path / "c.csv", rows)
+    result = run(gate_cmd, "--current", cur, "--require", "mmap/vma>=10")
+    assert result.exit_code == 1, result.output
+    assert "10.6x" in result.output
+    result = run(gate_cmd, "--current", cur, "--require", "mmap/vma>=9")
     assert result.exit_code == 0, result.output
 
 
@@ -245,7 +305,7 @@ def test_require_without_both_designs_fails(tmp_path):
     cur = write_csv(tmp_path / "c.csv", sample_rows(locks=("mmap",)))
     result = run(gate_cmd, "--current", cur, "--require", "mmap/vma>=10")
     assert result.exit_code == 1
-    assert "both lock=mmap and lock=vma" in result.output
+    assert "both lock=mmap and lock=vma" in flat(result.output)
 
 
 def test_require_and_regression_together(base, slow_vma):
@@ -294,6 +354,64 @@ def _malformed(tmp_path, kind):
     path = tmp_path / "bad.csv"
     df.to_csv(path, index=False)
     return str(path)
+
+
+def test_compare_metric_and_by(base, slow_vma):
+    result = run(compare_cmd, base, "--by", "lock", "--metric", "p99.9",
+                 "--metric", "p50")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "A: lock=mmap in " in flat(result.output)
+    assert "B: lock=vma in " in flat(result.output)
+    rows = [ln.split() for ln in lines if ln.split()[:1] in
+            (["maps"], ["smaps_rollup"])]
+    assert sorted(r[1] for r in rows) == ["p50", "p50", "p99.9", "p99.9"]
+    assert all(r[-2:] == ["B", "faster"] for r in rows)
+    result = run(compare_cmd, base, slow_vma, "--metric", "p99")
+    assert result.exit_code == 0
+    assert " p99 " in result.output and " opavg " not in result.output
+    result = run(compare_cmd, base, "--metric", "p42", "--by", "lock")
+    assert result.exit_code == 2
+    assert "--metric p42" in one_line_error(result)
+    result = run(compare_cmd, base, slow_vma, "--by", "lock")
+    assert result.exit_code == 2
+    assert "one file" in one_line_error(result)
+
+
+def test_compare_and_gate_leave_hung_samples_out(tmp_path):
+    rows = sample_rows()
+    for row in rows[:2]:        # two mmap smaps_rollup samples hung, slowly
+        row.update(hang=1, opavg_ms=50.0)
+    path = write_csv(tmp_path / "h.csv", rows)
+    result = run(compare_cmd, path, path)
+    assert "28 samples, 2 hung (left out; --include-hangs keeps them)" in \
+        flat(result.output)
+    kept = [ln for ln in result.output.splitlines()
+            if ln.startswith("mmap  smaps_rollup  opavg")]
+    assert kept and kept[0].split()[3:5] == ["5", "5"]
+    result = run(compare_cmd, path, path, "--include-hangs")
+    assert "2 hung (kept: --include-hangs)" in flat(result.output)
+    kept = [ln for ln in result.output.splitlines()
+            if ln.startswith("mmap  smaps_rollup  opavg")]
+    assert kept[0].split()[3:5] == ["7", "7"]
+    result = run(gate_cmd, "--reference", path, "--current", path)
+    assert result.exit_code == 0 and "2 hung (left out" in flat(result.output)
+
+
+def test_output_fits_100_columns_with_many_configurations(tmp_path):
+    rows = []
+    for bd in (1, 2, 5):
+        for tasks in (1, 2, 3):
+            rows += [dict(r, busyduration=bd, nbusytasks=tasks, duration=bd,
+                          scanner="cat", region_pages=1000 * tasks)
+                     for r in sample_rows()]
+    path = write_csv(tmp_path / "many.csv", rows)
+    for result in (run(compare_cmd, path, path),
+                   run(compare_cmd, path, "--by", "procfile"),
+                   run(gate_cmd, "--reference", path, "--current", path,
+                       "--require", "mmap/vma>=10")):
+        assert result.exit_code == 0, result.output
+        assert max(map(len, result.output.splitlines())) <= WIDTH
 
 
 @pytest.mark.parametrize("kind", ["missing column", "non-numeric"])
