@@ -187,3 +187,15 @@ def test_quiet_walks_take_no_fallbacks_or_drops():
             mm.read("smaps_rollup", lock, stats)
             assert stats["walks"] == 1
             assert stats["fallbacks"] == stats["drops"] == stats["retries"] == 0
+
+
+def test_procfile_names_are_the_c_cores():
+    """The Python name of each simulated /proc file is the one the C core
+    prints in its messages, and the C core knows no others."""
+    from procvma._core import ffi, lib
+    from procvma.simmm import PROCFILES
+
+    for name, num in PROCFILES.items():
+        assert ffi.string(lib.pv_procfile_name(num)).decode() == name
+    assert lib.pv_procfile_name(len(PROCFILES)) == ffi.NULL
+    assert lib.pv_procfile_name(-1) == ffi.NULL

@@ -29,12 +29,6 @@ static const char *const pv_sim_role_name[] = {
 	[PV_SIM_BUSY] = "busy-waiter",
 };
 
-static const char *const pv_procfile_name[] = {
-	[PV_PROC_MAPS] = "maps",
-	[PV_PROC_SMAPS] = "smaps",
-	[PV_PROC_SMAPS_ROLLUP] = "smaps_rollup",
-};
-
 struct pv_sim_run;
 
 /*
@@ -462,7 +456,7 @@ static int pv_sim_scanner_error(struct pv_sample *out, const struct pv_bench_con
 		if (tasks[i].read_err)
 			return pv_sample_fail(out, (int)tasks[i].read_err,
 					      "scanner on CPU %d: reading the simulated %s failed: %s",
-					      tasks[i].cpu, pv_procfile_name[cfg->procfile],
+					      tasks[i].cpu, pv_procfile_name(cfg->procfile),
 					      strerror((int)-tasks[i].read_err));
 	return 0;
 }

@@ -63,12 +63,6 @@ static const char *const lock_name[NLOCKS] = {
 	[PV_LOCK_MMAP] = "mmap", [PV_LOCK_VMA] = "vma",
 };
 
-static const char *const procfile_name[NPROCFILES] = {
-	[PV_PROC_MAPS] = "maps",
-	[PV_PROC_SMAPS] = "smaps",
-	[PV_PROC_SMAPS_ROLLUP] = "smaps_rollup",
-};
-
 /* pv_torture_stop(): Ctrl-C from the CLI.  Sticky until the next run. */
 static atomic_int torture_stop_requested;
 
@@ -408,7 +402,7 @@ static void obs_vma_shown(struct walk_observer *obs, unsigned long start,
 	struct torture_reader *r = container_of(obs, struct torture_reader, obs);
 	struct torture_run *run = r->run;
 	struct mm_struct *mm = run->mm;
-	const char *how = lock_name[r->lock], *file = procfile_name[r->procfile];
+	const char *how = lock_name[r->lock], *file = pv_procfile_name(r->procfile);
 
 	if (start < mm->region_start || start >= end ||
 	    end > page_addr(mm, mm->region_pages)) {
@@ -585,7 +579,7 @@ static void check_conserving(struct torture_reader *r, const char *how,
 static void reader_walk(struct torture_reader *r)
 {
 	struct torture_run *run = r->run;
-	const char *how = lock_name[r->lock], *file = procfile_name[r->procfile];
+	const char *how = lock_name[r->lock], *file = pv_procfile_name(r->procfile);
 	unsigned long e1, e2;
 	long n;
 

@@ -70,6 +70,9 @@ int pv_page_set_state(struct mm_struct *mm, unsigned long page, int mapcount,
 /* Turn a page's PTE into a swap entry (page leaves memory). */
 int pv_page_swap_out(struct mm_struct *mm, unsigned long page);
 
+/* The file under /proc/PID a PV_PROC_* stands for; NULL for no such. */
+const char *pv_procfile_name(int procfile);
+
 /*
  * Read the whole of /proc/PID/@procfile as the kernel would, one
  * seq_file chunk per read().  Writes at most @len-1 bytes plus a NUL into

@@ -572,6 +572,19 @@ long proc_read_all(struct mm_struct *mm, int procfile, int lock, char *buf,
 	return total;
 }
 
+static const char *const proc_pid_files[] = {
+	[PV_PROC_MAPS] = "maps",
+	[PV_PROC_SMAPS] = "smaps",
+	[PV_PROC_SMAPS_ROLLUP] = "smaps_rollup",
+};
+
+const char *pv_procfile_name(int procfile)
+{
+	if (procfile < 0 || procfile >= (int)ARRAY_SIZE(proc_pid_files))
+		return NULL;
+	return proc_pid_files[procfile];
+}
+
 long pv_proc_read_all(struct mm_struct *mm, int procfile, int lock, char *buf,
 		      unsigned long len, struct pv_walk_stats *stats)
 {
