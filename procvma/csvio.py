@@ -1,13 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Results files: one row per sample, the columns of procvma/schema.py.
 
-The writer flushes every row as its sample finishes, so an interrupted or
-failed run leaves a valid file of the samples it finished.  The reader
-checks what compare, gate and plot rely on and says in one line what is
-wrong with a file.
+Measured samples are never lost.  The writer appends to a file that holds
+rows of the same columns (and refuses, before anything runs, a file that
+holds anything else), writes each row whole as its sample finishes, and on
+a write error takes back the part of the row that got out, so that an
+interrupted or failed run leaves a valid file of the samples it finished.
+The reader checks what compare, gate and plot rely on and says in one line
+what is wrong with a file.
 """
 
 import csv
+import io
 import os
 from datetime import datetime, timezone
 
@@ -21,38 +25,94 @@ def host_metadata():
         "kernel_release": hostinfo.kernel_release(),
         "cpu_model": hostinfo.cpu_model(),
         "procvma_version": __version__,
+        "cpus_online": hostinfo.format_cpulist(hostinfo.cpus_online()),
     }
 
 
-class ResultsWriter:
-    """Writes rows to an already-open file (opened at option-check time so
-    an unwritable path fails before the run)."""
+class WriteError(Exception):
+    """A row could not be written; the rows before it are intact."""
 
-    def __init__(self, f):
-        self.f = f
-        self.host = host_metadata()
-        self.writer = csv.DictWriter(f, fieldnames=schema.COLUMNS,
-                                     extrasaction="ignore", lineterminator="\n")
-        self.writer.writeheader()
-        self.f.flush()
+
+def _csv_line(fields):
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(fields)
+    return out.getvalue().encode()
+
+
+class ResultsWriter:
+    """Appends rows to a results file, each row whole or not at all."""
+
+    def __init__(self, path, fd, command=""):
+        self.path = path
+        self.fd = fd
+        self.host = dict(host_metadata(), command=command)
+        self.rows = 0
 
     @classmethod
-    def open(cls, path):
-        """A writer for path, or a click.UsageError naming why not."""
+    def open(cls, path, command=""):
+        """A writer for path, or a click.UsageError (exit 2) naming why
+        not: a directory, a path we cannot write, or a file holding
+        anything but results of these columns.  An existing results file
+        is appended to."""
         if os.path.isdir(path):
             raise click.UsageError(f"--csv {path}: is a directory")
-        f = None
         try:
-            f = open(path, "w", newline="")
-            return cls(f)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
         except OSError as e:
-            if f is not None:
-                try:
-                    f.close()
-                except OSError:
-                    pass    # the same error again, on the buffered header
             raise click.UsageError(f"--csv {path}: cannot write: "
                                    f"{e.strerror or e}")
+        try:
+            writer = cls(path, fd, command)
+            writer._check_or_start()
+        except BaseException:
+            os.close(fd)
+            raise
+        return writer
+
+    def _check_or_start(self):
+        with open(self.fd, "rb", closefd=False) as f:
+            f.seek(0)
+            head = f.readline()
+            end = os.lseek(self.fd, 0, os.SEEK_END)
+            if end:
+                os.lseek(self.fd, end - 1, os.SEEK_SET)
+                last = os.read(self.fd, 1)
+        if not end:
+            try:
+                self._append(_csv_line(schema.COLUMNS))
+            except OSError as e:
+                raise click.UsageError(f"--csv {self.path}: cannot write: "
+                                       f"{e.strerror or e}")
+            return
+        columns = next(csv.reader([head.decode(errors="replace")]), [])
+        if columns != schema.COLUMNS:
+            extra = [c for c in columns if c not in schema.COLUMNS]
+            lacks = [c for c in schema.COLUMNS if c not in columns]
+            why = (f"column {extra[0]!r} is not ours" if extra else
+                   f"it lacks column {lacks[0]!r}" if lacks else
+                   "its columns are in another order")
+            raise click.UsageError(
+                f"--csv {self.path}: not a results file of this version's "
+                f"columns ({why}); it is kept as it is: give another path")
+        if last != b"\n":
+            raise click.UsageError(f"--csv {self.path}: its last row is cut "
+                                   f"short; it is kept as it is: give "
+                                   f"another path")
+
+    def _append(self, data):
+        """Write data at the end, whole: on an error, cut the file back to
+        where it ended, so no half row stays behind."""
+        end = os.lseek(self.fd, 0, os.SEEK_END)
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError:
+            try:
+                os.ftruncate(self.fd, end)
+            except OSError:
+                pass    # the error already raised says what is wrong
+            raise
 
     def write(self, row):
         full = dict(row, **self.host)
@@ -60,11 +120,17 @@ class ResultsWriter:
         missing = [c for c in schema.COLUMNS if c not in full]
         if missing:
             raise ValueError(f"results row lacks {', '.join(missing)}")
-        self.writer.writerow(full)
-        self.f.flush()
+        try:
+            self._append(_csv_line(full[c] for c in schema.COLUMNS))
+        except OSError as e:
+            raise WriteError(
+                f"--csv {self.path}: cannot write: {e.strerror or e}; the "
+                f"rows before this one are intact ({self.rows} from this "
+                f"run)") from None
+        self.rows += 1
 
     def close(self):
-        self.f.close()
+        os.close(self.fd)
 
 
 class ResultsError(click.ClickException):

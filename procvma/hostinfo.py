@@ -98,6 +98,28 @@ def cpus_online():
         return list(range(os.cpu_count() or 1))
 
 
+def loadavg1(path="/proc/loadavg"):
+    """The 1-minute load average, or None."""
+    try:
+        with open(path) as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def procs_running(path="/proc/stat"):
+    """Tasks runnable right now, the caller included (/proc/stat's
+    procs_running), or None."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("procs_running "):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def max_map_count():
     """vm.max_map_count (the most VMAs one mm may have), or None."""
     try:

@@ -355,13 +355,14 @@ class Plan:
     notes: List[str] = field(default_factory=list)   # one stderr line each
     csv_path: Optional[str] = None
 
-    def open_csv(self):
-        """The results writer for --csv, or None.  Opened (and its header
-        written) before the run, so a bad path fails before anything runs."""
+    def open_csv(self, command=""):
+        """The results writer for --csv, or None; every row records the
+        command line.  Opened (and checked) before the run, so a bad path
+        fails before anything runs."""
         if not self.csv_path:
             return None
         from procvma.csvio import ResultsWriter
-        return ResultsWriter.open(self.csv_path)
+        return ResultsWriter.open(self.csv_path, command)
 
 
 def check_backend_options(backend, lock, scanner, costs=None):

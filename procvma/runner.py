@@ -10,6 +10,7 @@ that cut-short sample: its figures cover less than --duration.  Samples
 that finished are never lost: the caller writes each as it arrives.
 """
 
+import math
 import os
 import signal
 import sys
@@ -113,7 +114,19 @@ def run_samples(params, nsamples, seed, on_sample=None, label=""):
     return rows
 
 
+def _machine_load():
+    """What else wanted a CPU as a sample started (none of its own tasks
+    run yet): the 1-minute load average and the runnable tasks, NaN
+    where /proc cannot say."""
+    from procvma import hostinfo
+
+    load, running = hostinfo.loadavg1(), hostinfo.procs_running()
+    return {"loadavg1": math.nan if load is None else load,
+            "procs_running": math.nan if running is None else running}
+
+
 def _one_sample(core, p, k, label, rows):
+    load = _machine_load()
     try:
         out = _run_in_worker(core, p)
     except ValueError as e:
@@ -124,9 +137,14 @@ def _one_sample(core, p, k, label, rows):
     if out["err"]:
         msg = out["errmsg"] or os.strerror(out["err"])
         raise SampleFailed(f"{label}sample {k}: {msg}", rows)
-    row = dict(p, sample=k, **{key: out[key] for key in out
-                               if key not in ("err", "errmsg", "interrupted")})
+    row = dict(p, sample=k, **load, **{
+        key: out[key] for key in out
+        if key not in ("err", "errmsg", "interrupted")})
     row["hang"] = int(bool(row["hang"]))
+    # A sample too short for any scanner to finish a pass measured the
+    # mapper alone, whatever its configuration says.
+    row["no_pass"] = int(p["nbusycpus"] * p["nbusytasks"] > 0
+                         and row["walks"] == 0)
     return row
 
 

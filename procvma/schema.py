@@ -49,14 +49,19 @@ FIGURE_COLUMNS = [
     "retries",        # walker found its VMA detached and looked it up again
     "nfailed",        # mapper calls that returned an error
     "setup_s",        # wall time to build the mm and place the tasks
+    "no_pass",        # 1: there were scanners, and none completed a pass
 ]
 
-# Where it ran.
+# Where and how it ran.
 HOST_COLUMNS = [
     "kernel_release",
     "cpu_model",
     "procvma_version",
     "timestamp",
+    "cpus_online",    # the kernel's cpulist, e.g. 0-1
+    "loadavg1",       # 1-minute load average at the sample's start
+    "procs_running",  # runnable tasks at the sample's start (/proc/stat)
+    "command",        # the command line that ran the sample, shell-quoted
 ]
 
 COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
@@ -64,14 +69,15 @@ COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
 # Columns added after the first results files were written: a reader fills
 # them in (numbers with NaN, text with "") rather than rejecting older files.
 OPTIONAL_COLUMNS = ["cpuscript", "scanner", "retries", "nfailed", "setup_s",
-                    "op_cost_ns", "walk_cost_ns", "pass_cost_ns"]
+                    "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "no_pass",
+                    "cpus_online", "loadavg1", "procs_running", "command"]
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.
 NUMERIC_COLUMNS = [
     "sample", "nbusycpus", "nbusytasks", "busyduration", "duration",
     "region_pages", "seed", "cpumapper", "cpubusytasks", "cpuscript",
-    "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
+    "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "loadavg1", "procs_running",
 ] + FIGURE_COLUMNS
 
 # A configuration: every column that defines the experiment (SPEC §5).

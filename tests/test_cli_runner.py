@@ -37,7 +37,8 @@ class FakeCore:
 
 def sample(opavg, err=0, errmsg=""):
     return {"nmaps": 10, "nunmaps": 10, "opavg_ms": opavg, "opmax_ms": 2 * opavg,
-            "hang": 0, "interrupted": 0, "err": err, "errmsg": errmsg}
+            "hang": 0, "walks": 5, "interrupted": 0, "err": err,
+            "errmsg": errmsg}
 
 
 @pytest.fixture

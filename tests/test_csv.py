@@ -1,14 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Results files: every column written, every row on disk as soon as its
-sample ends, and one-line errors for files that cannot be used."""
+sample ends and whole, rows never destroyed, and one-line errors for files
+that cannot be used."""
 
 import csv
+import errno
+import os
 
 import click
 import pytest
 
 from procvma import __version__, schema
-from procvma.csvio import ResultsError, ResultsWriter, read_results
+from procvma.csvio import (ResultsError, ResultsWriter, WriteError,
+                           read_results)
 from procvma.hostinfo import cpu_model
 
 
@@ -17,7 +21,8 @@ def sample_row(k, **over):
     row.update(backend="sim", lock="vma", procfile="smaps_rollup", sample=k,
                nbusycpus=1, nbusytasks=1, busyduration=2, duration=1.0,
                region_pages=32768, seed=41 + k, scanner="-",
-               opavg_ms=0.007 * k, opmax_ms=2.5, hang=0)
+               opavg_ms=0.007 * k, opmax_ms=2.5, hang=0, loadavg1=0.5,
+               procs_running=1)
     row.update(over)
     return row
 
@@ -42,6 +47,70 @@ def test_each_row_is_on_disk_before_the_next_sample(tmp_path):
     assert rows[0]["cpu_model"] == cpu_model() != ""
     assert rows[0]["timestamp"].endswith("+00:00")
     w.close()
+
+
+def test_an_existing_results_file_is_appended_to(tmp_path):
+    path = tmp_path / "out.csv"
+    write_rows(path, [sample_row(1), sample_row(2)])
+    w = ResultsWriter.open(str(path), command="run-proc-vs-map --csv x")
+    # Opening it (as a run does before its first sample) keeps every row.
+    assert len(read_results(path)) == 2
+    w.write(sample_row(1, lock="mmap"))
+    w.close()
+    df = read_results(path)
+    assert list(df["lock"]) == ["vma", "vma", "mmap"]
+    assert list(df["command"]) == ["", "", "run-proc-vs-map --csv x"]
+    assert path.read_text().count("backend,") == 1    # one header
+
+
+@pytest.mark.parametrize("content, why", [
+    ("name,size\nfoo,1\n", "column 'name' is not ours"),
+    ("", None),
+    ("not a csv at all", "column 'not a csv at all' is not ours"),
+])
+def test_a_file_of_other_columns_is_refused_and_kept(tmp_path, content, why):
+    path = tmp_path / "other.csv"
+    path.write_text(content)
+    if why is None:     # an empty file is simply started
+        ResultsWriter.open(str(path)).close()
+        assert path.read_text().startswith("backend,lock,")
+        return
+    with pytest.raises(click.UsageError) as e:
+        ResultsWriter.open(str(path))
+    assert e.value.exit_code == 2
+    assert why in e.value.format_message()
+    assert path.read_text() == content
+
+
+def test_a_file_whose_last_row_is_cut_is_refused(tmp_path):
+    path = tmp_path / "cut.csv"
+    write_rows(path, [sample_row(1)])
+    path.write_text(path.read_text() + "sim,vma,smaps")
+    with pytest.raises(click.UsageError, match="last row is cut short"):
+        ResultsWriter.open(str(path))
+
+
+def test_a_write_error_leaves_no_half_row(tmp_path, monkeypatch):
+    path = tmp_path / "full.csv"
+    w = ResultsWriter.open(str(path))
+    w.write(sample_row(1))
+    real_write = os.write
+
+    def half_then_full(fd, data):
+        if fd == w.fd:
+            real_write(fd, bytes(data[:len(data) // 2]))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(WriteError) as e:
+        w.write(sample_row(2))
+    monkeypatch.undo()
+    w.close()
+    assert str(e.value) == (f"--csv {path}: cannot write: No space left on "
+                            "device; the rows before this one are intact "
+                            "(1 from this run)")
+    assert list(read_results(path)["sample"]) == [1]
 
 
 def test_round_trip_gives_numbers(tmp_path):
