@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Running samples: one pv_bench_run() at a time in a worker thread while
-the main thread stays free to notice Ctrl-C.
+the main thread stays free to notice Ctrl-C (in_worker, which torture's
+pv_torture_run() uses too).
 
 cffi releases the GIL around every C call, so the worker blocks in C for
 the whole sample and the main thread waits in short joins, which a
@@ -15,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 JOIN_POLL_S = 0.1
 
@@ -62,9 +64,11 @@ def pin_driver(cpu):
     os.sched_setaffinity(0, {cpu})
 
 
-def _run_in_worker(core, params):
-    """pv_bench_run() in a thread; returns its result dict, or raises
-    KeyboardInterrupt after stopping it."""
+def in_worker(fn, stop, name):
+    """fn() in a worker thread while this thread waits in short joins that
+    Ctrl-C can break.  On Ctrl-C, stop() asks fn to return early and we
+    wait until it has.  Returns (what fn returned, whether Ctrl-C cut it
+    short); an exception fn raised is raised here unless it was cut short."""
     result = {}
 
     def work():
@@ -72,26 +76,42 @@ def _run_in_worker(core, params):
         # this thread starts, which inherit its signal mask).
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            result["sample"] = core.bench_run(params)
+            result["value"] = fn()
         except BaseException as e:  # handed to the main thread
             result["error"] = e
+        finally:
+            result["done"] = True
 
-    t = threading.Thread(target=work, name="pv_bench_run", daemon=True)
+    t = threading.Thread(target=work, name=name, daemon=True)
     t.start()
-    try:
-        while t.is_alive():
-            t.join(JOIN_POLL_S)
-    except KeyboardInterrupt:
-        core.bench_stop()
-        while t.is_alive():
-            try:
+    interrupted = False
+    while "done" not in result:
+        try:
+            if interrupted:
+                # A join that Ctrl-C broke can leave the thread looking
+                # finished while it still runs (CPython 3.11's
+                # Thread._wait_for_tstate_lock): from then on, poll.
+                time.sleep(JOIN_POLL_S)
+            else:
                 t.join(JOIN_POLL_S)
-            except KeyboardInterrupt:
-                pass    # already stopping; the worker must come back first
-        raise
-    if "error" in result:
+        except KeyboardInterrupt:
+            # A second Ctrl-C changes nothing: the worker must come back first.
+            if not interrupted:
+                interrupted = True
+                stop()
+    if "error" in result and not interrupted:
         raise result["error"]
-    return result["sample"]
+    return result.get("value"), interrupted
+
+
+def _run_in_worker(core, params):
+    """pv_bench_run() in a worker; returns its result dict, or raises
+    KeyboardInterrupt after stopping it."""
+    sample, interrupted = in_worker(lambda: core.bench_run(params),
+                                    core.bench_stop, "pv_bench_run")
+    if interrupted:
+        raise KeyboardInterrupt
+    return sample
 
 
 def run_samples(params, nsamples, seed, on_sample=None, label=""):

@@ -5,10 +5,10 @@ injecting them."""
 
 import os
 import sys
-import threading
 
 import click
 
+from procvma import runner
 from procvma._core import ffi, lib
 from procvma.commands import CONTEXT, EXIT_INTERRUPTED
 from procvma.simmm import INJECT, LOCKS, PROCFILES
@@ -31,21 +31,12 @@ def make_config(duration, locks, procfiles, writers=1, readers=2, inject=(),
 
 
 def run(cfg):
-    """Run the torture in a thread of its own so that Ctrl-C reaches us
-    (cffi releases the GIL for the C call).  Returns (result struct, errno
-    or 0, interrupted)."""
+    """Run the torture in a worker thread so that Ctrl-C reaches us and
+    stops it.  Returns (result struct, errno or 0, interrupted)."""
     res = ffi.new("struct pv_torture_result *")
-    rc = []
-    t = threading.Thread(target=lambda: rc.append(lib.pv_torture_run(cfg, res)))
-    t.start()
-    interrupted = False
-    while t.is_alive():
-        try:
-            t.join(0.2)
-        except KeyboardInterrupt:
-            interrupted = True
-            lib.pv_torture_stop()
-    return res, -rc[0] if rc and rc[0] < 0 else 0, interrupted
+    rc, interrupted = runner.in_worker(lambda: lib.pv_torture_run(cfg, res),
+                                       lib.pv_torture_stop, "pv_torture_run")
+    return res, -rc if rc is not None and rc < 0 else 0, interrupted
 
 
 def summary(res, locks, procfiles):

@@ -5,8 +5,10 @@ fault is caught and fails the command."""
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -85,3 +87,17 @@ def test_bad_input_is_one_line_and_exit_2(args, word):
     assert r.stdout == ""
     err = r.stderr.strip().splitlines()
     assert len(err) == 1 and word in err[0] and "Traceback" not in r.stderr
+
+
+def test_ctrl_c_stops_the_run_and_prints_what_it_checked():
+    p = subprocess.Popen([PROCVMA, "torture", "--duration", "600"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The command's first line comes just before the run starts.
+    assert p.stderr.readline().startswith("procvma torture: 600 s")
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=60)
+    assert p.returncode == 130, stderr
+    assert stderr == "interrupted\n"
+    assert stdout.splitlines()[-1] == "violations: 0"
+    assert figures(stdout)["walks"] > 0
