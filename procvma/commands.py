@@ -61,47 +61,84 @@ def sample_label(params):
     return "--backend kernel, "
 
 
-def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None):
-    """Run each (title, params) point for plan.nsamples samples and print
-    its title and table; every finished sample goes to writer (a
-    csvio.ResultsWriter) at once.  Every point uses the same seeds, so the
-    designs see the same op streams.  Returns the exit status: 0, 1 (a
-    sample failed) or 130 (Ctrl-C), having printed the table of the
-    samples that finished either way."""
-    out = out or sys.stdout
+class Point:
+    """One configuration to run: the params of its samples, how progress
+    lines (tag) and error messages (label) name it, the title of its
+    table, and once run, the rows of its finished samples."""
+
+    def __init__(self, params, tag, label, title=""):
+        self.params = params
+        self.tag = tag
+        self.label = label
+        self.title = title
+        self.rows = []
+
+
+def opavg_opmax(row):
+    """A finished sample's figures as a progress line shows them."""
+    return (f"opavg {row['opavg_ms']:.3f} ms, opmax {row['opmax_ms']:.3f} ms"
+            + (" (hung)" if row["hang"] else ""))
+
+
+def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax, done=None):
+    """Run each Point for nsamples samples, in order, into its .rows.
+    Every point uses the same seeds (seed+k-1 for sample k), so that the
+    configurations see the same op streams.  Every finished sample goes
+    to writer (a csvio.ResultsWriter) at once, which is closed at the end.
+    done(point, status, failure), if given, is called after each point,
+    the one a failure or Ctrl-C cut short included.  Stops there.
+    Returns (status, failure): 0, 1 (a sample failed, failure says how)
+    or 130 (Ctrl-C)."""
     status, failure = 0, None
     try:
-        for i, (title, params) in enumerate(points, 1):
-            runner.pin_driver(params["cpuscript"])
+        for point in points:
+            runner.pin_driver(point.params["cpuscript"])
 
-            def on_sample(row, where=f"[{i}/{len(points)} {params['lock']}]"):
+            def on_sample(row, tag=point.tag):
                 if writer:
                     writer.write(row)
-                runner.progress(f"{where} sample {row['sample']}/{plan.nsamples}: "
-                                f"opavg {row['opavg_ms']:.3f} ms, "
-                                f"opmax {row['opmax_ms']:.3f} ms"
-                                + (" (hung)" if row["hang"] else ""))
+                runner.progress(f"{tag} sample {row['sample']}/{nsamples}: "
+                                f"{figures(row)}")
 
             try:
-                rows = runner.run_samples(params, plan.nsamples, plan.seed,
-                                          on_sample, label=sample_label(params))
+                point.rows = runner.run_samples(point.params, nsamples, seed,
+                                                on_sample, label=point.label)
             except runner.Interrupted as e:
-                rows, status = e.samples, EXIT_INTERRUPTED
+                point.rows, status = e.samples, EXIT_INTERRUPTED
             except runner.SampleFailed as e:
-                rows, status, failure = e.samples, 1, str(e)
-            if rows or not failure:
-                out.write(title + "\n")
-                out.write(table.format_samples(params["nbusycpus"], rows, plan.rawdata))
-                out.flush()
-            if status == EXIT_INTERRUPTED:
-                click.echo(f"interrupted: {len(rows)} finished sample(s) of this "
-                           "table kept" + (f" in {plan.csv_path}" if writer else ""),
-                           err=True)
-            elif failure:
-                click.echo(f"{prog}: error: {failure}", err=True)
+                point.rows, status, failure = e.samples, 1, str(e)
+            if done:
+                done(point, status, failure)
             if status:
                 break
     finally:
         if writer:
             writer.close()
+    return status, failure
+
+
+def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None):
+    """Run each (title, params) point for plan.nsamples samples and print
+    its title and table (see run_each).  Returns the exit status: 0, 1 (a
+    sample failed) or 130 (Ctrl-C), having printed the table of the
+    samples that finished either way."""
+    out = out or sys.stdout
+
+    def print_table(point, status, failure):
+        if point.rows or not failure:
+            out.write(point.title + "\n")
+            out.write(table.format_samples(point.params["nbusycpus"], point.rows,
+                                           plan.rawdata))
+            out.flush()
+        if status == EXIT_INTERRUPTED:
+            click.echo(f"interrupted: {len(point.rows)} finished sample(s) of this "
+                       "table kept" + (f" in {plan.csv_path}" if writer else ""),
+                       err=True)
+        elif failure:
+            click.echo(f"{prog}: error: {failure}", err=True)
+
+    runs = [Point(params, f"[{i}/{len(points)} {params['lock']}]",
+                  sample_label(params), title)
+            for i, (title, params) in enumerate(points, 1)]
+    status, _ = run_each(runs, plan.nsamples, plan.seed, writer, done=print_table)
     return status

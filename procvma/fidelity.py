@@ -24,7 +24,7 @@ import time
 import click
 from scipy.stats import spearmanr
 
-from procvma import calibration, hostinfo, options, runner
+from procvma import calibration, commands, hostinfo, options, runner
 from procvma.commands import CONTEXT, EXIT_INTERRUPTED, OneLineErrors
 
 # Ratios sim/kernel inside this band count as "within 2x".
@@ -119,13 +119,12 @@ def _plan(p, backend, procfile, busyduration, nbusytasks, lock=None, scanner="ca
     return options.make_plan(q)
 
 
-class Run:
-    """One configuration of one point: its params and, once run, its rows."""
+class Run(commands.Point):
+    """One configuration of one point of the grid."""
 
     def __init__(self, key, plan, design):
+        super().__init__(dict(plan.sample, lock=design), tag="", label="")
         self.key = key                  # (point, pair name, "sim"|"kernel")
-        self.params = dict(plan.sample, lock=design)
-        self.rows = []
 
     def median(self, metric):
         vals = [r[metric] for r in self.rows]
@@ -256,32 +255,14 @@ def fidelity_cmd(**p):
     for note in notes:
         click.echo(f"procvma fidelity: {note}", err=True)
 
-    status, failure = 0, None
-    try:
-        for i, run in enumerate(runs, 1):
-            runner.pin_driver(run.params["cpuscript"])
-            where = (f"[{i}/{len(runs)} {run.params['backend']} "
-                     f"{run.params['lock']} {run.params['procfile']} "
-                     f"bd {run.params['busyduration']} nt {run.params['nbusytasks']}]")
-
-            def on_sample(row, where=where):
-                if writer:
-                    writer.write(row)
-                runner.progress(f"{where} sample {row['sample']}/{p['nsamples']}: "
-                                f"{metric} {row[metric]:.3f} ms")
-
-            try:
-                run.rows = runner.run_samples(run.params, p["nsamples"], seed,
-                                              on_sample, label=f"{where} ")
-            except runner.Interrupted as e:
-                run.rows, status = e.samples, EXIT_INTERRUPTED
-                break
-            except runner.SampleFailed as e:
-                run.rows, status, failure = e.samples, 1, str(e)
-                break
-    finally:
-        if writer:
-            writer.close()
+    for i, run in enumerate(runs, 1):
+        q = run.params
+        run.tag = (f"[{i}/{len(runs)} {q['backend']} {q['lock']} {q['procfile']} "
+                   f"bd {q['busyduration']} nt {q['nbusytasks']}]")
+        run.label = run.tag + " "
+    status, failure = commands.run_each(
+        runs, p["nsamples"], seed, writer,
+        figures=lambda row: f"{metric} {row[metric]:.3f} ms")
 
     header = (f"Simulator vs Linux {hostinfo.kernel_release()} on this machine, "
               f"--scanner {scanner}: {p['nsamples']} sample(s) x {p['duration']:g} s "
