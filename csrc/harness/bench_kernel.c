@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "kmapper/kmapper.h"
+#include "kmapper_proto.h"
 
 extern char **environ;
 
@@ -664,7 +664,7 @@ static int check_config(const struct pv_bench_config *cfg, struct pv_sample *out
 }
 
 /*
- * The two channels to the mapper (kmapper/kmapper.h): the shared results
+ * The two channels to the mapper (kmapper_proto.h): the shared results
  * page, mapped at kb->shm with its memfd in *@shmfd, and the control
  * socket, our end in kb->ctl and the mapper's in sv[1].
  */

@@ -8,7 +8,7 @@
  * ready, waits for the start byte, then for --duration seconds picks a
  * random page of the region and either mmap(MAP_FIXED|MAP_POPULATE)s one
  * page there or munmap()s it, timing that one call, sleeping 10 us
- * (untimed) between calls.  See kmapper.h for how it reports.
+ * (untimed) between calls.  See harness/kmapper_proto.h for how it reports.
  *
  * Only bench_kernel.c runs this; the command line is not a user interface.
  */
@@ -29,7 +29,7 @@
 #include "harness/hist.h"
 #include "harness/opgen.h"
 #include "kernel/ktime.h"
-#include "kmapper.h"
+#include "harness/kmapper_proto.h"
 
 struct kmapper_args {
 	int cpu;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The kernel backend's mapper process (kmapper.c) and the harness that
+ * The kernel backend's mapper process (kmapper/kmapper.c) and the harness that
  * spawns it (bench_kernel.c) talk through two file descriptors the
  * mapper finds already open:
  *
@@ -15,13 +15,13 @@
  *                      exits when the harness closes its end.  End of
  *                      file on either side means the other is gone.
  */
-#ifndef PROCVMA_KMAPPER_H
-#define PROCVMA_KMAPPER_H
+#ifndef PROCVMA_KMAPPER_PROTO_H
+#define PROCVMA_KMAPPER_PROTO_H
 
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "harness/hist.h"
+#include "hist.h"
 
 /* The unit of --pages: the harness's region_pages count 4 KiB pages. */
 #define PV_KMAPPER_PAGE_SIZE 4096UL
