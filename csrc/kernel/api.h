@@ -82,6 +82,51 @@ const char *pv_procfile_name(int procfile);
 long pv_proc_read_all(struct mm_struct *mm, int procfile, int lock,
 		      char *buf, unsigned long len, struct pv_walk_stats *stats);
 
+/*
+ * PROCMAP_QUERY, the ioctl on /proc/PID/maps (include/uapi/linux/fs.h):
+ * the same struct procmap_query and flags, under the simulator's names.
+ */
+#define PV_PROCMAP_QUERY_VMA_READABLE 0x01
+#define PV_PROCMAP_QUERY_VMA_WRITABLE 0x02
+#define PV_PROCMAP_QUERY_VMA_EXECUTABLE 0x04
+#define PV_PROCMAP_QUERY_VMA_SHARED 0x08
+#define PV_PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
+#define PV_PROCMAP_QUERY_FILE_BACKED_VMA 0x20
+
+struct pv_procmap_query {
+	unsigned long long size;		/* in: sizeof(struct pv_procmap_query) */
+	unsigned long long query_flags;		/* in: PV_PROCMAP_QUERY_* */
+	unsigned long long query_addr;		/* in */
+	unsigned long long vma_start;		/* out */
+	unsigned long long vma_end;
+	unsigned long long vma_flags;		/* PV_PROCMAP_QUERY_VMA_* */
+	unsigned long long vma_page_size;
+	unsigned long long vma_offset;
+	unsigned long long inode;
+	unsigned int dev_major;
+	unsigned int dev_minor;
+	unsigned int vma_name_size;		/* in/out; 0 out: no name */
+	unsigned int build_id_size;		/* in/out; 0 out: no build ID */
+	unsigned long long vma_name_addr;	/* in: never written (anonymous) */
+	unsigned long long build_id_addr;
+};
+
+/*
+ * One PROCMAP_QUERY on the simulated mm under the given design: 0 with
+ * the out fields filled, -ENOENT when no VMA matches, -EINVAL or -E2BIG
+ * for a malformed query.  @stats (may be NULL) counts the query in
+ * reads, a match in vmas, and fallbacks and retries.
+ */
+int pv_procmap_query(struct mm_struct *mm, int lock, struct pv_procmap_query *q,
+		     struct pv_walk_stats *stats);
+/*
+ * A symbolizer's pass: from address 0, ask for the VMA covering or
+ * following each address until there is none.  Returns the VMAs seen,
+ * or -errno.
+ */
+long pv_procmap_query_walk(struct mm_struct *mm, int lock,
+			   struct pv_walk_stats *stats);
+
 /* RCU: every thread that touches an mm registers first. */
 void pv_rcu_register_thread(void);
 void pv_rcu_unregister_thread(void);
