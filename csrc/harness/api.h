@@ -85,6 +85,15 @@ void pv_bench_reset_stop(void);
 void pv_bench_opstream(unsigned long long seed, unsigned long region_pages,
 		       unsigned long n, unsigned long *pages, int *maps);
 
+/*
+ * The region's starting holes for --holes @holes (opgen.h says how they
+ * are spread), page numbers in increasing order into @pages.  -EINVAL
+ * when they do not fit: each needs PV_HOLES_MIN_PAGES_EACH pages.
+ */
+#define PV_HOLES_MIN_PAGES_EACH 3
+int pv_bench_holes(unsigned long long seed, unsigned long region_pages,
+		   unsigned long holes, unsigned long *pages);
+
 /* ---- calibration measurements (calib.c) ------------------------------ */
 
 /* Mean cost in ns of one CLOCK_MONOTONIC read, over @n reads. */

@@ -88,6 +88,18 @@ void pv_bench_opstream(unsigned long long seed, unsigned long region_pages,
 		pv_opgen_next(&gen, &pages[i], &maps[i]);
 }
 
+int pv_bench_holes(unsigned long long seed, unsigned long region_pages,
+		   unsigned long holes, unsigned long *pages)
+{
+	unsigned long i;
+
+	if (holes > region_pages / PV_HOLES_MIN_PAGES_EACH)
+		return -EINVAL;
+	for (i = 0; i < holes; i++)
+		pages[i] = pv_hole_page(seed, region_pages, holes, i);
+	return 0;
+}
+
 /* ---- start barrier ---------------------------------------------------- */
 
 int pv_gate_init(struct pv_start_gate *g, int expected)

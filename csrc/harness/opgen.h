@@ -49,4 +49,25 @@ static inline void pv_opgen_next(struct pv_opgen *g, unsigned long *page,
 	*map = (int)(r >> 63);
 }
 
+/*
+ * The region's starting layout with --holes K: K single-page holes spread
+ * evenly, one in each of K equal buckets of the region, at a page of the
+ * bucket drawn from @seed other than its first and its last.  So no two
+ * holes touch and none is at an end of the region: K+1 VMAs.  A pure
+ * function of its arguments, so both backends (and procvma show) cut the
+ * same holes; it needs buckets of 3 pages at least
+ * (PV_HOLES_MIN_PAGES_EACH, harness/api.h).
+ */
+static inline unsigned long pv_hole_page(uint64_t seed, unsigned long region_pages,
+					 unsigned long holes, unsigned long i)
+{
+	unsigned long lo = (unsigned long)((unsigned __int128)i * region_pages / holes);
+	unsigned long hi = (unsigned long)((unsigned __int128)(i + 1) * region_pages / holes);
+	/* Each hole its own draw: hole i does not depend on the others. */
+	struct pv_opgen g = { .state = seed ^ ((uint64_t)i * 0xd1b54a32d192ed03ull) };
+
+	return lo + 1 + (unsigned long)(((unsigned __int128)pv_opgen_draw(&g) *
+					 (hi - lo - 2)) >> 64);
+}
+
 #endif
