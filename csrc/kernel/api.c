@@ -84,7 +84,7 @@ struct mm_struct *pv_mm_create(unsigned long region_pages, int populate)
 {
 	struct mm_struct *mm;
 
-	if (!region_pages || region_pages > (1UL << 30))
+	if (!region_pages || region_pages > PV_MM_MAX_REGION_PAGES)
 		return NULL;
 	mm = calloc(1, sizeof(*mm));
 	if (!mm)
@@ -142,6 +142,19 @@ unsigned long pv_mm_map_count(const struct mm_struct *mm)
 void pv_mm_set_max_map_count(struct mm_struct *mm, unsigned long max)
 {
 	mm->max_map_count = max;
+	/*
+	 * Now, not in the mapper's timed calls.  Should it fail, those
+	 * allocate past the pool themselves.
+	 */
+	mm_vma_pool_reserve(mm);
+}
+
+unsigned long long pv_mm_footprint(unsigned long region_pages,
+				   unsigned long max_map_count)
+{
+	return sizeof(struct mm_struct) + mm_pages_footprint(region_pages) +
+	       mm_vma_pool_footprint(region_pages, max_map_count ? max_map_count :
+				     DEFAULT_MAX_MAP_COUNT);
 }
 
 void pv_mm_set_inject(struct mm_struct *mm, int faults)

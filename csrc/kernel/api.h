@@ -40,10 +40,19 @@ struct pv_walk_stats {
 
 /*
  * Create an mm whose region is @region_pages pages at a fixed base,
- * populated (one VMA) when @populate is non-zero.  NULL on ENOMEM.
+ * populated (one VMA) when @populate is non-zero.  NULL on ENOMEM, or
+ * when the region has more than PV_MM_MAX_REGION_PAGES pages (16 TiB).
  * The calling thread must be registered with RCU (pv_rcu_register_thread).
  */
+#define PV_MM_MAX_REGION_PAGES 4294967296
 struct mm_struct *pv_mm_create(unsigned long region_pages, int populate);
+/*
+ * Host memory, in bytes, that such an mm takes with every page populated
+ * and the VMA pool @max_map_count calls for (0: the default 65530): what
+ * to check against the memory available before creating it.
+ */
+unsigned long long pv_mm_footprint(unsigned long region_pages,
+				   unsigned long max_map_count);
 void pv_mm_destroy(struct mm_struct *mm);
 unsigned long pv_mm_region_start(const struct mm_struct *mm);
 unsigned long pv_mm_map_count(const struct mm_struct *mm);

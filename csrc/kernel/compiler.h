@@ -34,6 +34,7 @@ static inline void cpu_relax(void)
 /* Kernel-style error pointers: small negative errno values as pointers. */
 #define MAX_ERRNO	4095
 #define ERR_PTR(err)	((void *)(long)(err))
+#define PTR_ERR(ptr)	((long)(ptr))
 #define IS_ERR(ptr)	((unsigned long)(ptr) >= (unsigned long)-MAX_ERRNO)
 #define IS_ERR_OR_NULL(ptr)	(!(ptr) || IS_ERR(ptr))
 

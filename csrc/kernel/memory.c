@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Pages and page tables of the simulated mm: the page pool, populating a
- * range (MAP_POPULATE's write faults) and zapping one (munmap), and the
- * test hooks that give a page another state.
+ * Page tables of the simulated mm: allocating a PTE table on first use,
+ * populating a range (MAP_POPULATE's write faults) and zapping one
+ * (munmap), and the test hooks that give a page another state.
+ *
+ * A page's state lives in its PTE (mm_types.h), so populating a page
+ * allocates nothing once its table exists, and zapping it frees nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,135 +14,142 @@
 #include "mm.h"
 #include "mmap_lock.h"
 
+static unsigned long nr_pmds(unsigned long region_pages)
+{
+	return (region_pages + PTRS_PER_PTE - 1) / PTRS_PER_PTE;
+}
+
 /*
- * Pages are not RCU-freed: every reader that walks PTEs holds either the
- * mmap lock or the read lock of the VMA covering them, and the writer
- * write-locks that VMA before it zaps them.
+ * __pte_alloc(): the table for the PMD entry mapping @pfn.  mmap write
+ * lock held, so we are the only writer of the PMD array.
  */
-static struct page *alloc_page(struct mm_struct *mm)
+static pte_t *pte_alloc(struct mm_struct *mm, unsigned long pfn)
 {
-	struct page *page = mm->page_free;
+	pte_t *table = pte_table(mm, pfn);
 
-	if (page)
-		mm->page_free = page->free_next;
-	return page;
+	if (table)
+		return table;
+	table = calloc(PTRS_PER_PTE, sizeof(*table));
+	if (!table)
+		return NULL;
+	/*
+	 * Release: the zeroed table before the pointer, for lockless PMD
+	 * readers (pte_table()'s acquire) walking a neighbouring VMA.
+	 */
+	__atomic_store_n(&mm->pmd[pfn / PTRS_PER_PTE], table, __ATOMIC_RELEASE);
+	mm->nr_ptes++;
+	return table;
 }
 
-static void free_page(struct mm_struct *mm, struct page *page)
-{
-	atomic_store_explicit(&page->flags, 0, memory_order_relaxed);
-	page->free_next = mm->page_free;
-	mm->page_free = page;
-}
-
-/* ---- page tables ------------------------------------------------------ */
+/* ---- writers (mmap write lock held, the range's VMAs write-locked) ---- */
 
 void zap_pte_range(struct mm_struct *mm, unsigned long start,
-			  unsigned long end)
+		   unsigned long end)
 {
-	unsigned long addr;
+	unsigned long pfn = addr_page(mm, start), end_pfn = addr_page(mm, end);
 
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		pte_t *ptep = pte_offset(mm, addr);
-		pte_t pte = READ_ONCE(*ptep);
+	while (pfn < end_pfn) {
+		unsigned long next = pmd_pfn_end(pfn, end_pfn);
+		pte_t *table = pte_table(mm, pfn);
 
-		if (!pte)
-			continue;
-		WRITE_ONCE(*ptep, 0);
-		if (pte_present(pte)) {
-			struct page *page = pte_page(pte);
-
-			if (atomic_fetch_sub_explicit(&page->mapcount, 1,
-						      memory_order_relaxed) == 1)
-				free_page(mm, page);
-		}
+		/* pmd_none(): nothing was ever mapped here. */
+		if (table)
+			for (; pfn < next; pfn++)
+				if (READ_ONCE(table[pfn % PTRS_PER_PTE]))
+					WRITE_ONCE(table[pfn % PTRS_PER_PTE], 0);
+		pfn = next;
 	}
 }
 
 /* MAP_POPULATE of a private writable mapping: write faults, anon pages. */
 int populate_range(struct mm_struct *mm, unsigned long start,
-			  unsigned long end)
+		   unsigned long end)
 {
-	unsigned long addr;
+	const pte_t fresh = mk_pte(1, PTE_ANON | PTE_DIRTY | PTE_YOUNG);
+	unsigned long pfn = addr_page(mm, start), end_pfn = addr_page(mm, end);
 
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		pte_t *ptep = pte_offset(mm, addr);
-		struct page *page;
+	while (pfn < end_pfn) {
+		unsigned long next = pmd_pfn_end(pfn, end_pfn);
+		pte_t *table = pte_alloc(mm, pfn);
 
-		if (READ_ONCE(*ptep))
-			continue;
-		page = alloc_page(mm);
-		if (!page)
+		if (!table)
 			return -ENOMEM;
-		atomic_store_explicit(&page->mapcount, 1, memory_order_relaxed);
-		atomic_store_explicit(&page->flags, PG_anon | PG_dirty | PG_referenced,
-				      memory_order_relaxed);
-		WRITE_ONCE(*ptep, (pte_t)page | PTE_PRESENT);
+		for (; pfn < next; pfn++)
+			if (!READ_ONCE(table[pfn % PTRS_PER_PTE]))
+				WRITE_ONCE(table[pfn % PTRS_PER_PTE], fresh);
 	}
 	return 0;
 }
 
+/* ---- the mm's page tables ------------------------------------------------ */
+
 int mm_pages_init(struct mm_struct *mm)
 {
-	unsigned long i;
-
-	mm->pte = calloc(mm->region_pages, sizeof(*mm->pte));
-	mm->pages = calloc(mm->region_pages, sizeof(*mm->pages));
-	if (!mm->pte || !mm->pages)
-		return -ENOMEM;
-	for (i = mm->region_pages; i-- > 0;)
-		free_page(mm, &mm->pages[i]);
-	return 0;
+	mm->nr_pmds = nr_pmds(mm->region_pages);
+	mm->pmd = calloc(mm->nr_pmds, sizeof(*mm->pmd));
+	return mm->pmd ? 0 : -ENOMEM;
 }
 
 void mm_pages_free(struct mm_struct *mm)
 {
-	free(mm->pages);
-	free(mm->pte);
+	unsigned long i;
+
+	if (!mm->pmd)
+		return;
+	for (i = 0; i < mm->nr_pmds; i++)
+		free(mm->pmd[i]);
+	free(mm->pmd);
+}
+
+unsigned long long mm_pages_footprint(unsigned long region_pages)
+{
+	unsigned long long tables = nr_pmds(region_pages);
+
+	/* The PMD array, and each table with malloc's 16-byte header. */
+	return tables * sizeof(pte_t *) +
+	       tables * (PTRS_PER_PTE * sizeof(pte_t) + 16);
 }
 
 /* ---- test hooks --------------------------------------------------------- */
 
-static struct page *region_page(struct mm_struct *mm, unsigned long pfn)
+/* The present PTE of region page @pfn; mmap write lock held. */
+static pte_t *present_pte(struct mm_struct *mm, unsigned long pfn)
 {
-	pte_t pte;
+	pte_t *table;
 
 	if (pfn >= mm->region_pages)
 		return NULL;
-	pte = READ_ONCE(mm->pte[pfn]);
-	return pte_present(pte) ? pte_page(pte) : NULL;
+	table = pte_table(mm, pfn);
+	if (!table || !pte_present(table[pfn % PTRS_PER_PTE]))
+		return NULL;
+	return &table[pfn % PTRS_PER_PTE];
 }
 
 int pv_page_set_state(struct mm_struct *mm, unsigned long pfn, int mapcount,
 		      int dirty, int referenced)
 {
-	struct page *page;
-	unsigned int flags;
+	pte_t *ptep;
 
-	if (mapcount < 1)
+	if (mapcount < 1 || (unsigned int)mapcount > PTE_MAPCOUNT_MAX)
 		return -EINVAL;
 	mmap_write_lock(mm);
-	page = region_page(mm, pfn);
-	if (page) {
-		flags = PG_anon | (dirty ? PG_dirty : 0) | (referenced ? PG_referenced : 0);
-		atomic_store(&page->mapcount, mapcount);
-		atomic_store(&page->flags, flags);
-	}
+	ptep = present_pte(mm, pfn);
+	if (ptep)
+		WRITE_ONCE(*ptep, mk_pte((unsigned int)mapcount, PTE_ANON |
+					 (dirty ? PTE_DIRTY : 0) |
+					 (referenced ? PTE_YOUNG : 0)));
 	mmap_write_unlock(mm);
-	return page ? 0 : -ENOENT;
+	return ptep ? 0 : -ENOENT;
 }
 
 int pv_page_swap_out(struct mm_struct *mm, unsigned long pfn)
 {
-	struct page *page;
+	pte_t *ptep;
 
 	mmap_write_lock(mm);
-	page = region_page(mm, pfn);
-	if (page) {
-		WRITE_ONCE(mm->pte[pfn], PTE_SWAP);
-		if (atomic_fetch_sub(&page->mapcount, 1) == 1)
-			free_page(mm, page);
-	}
+	ptep = present_pte(mm, pfn);
+	if (ptep)
+		WRITE_ONCE(*ptep, PTE_SWAP);
 	mmap_write_unlock(mm);
-	return page ? 0 : -ENOENT;
+	return ptep ? 0 : -ENOENT;
 }

@@ -5,8 +5,9 @@
  * modelled is the kernel's.
  *
  * Address layout: one region of region_pages pages starting at
- * region_start.  The page table is flat (one PTE per region page); a PTE
- * is empty, a present page, or a swap entry.
+ * region_start.  Its page tables have two levels: a PMD array with one
+ * entry per PTRS_PER_PTE pages, each NULL (pmd_none()) or a table of
+ * PTEs; a PTE is empty, a present page, or a swap entry.
  */
 #ifndef PROCVMA_MM_TYPES_H
 #define PROCVMA_MM_TYPES_H
@@ -36,28 +37,51 @@
 #define VM_ANON_RW	(VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | \
 			 VM_MAYEXEC | VM_ACCOUNT)
 
-/* struct page flags the smaps walk looks at. */
-#define PG_anon		0x1u
-#define PG_dirty	0x2u
-#define PG_referenced	0x4u
-
-struct page {
-	atomic_int mapcount;		/* PTEs mapping it */
-	atomic_uint flags;		/* PG_* */
-	struct page *free_next;		/* on the mm's free list (writer only) */
-};
-
-/* A PTE value: 0 none, (page | PTE_PRESENT), or PTE_SWAP. */
-typedef uintptr_t pte_t;
-#define PTE_PRESENT	0x1UL
-#define PTE_SWAP	0x2UL
+/*
+ * A PTE and the state of the page it maps, in one 32-bit word.
+ *
+ * Every simulated page is mapped by one PTE of this mm and lives exactly
+ * as long as that mapping (an anonymous page of a process that never
+ * forked), so what the smaps walk reads of the page itself, the folio's
+ * anon flag and mapcount, sits in the word beside the PTE's own present,
+ * dirty and young bits.  A mapcount above 1 stands for mappings in other
+ * processes (a test hook sets it).  Four bytes per page, where a PTE and
+ * a struct page took 24: a populated region of 256 GiB needs 256 MiB.
+ *
+ * 0 is pte_none(); PTE_SWAP alone is a swap entry (no page in memory).
+ */
+typedef uint32_t pte_t;
+#define PTE_PRESENT	0x01u
+#define PTE_SWAP	0x02u
+#define PTE_DIRTY	0x04u	/* pte_dirty() || folio_test_dirty() */
+#define PTE_YOUNG	0x08u	/* pte_young() || folio_test_referenced() */
+#define PTE_ANON	0x10u	/* folio_test_anon() */
+#define PTE_MAPCOUNT_SHIFT 8
+#define PTE_MAPCOUNT_MAX (UINT32_MAX >> PTE_MAPCOUNT_SHIFT)
 
 static inline bool pte_present(pte_t pte) { return pte & PTE_PRESENT; }
 static inline bool pte_is_swap(pte_t pte) { return pte == PTE_SWAP; }
-static inline struct page *pte_page(pte_t pte)
+static inline bool pte_dirty(pte_t pte) { return pte & PTE_DIRTY; }
+static inline bool pte_young(pte_t pte) { return pte & PTE_YOUNG; }
+static inline bool pte_anon(pte_t pte) { return pte & PTE_ANON; }
+static inline unsigned int pte_mapcount(pte_t pte)
 {
-	return (struct page *)(pte & ~(PTE_PRESENT | PTE_SWAP));
+	return pte >> PTE_MAPCOUNT_SHIFT;
 }
+
+/* A present PTE; @mapcount in 1 .. PTE_MAPCOUNT_MAX. */
+static inline pte_t mk_pte(unsigned int mapcount, pte_t flags)
+{
+	return (pte_t)mapcount << PTE_MAPCOUNT_SHIFT | flags | PTE_PRESENT;
+}
+
+/*
+ * PTEs per page table, as on x86-64: one table maps 2 MiB, one PMD
+ * entry's worth.  Tables are allocated when a page in their range is
+ * first populated and kept until the mm goes, so a region's untouched
+ * stretches cost a NULL pointer per 2 MiB and nothing else.
+ */
+#define PTRS_PER_PTE	512
 
 /* Skip list levels of the VMA tree: 2^16 VMAs at p = 1/4 per level. */
 #define VMA_TREE_MAX_LEVEL 10
@@ -119,10 +143,14 @@ struct mm_struct {
 
 	unsigned long region_start;
 	unsigned long region_pages;
-	pte_t *pte;			/* region_pages entries */
-
-	struct page *pages;		/* region_pages records */
-	struct page *page_free;		/* free list (writer only) */
+	/*
+	 * One entry per PTRS_PER_PTE region pages.  An entry goes from NULL
+	 * to its table once, under the mmap write lock (pte_alloc()), and
+	 * stays until the mm is destroyed.
+	 */
+	pte_t **pmd;
+	unsigned long nr_pmds;
+	unsigned long nr_ptes;		/* PTE tables allocated (pgtables_bytes) */
 
 	/* VMA allocation: a preallocated pool, refilled by RCU callbacks. */
 	struct vm_area_struct *vma_pool;	/* the pool array */
@@ -130,7 +158,7 @@ struct mm_struct {
 	struct vm_area_struct *vma_free;	/* writer's free list */
 	struct cds_lfs_stack vma_reclaimed;	/* pushed by RCU callbacks */
 	struct vm_area_struct *vma_extra;	/* allocated past the pool */
-	unsigned long vma_extra_allocs;		/* times the pool ran dry */
+	unsigned long vma_extra_allocs;		/* VMAs allocated past the pool */
 
 	double op_cost_ns;		/* extra per-op work (calibration) */
 	double walk_cost_ns;		/* extra work per page walked (calibration) */

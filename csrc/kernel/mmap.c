@@ -34,6 +34,20 @@ static void vm_area_init(struct mm_struct *mm, struct vm_area_struct *vma,
 	cds_lfs_node_init(&vma->reclaim_node);
 }
 
+/* A VMA beyond the pool array, kept on mm->vma_extra until the mm goes. */
+static struct vm_area_struct *vm_area_alloc_extra(struct mm_struct *mm)
+{
+	struct vm_area_struct *vma = calloc(1, sizeof(*vma));
+
+	if (!vma)
+		return NULL;
+	/* Its own link: pool_next is reused while it sits on the free list. */
+	vma->extra_next = mm->vma_extra;
+	mm->vma_extra = vma;
+	mm->vma_extra_allocs++;
+	return vma;
+}
+
 static struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 {
 	struct vm_area_struct *vma = mm->vma_free;
@@ -63,14 +77,7 @@ static struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 		return vma;
 	}
 	/* The pool is sized so this happens only under sustained churn. */
-	vma = calloc(1, sizeof(*vma));
-	if (!vma)
-		return NULL;
-	/* Its own link: pool_next is reused while it sits on the free list. */
-	vma->extra_next = mm->vma_extra;
-	mm->vma_extra = vma;
-	mm->vma_extra_allocs++;
-	return vma;
+	return vm_area_alloc_extra(mm);
 }
 
 static void vm_area_free_cb(struct rcu_head *head)
@@ -86,12 +93,26 @@ static void vm_area_free_rcu(struct vm_area_struct *vma)
 	call_rcu(&vma->rcu, vm_area_free_cb);
 }
 
+/*
+ * VMAs the mm can hold at once: one per two pages at most (a VMA needs a
+ * hole on either side to stay apart), and never past vm.max_map_count,
+ * which every operation honours; plus those waiting out a grace period.
+ */
+static unsigned long vma_pool_need(unsigned long region_pages,
+				   unsigned long max_map_count)
+{
+	unsigned long n = region_pages / 2 + 1;
+
+	if (n > max_map_count + 1)
+		n = max_map_count + 1;
+	return n + VMA_POOL_SLACK;
+}
+
 int mm_vma_pool_init(struct mm_struct *mm)
 {
 	unsigned long i;
 
-	/* At most one VMA per two pages, plus those waiting for RCU. */
-	mm->vma_pool_size = mm->region_pages / 2 + 1 + VMA_POOL_SLACK;
+	mm->vma_pool_size = vma_pool_need(mm->region_pages, mm->max_map_count);
 	mm->vma_pool = calloc(mm->vma_pool_size, sizeof(*mm->vma_pool));
 	if (!mm->vma_pool)
 		return -ENOMEM;
@@ -100,6 +121,29 @@ int mm_vma_pool_init(struct mm_struct *mm)
 		mm->vma_free = &mm->vma_pool[i];
 	}
 	return 0;
+}
+
+int mm_vma_pool_reserve(struct mm_struct *mm)
+{
+	unsigned long have = mm->vma_pool_size + mm->vma_extra_allocs;
+	unsigned long need = vma_pool_need(mm->region_pages, mm->max_map_count);
+
+	for (; have < need; have++) {
+		struct vm_area_struct *vma = vm_area_alloc_extra(mm);
+
+		if (!vma)
+			return -ENOMEM;
+		vma->pool_next = mm->vma_free;
+		mm->vma_free = vma;
+	}
+	return 0;
+}
+
+unsigned long long mm_vma_pool_footprint(unsigned long region_pages,
+					 unsigned long max_map_count)
+{
+	return (unsigned long long)vma_pool_need(region_pages, max_map_count) *
+	       sizeof(struct vm_area_struct);
 }
 
 /* Every call_rcu() callback that points into the pool has run. */

@@ -163,12 +163,12 @@ static void observe_vma(struct proc_maps_private *priv, struct vm_area_struct *v
 
 /* ---- the page walk: smaps_pte_range() / smaps_account() ---------------- */
 
-static void smaps_page_accumulate(struct mem_size_stats *mss, struct page *page,
+static void smaps_page_accumulate(struct mem_size_stats *mss, bool anon,
 				  unsigned long size, unsigned long long pss,
 				  bool dirty, bool private)
 {
 	mss->pss += pss;
-	if (atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_anon)
+	if (anon)
 		mss->pss_anon += pss;
 	else
 		mss->pss_file += pss;
@@ -188,33 +188,40 @@ static void smaps_page_accumulate(struct mem_size_stats *mss, struct page *page,
 
 static void smaps_pte_entry(pte_t pte, struct mem_size_stats *mss)
 {
-	struct page *page;
-	unsigned int flags;
-	int mapcount;
+	unsigned int mapcount;
 
 	if (pte_is_swap(pte)) {
 		mss->swap += PAGE_SIZE;
 		mss->swap_pss += (unsigned long long)PAGE_SIZE << PSS_SHIFT;
 		return;
 	}
-	page = pte_page(pte);
-	flags = atomic_load_explicit(&page->flags, memory_order_relaxed);
-	mapcount = atomic_load_explicit(&page->mapcount, memory_order_relaxed);
-
-	if (flags & PG_anon)
+	mapcount = pte_mapcount(pte);
+	if (pte_anon(pte))
 		mss->anonymous += PAGE_SIZE;
 	mss->resident += PAGE_SIZE;
-	if (flags & PG_referenced)
+	if (pte_young(pte))
 		mss->referenced += PAGE_SIZE;
 	/* A shared page's PSS is divided among the PTEs that map it. */
 	if (mapcount >= 2)
-		smaps_page_accumulate(mss, page, PAGE_SIZE,
+		smaps_page_accumulate(mss, pte_anon(pte), PAGE_SIZE,
 				      ((unsigned long long)PAGE_SIZE << PSS_SHIFT) / mapcount,
-				      flags & PG_dirty, false);
+				      pte_dirty(pte), false);
 	else
-		smaps_page_accumulate(mss, page, PAGE_SIZE,
+		smaps_page_accumulate(mss, pte_anon(pte), PAGE_SIZE,
 				      (unsigned long long)PAGE_SIZE << PSS_SHIFT,
-				      flags & PG_dirty, true);
+				      pte_dirty(pte), true);
+}
+
+/* smaps_pte_range(): @n PTEs of one table, from @ptep on. */
+static void smaps_pte_range(const pte_t *ptep, unsigned long n,
+			    struct mem_size_stats *mss)
+{
+	for (; n; n--, ptep++) {
+		pte_t pte = READ_ONCE(*ptep);
+
+		if (pte)
+			smaps_pte_entry(pte, mss);
+	}
 }
 
 /*
@@ -243,18 +250,23 @@ static void smap_gather_stats(struct proc_maps_private *priv,
 	struct mm_struct *mm = priv->mm;
 	unsigned long end = READ_ONCE(vma->vm_end);
 	unsigned long addr = READ_ONCE(vma->vm_start);
+	unsigned long pfn, end_pfn;
 
 	if (start > addr)
 		addr = start;
 	if (addr < mm->region_start || end > page_addr(mm, mm->region_pages))
 		return;		/* only under an injected fault */
-	if (addr < end)
-		burn_walk_cost(mm, (end - addr) / PAGE_SIZE);
-	for (; addr < end; addr += PAGE_SIZE) {
-		pte_t pte = READ_ONCE(*pte_offset(mm, addr));
+	if (addr >= end)
+		return;
+	burn_walk_cost(mm, (end - addr) / PAGE_SIZE);
+	/* walk_page_range(): table by table, skipping pmd_none() entries. */
+	for (pfn = addr_page(mm, addr), end_pfn = addr_page(mm, end); pfn < end_pfn;) {
+		unsigned long next = pmd_pfn_end(pfn, end_pfn);
+		const pte_t *table = pte_table(mm, pfn);
 
-		if (pte)
-			smaps_pte_entry(pte, mss);
+		if (table)
+			smaps_pte_range(table + pfn % PTRS_PER_PTE, next - pfn, mss);
+		pfn = next;
 	}
 }
 
