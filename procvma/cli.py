@@ -63,6 +63,7 @@ def _unavailable(name, why):
     "plot": "procvma.plot:plot_cmd",
     "compare": "procvma.compare:compare_cmd",
     "gate": "procvma.gate:gate_cmd",
+    "report": "procvma.report:report_cmd",
     "info": "procvma.hostinfo:info_cmd",
     "sweep": "procvma.sweep:sweep_cmd",
     "fidelity": "procvma.fidelity:fidelity_cmd",

@@ -84,16 +84,16 @@ class Side:
     unless asked for."""
     name: str               # "A", "B", "REF", ...
     what: str               # the file, or file and value for --by
-    rows: pd.DataFrame
-    hung: int               # hung samples among them
+    rows: pd.DataFrame      # the samples judged
+    hung: int               # hung samples among all_rows
     hung_kept: bool
+    all_rows: pd.DataFrame  # hung or not
 
     @classmethod
     def of(cls, name, what, rows, include_hangs):
-        hung = int((rows["hang"] > 0).sum())
-        if not include_hangs:
-            rows = rows[~(rows["hang"] > 0)]
-        return cls(name, what, rows, hung, include_hangs)
+        hung = rows["hang"] > 0
+        kept = rows if include_hangs else rows[~hung]
+        return cls(name, what, kept, int(hung.sum()), include_hangs, rows)
 
     def describe(self) -> str:
         n = len(self.rows) + (0 if self.hung_kept else self.hung)
