@@ -16,20 +16,20 @@ walk_cost_ns  per page a smaps or smaps_rollup page walk visits, under
               the extra time /proc/self/smaps_rollup takes with a
               populated region of anonymous base pages than without it,
               per page, minus the simulator's per-page walk cost.
-pass_cost_ns  per scanner pass, outside any mm lock.  The reference
-              harness's scanner runs cat once per pass, so the default
-              is what one `cat /proc/PID/smaps_rollup` costs the host from
-              fork to exit, less the walk.  PASS_COST_NS also keeps the
-              in-process reader's cost (open() + close(), what
-              --backend kernel --scanner read pays): run with
-              --pass-cost-ns set to it to model that scanner instead.
+pass_cost_ns  per scanner pass, outside any mm lock: what the host pays
+              for a pass of the scanner the run names (--scanner), less
+              the walk.  cat (the default, as the reference harness's
+              scanpid.sh): a bash loop that forks and execs cat per
+              pass, from one pass's fork to the next.  read: an
+              in-process open() + read() to EOF + close(), with no
+              spawn: open() and close() and the read() that returns EOF.
               The simulator's scanner has no such work of its own.
 
 `procvma calibrate` measures all of this on the machine it runs on and
 prints the block below; with --write it replaces the block in this file.
-A run takes these values unless the user gives --op-cost-ns,
---walk-cost-ns or --pass-cost-ns, and records the values it used in its
-CSV.  The kernel backend ignores them.
+A run takes these values (pass_cost_ns: its scanner's) unless the user
+gives --op-cost-ns, --walk-cost-ns or --pass-cost-ns, and records the
+values it used in its CSV.  The kernel backend ignores them.
 """
 
 import datetime
@@ -37,14 +37,14 @@ import os
 import re
 
 KNOBS = ("op_cost_ns", "walk_cost_ns", "pass_cost_ns")
-# The kernel backend's scanners (--scanner), whose pass costs are kept.
+# The scanners (--scanner), whose pass costs are kept; the first is the
+# default, as the reference's.
 SCANNERS = ("cat", "read")
 
 # BEGIN CALIBRATED -- written by `procvma calibrate --write`
 CALIBRATED = {
     "op_cost_ns": 11876.0,
     "walk_cost_ns": 59.8,
-    "pass_cost_ns": 1037285.9,
 }
 PASS_COST_NS = {
     "cat": 1037285.9,
@@ -59,17 +59,21 @@ _BLOCK = re.compile(r"^# BEGIN CALIBRATED.*?^# END CALIBRATED\n",
 
 def sim_knobs(params):
     """The knob values a simulated sample runs with: params' own where
-    given (not None), the calibrated defaults otherwise."""
-    return {k: float(CALIBRATED[k] if params.get(k) is None else params[k])
+    given (not None), the calibrated defaults otherwise, the pass cost
+    being that of params' scanner (cat when it names none)."""
+    defaults = dict(CALIBRATED,
+                    pass_cost_ns=PASS_COST_NS[params.get("scanner") or SCANNERS[0]])
+    return {k: float(defaults[k] if params.get(k) is None else params[k])
             for k in KNOBS}
 
 
 def render_block(values, pass_costs, note):
-    """The CALIBRATED block for values (a dict over KNOBS), pass_costs (a
-    dict over SCANNERS) and note."""
+    """The CALIBRATED block for values (a dict over op_cost_ns and
+    walk_cost_ns), pass_costs (a dict over SCANNERS) and note."""
     lines = ["# BEGIN CALIBRATED -- written by `procvma calibrate --write`",
              "CALIBRATED = {"]
-    lines += [f'    "{k}": {float(values[k]):.1f},' for k in KNOBS]
+    lines += [f'    "{k}": {float(values[k]):.1f},' for k in KNOBS
+              if k != "pass_cost_ns"]
     lines += ["}", "PASS_COST_NS = {"]
     lines += [f'    "{k}": {float(pass_costs[k]):.1f},' for k in SCANNERS]
     lines += ["}", f"MEASURED = {note!r}", "# END CALIBRATED", ""]

@@ -48,7 +48,7 @@ class OneLineErrors:
 # ---- running tables --------------------------------------------------------
 
 def design_title(params, design):
-    procfile = f"/proc/PID/{params['procfile']}"
+    procfile = f"/proc/PID/{params['procfile']}, --scanner {params['scanner']}"
     if design == "kernel":
         return f"Linux {os.uname().release} (this machine's kernel), {procfile}"
     return f"Simulated kernel, {procfile}, {options.DESIGN_TITLES[design]}"

@@ -37,11 +37,11 @@ def make_config(params):
     cfg = ffi.new("struct pv_bench_config *")
     backend = params.get("backend", "sim")
     cfg.backend = BACKENDS[backend]
+    cfg.scanner = SCANNERS[params.get("scanner") or calibration.SCANNERS[0]]
     if backend == "sim":
         cfg.lock = LOCKS[params["lock"]]
         cfg.procfile = SIM_PROCFILES[params["procfile"]]
     else:
-        cfg.scanner = SCANNERS[params.get("scanner", "read")]
         _set_str(cfg.mapper_path, KMAPPER)
     _set_str(cfg.procfile_name, params["procfile"])
     cfg.cpumapper = params["cpumapper"]

@@ -75,9 +75,9 @@ FIDELITY_OPTIONS = {
     "scanner": click.option(
         "--scanner", type=click.Choice(calibration.SCANNERS), default="cat",
         show_default=True,
-        help="The kernel's scanner: cat per pass, as the reference harness "
-             "(and SPEC's anchors), or the in-process read loop.  The "
-             "simulator's scanner gets the same calibrated pass cost."),
+        help="How the scanners read, on both backends: cat per pass, as "
+             "the reference harness (and SPEC's anchors), or the in-process "
+             "read loop."),
     "metric": click.option(
         "--metric", type=click.Choice(["opavg_ms", "opmax_ms", "p50_ms", "p90_ms",
                                        "p99_ms", "p999_ms", "walk_avg_ms"]),
@@ -110,12 +110,9 @@ def _plan(p, backend, procfile, busyduration, nbusytasks, lock=None, scanner="ca
     q = dict(p, backend=backend, procfile=procfile, lock=lock,
              busyduration=busyduration if busyduration is not None else 0,
              nbusytasks=nbusytasks, rawdata=False, csv_path=None,
-             scanner=scanner if backend == "kernel" else None)
+             scanner=scanner)
     if backend == "kernel":
         q.update(dict.fromkeys(calibration.KNOBS))
-    elif q.get("pass_cost_ns") is None:
-        # Like for like: the simulated scanner pays what the kernel's does.
-        q["pass_cost_ns"] = calibration.PASS_COST_NS[scanner]
     return options.make_plan(q)
 
 

@@ -33,6 +33,7 @@ DEFAULTS = {
     "procfile": "maps",
     "nsamples": 7,
     "mb": 128,
+    "scanner": "cat",       # scanpid.sh: cat once per pass
 }
 
 SIM_PROCFILES = ("maps", "smaps", "smaps_rollup")
@@ -293,9 +294,11 @@ RUN_OPTIONS = {
                       "(after), both. (default both)"),
     "backend": _opt("--backend", type=click.Choice(["sim", "kernel"]),
                     help="Simulated kernel or this machine's kernel. (default sim)"),
-    "scanner": _opt("--scanner", type=click.Choice(["read", "cat"]),
-                    help="Kernel backend: read the file in-process, or run cat "
-                         "per pass like the reference. (default read)"),
+    "scanner": _opt("--scanner", type=click.Choice(["cat", "read"]),
+                    help="How a scanner reads, on either backend: cat, a shell "
+                         "loop running cat per pass like the reference's "
+                         "scanpid.sh; read, an in-process open, read to EOF, "
+                         "close. (default cat)"),
     "csv": _opt("--csv", "csv_path", metavar="PATH",
                 help="Write one row per sample to PATH."),
     "seed": _opt("--seed", type=click.IntRange(0, 2**64 - 1), metavar="N",
@@ -313,7 +316,7 @@ COST_OPTIONS = {
                               "walk. (default: calibrated)"),
     "pass_cost_ns": _opt("--pass-cost-ns", type=click.FloatRange(min=0), metavar="NS",
                          help="Simulator: a scanner's work per pass outside any "
-                              "lock. (default: calibrated, cat's fork and exec)"),
+                              "lock. (default: calibrated for --scanner)"),
 }
 RUN_OPTIONS.update(COST_OPTIONS)
 
@@ -365,12 +368,10 @@ class Plan:
         return ResultsWriter.open(self.csv_path, command)
 
 
-def check_backend_options(backend, lock, scanner, costs=None):
+def check_backend_options(backend, lock, costs=None):
     if backend == "kernel" and lock is not None:
         raise click.UsageError("--lock is for the simulator; with --backend kernel "
                                "the kernel decides how /proc is read")
-    if backend == "sim" and scanner is not None:
-        raise click.UsageError("--scanner is for --backend kernel")
     if backend == "kernel":
         for name, value in (costs or {}).items():
             if value is not None:
@@ -380,7 +381,8 @@ def check_backend_options(backend, lock, scanner, costs=None):
 
 def cost_params(backend, p):
     """The cost knobs a sample records: the calibrated values (or the
-    user's) for the simulator, 0 for the kernel, which has its own."""
+    user's) for the simulator, its pass cost that of p's scanner; 0 for
+    the kernel, which has its own."""
     from procvma import calibration
     if backend == "sim":
         return calibration.sim_knobs(p)
@@ -391,7 +393,7 @@ def make_plan(p, usable=None):
     """Validate the parsed options p (a dict of click params) into a Plan.
     Raises click.UsageError naming the first problem; opens nothing."""
     backend = p.get("backend") or "sim"
-    check_backend_options(backend, p.get("lock"), p.get("scanner"),
+    check_backend_options(backend, p.get("lock"),
                           {k: p.get(k) for k in COST_OPTIONS})
     procfile = p.get("procfile") or DEFAULTS["procfile"]
     check_procfile(procfile, backend)
@@ -404,10 +406,12 @@ def make_plan(p, usable=None):
     else:
         designs = ["kernel"]
     seed = p.get("seed")
+    scanner = p.get("scanner") or DEFAULTS["scanner"]
     sample = {
         "backend": backend,
         "procfile": procfile,
-        "scanner": (p.get("scanner") or "read") if backend == "kernel" else "-",
+        "scanner": scanner,
+        "holes": 0,
         "cpumapper": layout.cpumapper,
         "cpuscript": layout.cpuscript,
         "cpubusytasks": layout.cpubusytasks,
@@ -419,7 +423,7 @@ def make_plan(p, usable=None):
         "duration": DEFAULTS["duration"] if p.get("duration") is None
         else p["duration"],
         "region_pages": pages,
-        **cost_params(backend, p),
+        **cost_params(backend, dict(p, scanner=scanner)),
     }
     plan = Plan(backend=backend, designs=designs, sample=sample,
                 nsamples=p.get("nsamples") or DEFAULTS["nsamples"],

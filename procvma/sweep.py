@@ -48,7 +48,7 @@ def sweep_cmd(**p):
     --nbusycpus, --procfile and --lock, one table per point (titled with
     the point), all samples in one --csv file."""
     backend = p.get("backend") or "sim"
-    options.check_backend_options(backend, p["lock"], p.get("scanner"))
+    options.check_backend_options(backend, p["lock"])
     locks = p["lock"] or (["mmap", "vma"] if backend == "sim" else [None])
     grid = {
         "procfile": p["procfile"],

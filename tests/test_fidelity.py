@@ -22,7 +22,10 @@ QUICK = ["--nsamples", "1", "--duration", "0.5"]
 
 
 def test_knobs_default_to_the_calibrated_values_unless_given():
-    assert calibration.sim_knobs({}) == calibration.CALIBRATED
+    assert calibration.sim_knobs({}) == dict(
+        calibration.CALIBRATED, pass_cost_ns=calibration.PASS_COST_NS["cat"])
+    assert calibration.sim_knobs({"scanner": "read"})["pass_cost_ns"] == \
+        calibration.PASS_COST_NS["read"]
     got = calibration.sim_knobs({"op_cost_ns": 5, "walk_cost_ns": None})
     assert got["op_cost_ns"] == 5.0
     assert got["walk_cost_ns"] == calibration.CALIBRATED["walk_cost_ns"]
@@ -46,7 +49,7 @@ def test_write_block_replaces_only_the_calibrated_block(tmp_path):
     passes = {"cat": 3000.0, "read": 6.5}
     calibration.write_block(values, passes, "measured here", str(path))
     ns = runpy.run_path(str(path))
-    assert ns["CALIBRATED"] == values
+    assert ns["CALIBRATED"] == {k: values[k] for k in ("op_cost_ns", "walk_cost_ns")}
     assert ns["PASS_COST_NS"] == passes
     assert ns["MEASURED"] == "measured here"
     strip = re.compile(r"# BEGIN CALIBRATED.*# END CALIBRATED", re.DOTALL)
@@ -131,11 +134,11 @@ def test_calibrate_prints_every_knob_and_stores_nothing():
     block = r.stdout[r.stdout.index("# BEGIN CALIBRATED"):]
     ns = {}
     exec(block, ns)
-    assert set(ns["CALIBRATED"]) == set(calibration.KNOBS)
+    assert set(ns["CALIBRATED"]) == {"op_cost_ns", "walk_cost_ns"}
     assert all(v >= 0 for v in ns["CALIBRATED"].values())
-    # The default scanner pass is cat's, which forks a process: far
-    # dearer than the in-process open+close.
-    assert ns["CALIBRATED"]["pass_cost_ns"] == ns["PASS_COST_NS"]["cat"]
+    # One pass cost per scanner: cat's forks processes, far dearer than
+    # the in-process open+close.
+    assert set(ns["PASS_COST_NS"]) == set(calibration.SCANNERS)
     assert ns["PASS_COST_NS"]["cat"] > 10 * ns["PASS_COST_NS"]["read"] > 0
     assert "procvma calibrate" in ns["MEASURED"]
     assert os.stat(src).st_mtime_ns == mtime

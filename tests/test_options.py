@@ -60,7 +60,6 @@ def test_gb_and_mb_are_exclusive_and_sized_in_pages():
     ({"backend": "kernel", "procfile": "no-such-file"}, "not a /proc/PID file"),
     ({"backend": "kernel", "procfile": "../self/maps"}, "not a /proc/PID file"),
     ({"backend": "kernel", "lock": "vma"}, "--lock is for the simulator"),
-    ({"scanner": "cat"}, "--scanner is for --backend kernel"),
 ])
 def test_bad_combinations_are_named(params, message):
     with pytest.raises(click.UsageError, match=message):
@@ -74,6 +73,24 @@ def test_plan_for_both_designs_and_the_kernel():
     assert plan.sample["nbusycpus"] == 1 and plan.sample["region_pages"] == 32768
     kplan = make_plan({"backend": "kernel", "procfile": "status"}, usable={0, 1})
     assert kplan.designs == ["kernel"]
+
+
+def test_scanner_means_the_same_on_both_backends_and_defaults_to_cat():
+    from procvma import calibration
+    for backend in ("sim", "kernel"):
+        plan = make_plan({"backend": backend, "procfile": "smaps_rollup"},
+                         usable={0, 1})
+        assert plan.sample["scanner"] == "cat"
+    # The simulated scanner pays its scanner's pass, never cat's for read.
+    sim = {s: make_plan({"scanner": s}, usable={0, 1}).sample["pass_cost_ns"]
+           for s in ("cat", "read")}
+    assert sim == {s: calibration.PASS_COST_NS[s] for s in sim}
+    assert sim["read"] < sim["cat"] / 10
+    # A pass cost the user gives wins over the scanner's.
+    assert make_plan({"scanner": "read", "pass_cost_ns": 7.0},
+                     usable={0, 1}).sample["pass_cost_ns"] == 7.0
+    kernel = make_plan({"backend": "kernel", "scanner": "read"}, usable={0, 1})
+    assert kernel.sample["scanner"] == "read" and kernel.sample["pass_cost_ns"] == 0
 
 
 def test_options_after_double_dash_parse_like_options_before_it():
