@@ -187,6 +187,27 @@ def compare_by(df: pd.DataFrame, by: str,
     return out
 
 
+def differences(a: Tuple, b: Tuple) -> List[Tuple[str, object, object]]:
+    """(column, value in a, value in b) for each configuration column in
+    which configurations a and b (tuples over schema.CONFIG_KEY) differ."""
+    return [(k, va, vb) for k, va, vb in zip(schema.CONFIG_KEY, a, b)
+            if fmt_value(va) != fmt_value(vb)]
+
+
+def no_common_config(name_a: str, a: pd.DataFrame, name_b: str,
+                     b: pd.DataFrame) -> str:
+    """Why two results files cannot be paired: what differs between the
+    closest of their configurations."""
+    pairs = [(ca, cb) for ca in config_groups(a) for cb in config_groups(b)]
+    text = f"{name_a} and {name_b} have no configuration in common"
+    if not pairs:
+        return text
+    closest = min(pairs, key=lambda p: (len(differences(*p)), str(p)))
+    return text + "; the closest differ in " + ", ".join(
+        f"{k} ({fmt_value(va)} vs {fmt_value(vb)})"
+        for k, va, vb in differences(*closest))
+
+
 def only_in(a: pd.DataFrame, b: pd.DataFrame) -> List[Tuple]:
     """Configurations of a that b lacks."""
     return sorted(config_groups(a).keys() - config_groups(b).keys(), key=str)
@@ -332,7 +353,9 @@ def compare_cmd(files, by, metrics, include_hangs):
 
     A configuration is every option that defines the experiment (backend,
     lock, procfile, scanner, CPUs, tasks, busyduration, duration, region
-    size, cost knobs); rows that differ in any of them are never paired.
+    size, holes, cost knobs); rows that differ in any of them are never
+    paired, and two files that share none are an error naming what
+    differs.
     For each pair: the medians of METRIC (ms), the ratio B/A with its 95%
     confidence interval, the Mann-Whitney U p-value (two-sided) and a
     verdict: B faster or slower (p < 0.05), no change, or too few samples
@@ -370,7 +393,7 @@ def compare_cmd(files, by, metrics, include_hangs):
                  Side.of("B", b, df_b, include_hangs)]
         rows = compare_frames(sides[0].rows, sides[1].rows, metrics)
         if not rows:
-            raise BadInput(f"{a} and {b} have no configuration in common")
+            raise BadInput(no_common_config(a, sides[0].rows, b, sides[1].rows))
     for s in sides:
         click.echo(wrap(s.describe()))
     click.echo(render(rows, by))

@@ -159,9 +159,9 @@ def _read_one(path):
                            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     if df.empty:
         raise ResultsError(f"{path}: no samples")
-    for col in schema.OPTIONAL_COLUMNS:
-        if col not in df.columns:
-            df[col] = "nan" if col in schema.NUMERIC_COLUMNS else ""
+    absent = [c for c in schema.OPTIONAL_COLUMNS if c not in df.columns]
+    for col in absent:
+        df[col] = "nan" if col in schema.NUMERIC_COLUMNS else ""
     for col in schema.NUMERIC_COLUMNS:
         num = pd.to_numeric(df[col], errors="coerce")
         bad = num.isna() & ~df[col].str.strip().str.lower().isin(["nan"])
@@ -172,8 +172,28 @@ def _read_one(path):
             raise ResultsError(f"{path}: column {col!r}: non-numeric value "
                                f"{df[col].iloc[i]!r} in row {i + 1}")
         df[col] = num
+    _imply_config(df, absent)
     df["source"] = path
     return df
+
+
+def _imply_config(df, absent):
+    """Fill configuration columns an older file lacks (@absent), and
+    scanners it left unnamed, with what that run implied
+    (schema.implied_config), so that its rows group with the rows of the
+    same experiment and with no other."""
+    rows = df.to_dict("records")
+    for col in absent:
+        if col in schema.CONFIG_KEY:
+            implied = [schema.implied_config(col, r["backend"], r) for r in rows]
+            if any(v is not None for v in implied):
+                df[col] = [df[col].iloc[i] if v is None else v
+                           for i, v in enumerate(implied)]
+    unnamed = df["scanner"].isin(["", "-"])
+    if unnamed.any():
+        df.loc[unnamed, "scanner"] = [
+            schema.implied_scanner(b, c) for b, c in
+            zip(df.loc[unnamed, "backend"], df.loc[unnamed, "pass_cost_ns"])]
 
 
 def read_results(paths):

@@ -37,7 +37,7 @@ from procvma.commands import EXIT_INCONCLUSIVE
 from procvma.compare import (METRIC_LABELS, BadInput, Side, config_groups,
                              config_table, describe, fmt_ci, fmt_ms,
                              fmt_ratio, include_hangs_option, metric_option,
-                             varying, wrap)
+                             no_common_config, varying, wrap)
 
 # Statuses of a check.
 OK = "ok"
@@ -335,8 +335,8 @@ def gate_cmd(reference, current, metric, max_regression, requirements,
                       include_hangs)
         rows = gate_frames(ref.rows, cur.rows, metric, max_regression)
         if not rows:
-            raise BadInput(f"{reference} and {current} have no "
-                           f"configuration in common")
+            raise BadInput(no_common_config(reference, ref.rows, current,
+                                            cur.rows))
         click.echo(wrap(ref.describe()))
         click.echo(wrap(cur.describe()))
         click.echo(wrap(

@@ -32,12 +32,19 @@ PERCENTILES = [("p50_ms", 0.5, "p50"), ("p90_ms", 0.1, "p90"),
 
 DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA lock"}
 
-# Configuration columns besides backend/lock/procfile, with how a legend
-# says them when they differ between lines.
+# Configuration columns besides backend/lock/procfile/scanner, which
+# every label names, with how a legend says them when they differ
+# between lines (schema.CONFIG_KEY: every one of them).
 PARAM_LABELS = {
     "nbusycpus": "{} busy CPU(s)",
     "nbusytasks": "{} scanner(s)/CPU",
     "busyduration": "busy {} ms",
+    "duration": "{} s samples",
+    "region_pages": "{} pages",
+    "holes": "{} holes",
+    "op_cost_ns": "op cost {} ns",
+    "walk_cost_ns": "walk cost {} ns/page",
+    "pass_cost_ns": "pass cost {} ns",
 }
 
 
@@ -62,7 +69,8 @@ class Series:
 
     def label(self, varying: Sequence[str], several_files: bool) -> str:
         c = self.config
-        parts = [str(c["backend"]), self.design, str(c["procfile"])]
+        parts = [str(c["backend"]), self.design, str(c["procfile"]),
+                 f"--scanner {c['scanner']}"]
         parts += [PARAM_LABELS[k].format(fmt_value(c[k])) for k in varying]
         if several_files:
             parts.append(os.path.basename(self.path))

@@ -23,7 +23,8 @@ CONFIG_COLUMNS = [
     "cpumapper",
     "cpubusytasks",
     "cpuscript",
-    "scanner",        # kernel: read | cat; sim: "-"
+    "scanner",        # cat | read: how a scanner reads, on either backend
+    "holes",          # single-page holes the region starts with
     "op_cost_ns",     # sim: calibrated host costs (procvma/calibration.py);
     "walk_cost_ns",   #   kernel: 0
     "pass_cost_ns",
@@ -68,16 +69,18 @@ COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
 
 # Columns added after the first results files were written: a reader fills
 # them in (numbers with NaN, text with "") rather than rejecting older files.
-OPTIONAL_COLUMNS = ["cpuscript", "scanner", "retries", "nfailed", "setup_s",
-                    "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "no_pass",
-                    "cpus_online", "loadavg1", "procs_running", "command"]
+OPTIONAL_COLUMNS = ["cpuscript", "scanner", "holes", "retries", "nfailed",
+                    "setup_s", "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
+                    "no_pass", "cpus_online", "loadavg1", "procs_running",
+                    "command"]
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.
 NUMERIC_COLUMNS = [
     "sample", "nbusycpus", "nbusytasks", "busyduration", "duration",
     "region_pages", "seed", "cpumapper", "cpubusytasks", "cpuscript",
-    "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "loadavg1", "procs_running",
+    "holes", "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "loadavg1",
+    "procs_running",
 ] + FIGURE_COLUMNS
 
 # A configuration: every column that defines the experiment (SPEC §5).
@@ -86,9 +89,35 @@ NUMERIC_COLUMNS = [
 # samples of one experiment without changing what it measures.
 CONFIG_KEY = [
     "backend", "lock", "procfile", "scanner", "nbusycpus", "nbusytasks",
-    "busyduration", "duration", "region_pages",
+    "busyduration", "duration", "region_pages", "holes",
     "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
 ]
+
+
+def implied_config(column, backend, row):
+    """What a results file written before configuration @column existed
+    ran with: the only value the program could use then.  @row gives the
+    row's other columns.  None where nothing is implied (the reader keeps
+    NaN, which pairs with nothing)."""
+    if column == "holes":
+        return 0            # every run started from one VMA
+    if column in ("op_cost_ns", "walk_cost_ns", "pass_cost_ns"):
+        return 0.0          # no knobs yet: the simulator's own costs alone
+    if column == "scanner":
+        return implied_scanner(backend, row.get("pass_cost_ns"))
+    return None
+
+
+def implied_scanner(backend, pass_cost_ns):
+    """The scanner of a row that names none ("" or "-").  The kernel
+    backend read in-process until it had --scanner; the simulator's
+    scanner paid a per-pass cost only to stand for cat's fork and exec."""
+    if backend == "kernel":
+        return "read"
+    try:
+        return "cat" if float(pass_cost_ns) > 0 else "read"
+    except (TypeError, ValueError):
+        return "read"
 
 # How tables head the configuration columns: short, so that they fit.
 CONFIG_HEADINGS = {
@@ -101,6 +130,7 @@ CONFIG_HEADINGS = {
     "busyduration": "busy_ms",
     "duration": "dur_s",
     "region_pages": "pages",
+    "holes": "holes",
     "op_cost_ns": "op_ns",
     "walk_cost_ns": "walk_ns",
     "pass_cost_ns": "pass_ns",

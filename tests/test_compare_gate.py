@@ -435,3 +435,75 @@ def test_missing_file(tmp_path, base):
     result = run(compare_cmd, missing, base)
     assert result.exit_code == 2
     assert missing in one_line_error(result)
+
+
+# configurations never mix ------------------------------------------------------
+
+def with_config(rows, **changes):
+    return [dict(r, **changes) for r in rows]
+
+
+def test_cat_against_read_shares_nothing_and_says_why(tmp_path):
+    cat = write_csv(tmp_path / "cat.csv", with_config(sample_rows(), scanner="cat",
+                                                     pass_cost_ns=1037285.9))
+    read = write_csv(tmp_path / "read.csv", with_config(sample_rows(), scanner="read",
+                                                       pass_cost_ns=4864.7))
+    result = run(compare_cmd, cat, read)
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert "no configuration in common" in line
+    assert "scanner (cat vs read)" in line and "pass_cost_ns" in line
+    assert "significant" not in result.output
+
+
+@pytest.mark.parametrize("column, other", [
+    ("duration", 3), ("region_pages", 1024), ("holes", 100),
+    ("op_cost_ns", 1.0), ("walk_cost_ns", 2.0), ("nbusytasks", 2),
+])
+def test_any_configuration_column_keeps_runs_apart(tmp_path, column, other):
+    a = write_csv(tmp_path / "a.csv", sample_rows())
+    b = write_csv(tmp_path / "b.csv", with_config(sample_rows(scale={"vma": 5.0}),
+                                                 **{column: other}))
+    result = run(compare_cmd, a, b)
+    assert result.exit_code == 2
+    assert f"differ in {column} (" in one_line_error(result)
+    result = run(gate_cmd, "--reference", a, "--current", b)
+    assert result.exit_code == 2
+    assert f"differ in {column} (" in one_line_error(result)
+
+
+def test_one_file_of_both_scanners_is_never_pooled(tmp_path):
+    from procvma.csvio import read_results
+
+    both = write_csv(tmp_path / "both.csv",
+                     with_config(sample_rows(), scanner="cat")
+                     + with_config(sample_rows(scale={"mmap": 10.0}), scanner="read"))
+    df = read_results([both])
+    rows = [r for r in compare_frames(df, df) if r.metric == "opavg_ms"]
+    # Each scanner a configuration of its own per design and procfile,
+    # with its own median: never one median between the two groups.
+    assert len(rows) == 8
+    medians = sorted((r.config["scanner"], r.config["lock"], round(r.median_a, 3))
+                     for r in rows)
+    assert medians[:4] == [("cat", "mmap", 0.174)] * 2 + [("cat", "vma", 0.009)] * 2
+    assert medians[4:] == [("read", "mmap", 1.74)] * 2 + [("read", "vma", 0.009)] * 2
+
+
+def test_older_files_read_with_their_implied_configuration(tmp_path):
+    from procvma.csvio import read_results
+
+    old = pd.DataFrame(with_config(sample_rows(nsamples=3), backend="kernel",
+                                   lock="kernel"))
+    old = old.drop(columns=["scanner", "holes", "op_cost_ns", "walk_cost_ns",
+                            "pass_cost_ns"])
+    old.to_csv(tmp_path / "old.csv", index=False)
+    df = read_results([tmp_path / "old.csv"])
+    # The kernel backend read in-process before it had --scanner.
+    assert set(df["scanner"]) == {"read"}
+    assert set(df["holes"]) == {0} and set(df["pass_cost_ns"]) == {0.0}
+    # A simulator row that named no scanner paid cat's pass, or none.
+    sim = write_csv(tmp_path / "sim.csv",
+                    with_config(sample_rows(nsamples=1), pass_cost_ns=1e6)
+                    + with_config(sample_rows(nsamples=1), pass_cost_ns=0.0))
+    df = read_results([sim])
+    assert list(df["scanner"]) == ["cat"] * 4 + ["read"] * 4

@@ -61,15 +61,16 @@ def test_png(tmp_path):
     assert width >= 1200 and 400 <= height < width
 
 
-def test_svg_names_backend_design_and_procfile(tmp_path):
+def test_svg_names_backend_design_procfile_and_scanner(tmp_path):
     out = tmp_path / "fig.svg"
     result = plot(results(tmp_path / "a.csv"), "-o", out)
     assert result.exit_code == 0, result.output
     svg = out.read_text()
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
     assert 10_000 < len(svg) < 5_000_000
-    assert "sim · mmap_lock · smaps_rollup" in svg
-    assert "sim · per-VMA lock · smaps_rollup" in svg
+    # An old file's "-" scanner with no pass cost reads as the in-process one.
+    assert "sim · mmap_lock · smaps_rollup · --scanner read" in svg
+    assert "sim · per-VMA lock · smaps_rollup · --scanner read" in svg
     for text in ("opmax", "opavg", "(ms)", "p99.9"):
         assert text in svg
 
@@ -144,3 +145,9 @@ def test_missing_csv(tmp_path):
     missing = str(tmp_path / "missing.csv")
     line = one_line_error(plot(missing, "-o", tmp_path / "fig.png"))
     assert missing in line
+
+
+def test_every_configuration_column_has_a_legend_wording():
+    from procvma import plot, schema
+    named = {"backend", "lock", "procfile", "scanner"}
+    assert set(plot.PARAM_LABELS) | named == set(schema.CONFIG_KEY)
