@@ -129,6 +129,20 @@ def max_map_count():
         return None
 
 
+def mem_available():
+    """MemAvailable in bytes: the kernel's estimate of what can be
+    allocated without swapping (free memory plus what reclaim would give
+    back), or None where /proc/meminfo does not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _run(cmd):
     if not shutil.which(cmd[0]):
         return None

@@ -171,32 +171,50 @@ def layout_warnings(layout):
 
 # ---- other checks ---------------------------------------------------------
 
-def _mem_total_bytes():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+def format_bytes(n):
+    """A byte count in the largest binary unit that keeps it >= 1."""
+    for shift, unit in ((50, "PiB"), (40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} B"
 
 
-def region_pages(gb, mb):
-    """--gb/--mb (each a tuple of the values given) as a page count."""
+def check_region_fits(name, size, pages, backend):
+    """Refuse, before anything is allocated, a region this machine cannot
+    hold: the simulator's page state, page tables and VMA pool (the C
+    core says how much), or the kernel's pages and page tables, against
+    MemAvailable, not MemTotal: what other processes hold is not ours."""
+    if backend == "kernel":
+        need, what = pages * (PAGE_SIZE + 8), "the region's pages and page tables need"
+    else:
+        try:
+            from procvma.simmm import MAX_REGION_PAGES, footprint
+        except ImportError:
+            return      # no C core: runner.check_ready says so in one line
+        if pages > MAX_REGION_PAGES:
+            raise click.UsageError(
+                f"{name} {size}: larger than the simulator's largest region "
+                f"({format_bytes(MAX_REGION_PAGES * PAGE_SIZE)})")
+        need, what = footprint(pages), "a simulated region of this size needs"
+    avail = hostinfo.mem_available()
+    if avail is not None and need > avail:
+        raise click.UsageError(
+            f"{name} {size}: {what} {format_bytes(need)} of memory; this machine "
+            f"has {format_bytes(avail)} available (MemAvailable)")
+
+
+def region_pages(gb, mb, backend="sim"):
+    """--gb/--mb (each a tuple of the values given) as a page count, once
+    the backend's region is known to fit in memory."""
     given = [("--gb", v) for v in gb] + [("--mb", v) for v in mb]
     if len(given) > 1:
         raise click.UsageError(
             "only one of --gb and --mb may be given (got "
             + " ".join(f"{n} {v}" for n, v in given) + ")")
     name, size = given[0] if given else ("--mb", DEFAULTS["mb"])
-    nbytes = size << (30 if name == "--gb" else 20)
-    total = _mem_total_bytes()
-    if total is not None and nbytes > total:
-        raise click.UsageError(
-            f"{name} {size}: region larger than this machine's memory "
-            f"({total >> 20} MiB)")
-    return nbytes // PAGE_SIZE
+    pages = (size << (30 if name == "--gb" else 20)) // PAGE_SIZE
+    check_region_fits(name, size, pages, backend)
+    return pages
 
 
 def check_procfile(procfile, backend):
@@ -397,7 +415,7 @@ def make_plan(p, usable=None):
                           {k: p.get(k) for k in COST_OPTIONS})
     procfile = p.get("procfile") or DEFAULTS["procfile"]
     check_procfile(procfile, backend)
-    pages = region_pages(p.get("gb") or (), p.get("mb") or ())
+    pages = region_pages(p.get("gb") or (), p.get("mb") or (), backend)
     layout, note = plan_layout(p.get("cpumapper"), p.get("cpuscript"),
                                p.get("cpubusytasks"), p.get("nbusycpus"), usable)
     if backend == "sim":

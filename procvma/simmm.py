@@ -3,6 +3,7 @@
 mm_struct behind a small class, for `procvma show`, the tests and the
 model-based checks."""
 
+import errno
 import os
 import random
 import threading
@@ -10,6 +11,7 @@ import threading
 from procvma._core import ffi, lib
 
 PAGE_SIZE = lib.PV_PAGE_SIZE
+MAX_REGION_PAGES = lib.PV_MM_MAX_REGION_PAGES
 LOCKS = {"mmap": lib.PV_LOCK_MMAP, "vma": lib.PV_LOCK_VMA}
 PROCFILES = {
     "maps": lib.PV_PROC_MAPS,
@@ -38,6 +40,18 @@ def rcu_thread_exit():
     if getattr(_rcu, "registered", False):
         lib.pv_rcu_unregister_thread()
         _rcu.registered = False
+
+
+def footprint(pages):
+    """Host bytes a simulated mm of `pages` pages takes fully populated."""
+    return lib.pv_mm_footprint(pages, 0)
+
+
+def _add_stats(stats, st):
+    """Add a struct pv_walk_stats into the dict stats (if not None)."""
+    if stats is not None:
+        for name, _ in ffi.typeof("struct pv_walk_stats").fields:
+            stats[name] = stats.get(name, 0) + getattr(st, name)
 
 
 class SimError(OSError):
@@ -127,10 +141,26 @@ class SimMM:
                 break
             size = n + n // 4 + 1
         self._read_hint = size
-        if stats is not None:
-            for name, _ in ffi.typeof("struct pv_walk_stats").fields:
-                stats[name] = stats.get(name, 0) + getattr(st, name)
+        _add_stats(stats, st)
         return ffi.unpack(buf, n).decode()
+
+    def query(self, addr, lock="vma", next_vma=True, stats=None):
+        """One PROCMAP_QUERY ioctl on the simulated /proc/PID/maps: the VMA
+        covering addr (or, with next_vma, the first one above it) as a
+        dict of struct procmap_query's out fields, or None (ENOENT)."""
+        _register_rcu()
+        q = ffi.new("struct pv_procmap_query *")
+        q.size = ffi.sizeof("struct pv_procmap_query")
+        q.query_addr = addr
+        q.query_flags = lib.PV_PROCMAP_QUERY_COVERING_OR_NEXT_VMA if next_vma else 0
+        st = ffi.new("struct pv_walk_stats *")
+        rc = lib.pv_procmap_query(self._mm, LOCKS[lock], q, st)
+        _add_stats(stats, st)
+        if rc == -errno.ENOENT:
+            return None
+        self._check(rc, f"PROCMAP_QUERY {addr:#x}")
+        return {name: getattr(q, name) for name, _ in
+                ffi.typeof("struct pv_procmap_query").fields}
 
     def vmas(self, lock="vma"):
         """[(start_page, end_page), ...] from the simulated maps."""
@@ -144,7 +174,7 @@ class SimMM:
 
 def with_holes(pages, holes, seed):
     """A populated region of `pages` pages with `holes` distinct random
-    single pages unmapped (SPEC §5's `procvma show` layout)."""
+    single pages unmapped, neighbours allowed (the walker tests' layout)."""
     if holes > pages:
         raise ValueError(f"{holes} holes do not fit in {pages} pages")
     mm = SimMM(pages)
@@ -153,4 +183,26 @@ def with_holes(pages, holes, seed):
     return mm
 
 
-__all__ = ["SimMM", "SimError", "with_holes", "rcu_thread_exit", "PAGE_SIZE"]
+def spread_holes(pages, holes, seed):
+    """The pages --holes unmaps at the start of a run (harness/opgen.h):
+    one in each of `holes` equal buckets, never touching another or an
+    end of the region, so holes+1 VMAs.  ValueError when they do not fit."""
+    out = ffi.new("unsigned long[]", max(holes, 1))
+    if lib.pv_bench_holes(seed, pages, holes, out) < 0:
+        raise ValueError(f"{holes} holes do not fit in {pages} pages (at most "
+                         f"{pages // lib.PV_HOLES_MIN_PAGES_EACH}: each needs "
+                         f"{lib.PV_HOLES_MIN_PAGES_EACH} pages of its own)")
+    return list(out)[:holes]
+
+
+def with_spread_holes(pages, holes, seed):
+    """A populated region of `pages` pages with the benchmark's starting
+    holes (spread_holes) unmapped: `procvma show`'s layout."""
+    holes = spread_holes(pages, holes, seed)
+    mm = SimMM(pages)
+    for page in holes:
+        mm.munmap(page)
+    return mm
+
+
+__all__ = ["SimMM", "SimError", "with_holes", "with_spread_holes", "spread_holes", "rcu_thread_exit", "PAGE_SIZE"]
