@@ -10,8 +10,8 @@ import sys
 import click
 
 from procvma import __version__, options, runner
-from procvma.commands import (CONTEXT, OneLineErrors, design_title,
-                              run_points)
+from procvma.commands import (CONTEXT, OneLineErrors, command_line,
+                              design_title, run_points)
 
 
 # ---- procvma: the command group ------------------------------------------
@@ -84,6 +84,9 @@ def prog_name():
 # ---- run-proc-vs-map -----------------------------------------------------
 
 class RunProcVsMapCommand(OneLineErrors, options.DashDashCommand):
+    def shown_name(self, prog):
+        return prog_name()
+
     def main(self, args=None, prog_name=None, **extra):
         # Kept for the "Running ..." line, which echoes them as given.
         self.argv = list(sys.argv[1:] if args is None else args)
@@ -105,7 +108,7 @@ def run_proc_vs_map(**p):
     """
     plan = options.make_plan(p)
     runner.check_ready(plan.backend)
-    writer = plan.open_csv()
+    writer = plan.open_csv(command_line())
     # The reference's first line: "Running $0 $*", trailing space and all.
     argv = getattr(click.get_current_context().command, "argv", sys.argv[1:])
     print(f"Running {prog_name()} {' '.join(argv)}", flush=True)

@@ -7,6 +7,7 @@ it imports none of them, so no command module imports another back.
 """
 
 import os
+import shlex
 import sys
 
 import click
@@ -24,15 +25,33 @@ EXIT_INTERRUPTED = 130
 EXIT_INCONCLUSIVE = 3
 
 
+_command_line = None
+
+
+def command_line():
+    """The command line that started this run, shell-quoted, as results
+    files record it."""
+    return _command_line or shlex.join(
+        [os.path.basename(sys.argv[0]), *sys.argv[1:]])
+
+
 class OneLineErrors:
     """Mixin for click commands: a usage or results error is one line on
     stderr, "PROG: error: MESSAGE", with click's exit status (2 for
     usage), never a usage dump or a traceback."""
 
+    def shown_name(self, prog):
+        """How the command line names us (the wrapper script passes its
+        own name)."""
+        return prog
+
     def main(self, args=None, prog_name=None, **extra):
+        global _command_line
         # Our own name, not argv[0]: the same whether run as an installed
         # script, through the wrapper or through "python -c".
         prog = prog_name or self.name
+        argv = list(sys.argv[1:] if args is None else args)
+        _command_line = shlex.join([self.shown_name(prog), *argv])
         try:
             rv = super().main(args, prog_name=prog, standalone_mode=False,
                               **extra)

@@ -64,6 +64,10 @@ class ResultsWriter:
         try:
             writer = cls(path, fd, command)
             writer._check_or_start()
+        except OSError as e:
+            os.close(fd)
+            raise click.UsageError(f"--csv {path}: cannot use: "
+                                   f"{e.strerror or e}")
         except BaseException:
             os.close(fd)
             raise

@@ -248,7 +248,7 @@ def fidelity_cmd(**p):
     writer = None
     if p.get("csv_path"):
         from procvma.csvio import ResultsWriter
-        writer = ResultsWriter.open(p["csv_path"])
+        writer = ResultsWriter.open(p["csv_path"], commands.command_line())
     for note in notes:
         click.echo(f"procvma fidelity: {note}", err=True)
 

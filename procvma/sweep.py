@@ -9,7 +9,7 @@ import itertools
 import click
 
 from procvma import options, runner
-from procvma.commands import CONTEXT, design_title, run_points
+from procvma.commands import CONTEXT, command_line, design_title, run_points
 
 # The grid's axes, outermost first; the design varies fastest so that a
 # point's "before" and "after" tables sit next to each other.
@@ -71,7 +71,7 @@ def sweep_cmd(**p):
         title = f"Point {n}/{len(combos)}: {label} -- {design_title(params, design)}"
         points.append((title, params))
     runner.check_ready(plan.backend)
-    writer = plan.open_csv()
+    writer = plan.open_csv(command_line())
     for note in notes:
         click.echo(f"procvma sweep: {note}", err=True)
     return run_points(points, plan, writer, prog="procvma sweep")
