@@ -16,15 +16,15 @@ compared with the kernel's smaps_rollup and its vma design with the
 kernel's maps, each reading the same file as the kernel it stands for.
 """
 
+import math
 import os
-import statistics
 import sys
 import time
 
 import click
 from scipy.stats import spearmanr
 
-from procvma import calibration, commands, hostinfo, options, runner
+from procvma import calibration, commands, hostinfo, options, runner, stats
 from procvma.commands import CONTEXT, EXIT_INTERRUPTED, OneLineErrors
 
 # Ratios sim/kernel inside this band count as "within 2x".
@@ -124,8 +124,7 @@ class Run(commands.Point):
         self.key = key                  # (point, pair name, "sim"|"kernel")
 
     def median(self, metric):
-        vals = [r[metric] for r in self.rows]
-        return statistics.median(vals) if vals else None
+        return stats.median(r[metric] for r in self.rows)
 
 
 def plan_runs(p, points, pairs, scanner="cat"):
@@ -159,20 +158,19 @@ def plan_runs(p, points, pairs, scanner="cat"):
     return runs, by_key, notes, seed
 
 
-def _ratio(a, b):
-    if a is None or b is None or b <= 0:
-        return None
-    return a / b
+def _known(v):
+    """Not None, NaN (no samples) or infinite (a ratio to nothing)."""
+    return v is not None and math.isfinite(v)
 
 
 def _fmt(v, width, prec=3):
-    return f"{'-' if v is None else f'{v:.{prec}f}':>{width}}"
+    return f"{f'{v:.{prec}f}' if _known(v) else '-':>{width}}"
 
 
 def spearman(xs, ys):
     """Rank correlation of two equally long lists (ties get mean ranks);
     None with fewer than three points or a constant list."""
-    pairs = [(x, y) for x, y in zip(xs, ys) if x is not None and y is not None]
+    pairs = [(x, y) for x, y in zip(xs, ys) if _known(x) and _known(y)]
     if len(pairs) < 3 or any(len(set(col)) < 2 for col in zip(*pairs)):
         return None
     return float(spearmanr(*zip(*pairs)).statistic)
@@ -192,8 +190,8 @@ def format_table(points, pairs, by_key, metric, header):
         for pair in pairs:
             sim = by_key[(point, pair.name, "sim")].median(metric)
             ker = by_key[(point, pair.name, "kernel")].median(metric)
-            ratio = _ratio(sim, ker)
-            flag = " " if ratio is None or BAND[0] <= ratio <= BAND[1] else "!"
+            ratio = stats.ratio(sim, ker)
+            flag = " " if not _known(ratio) or BAND[0] <= ratio <= BAND[1] else "!"
             cells += f"  {_fmt(sim, 8)} {_fmt(ker, 8)} {_fmt(ratio, 7, 2)}{flag}"
             series[pair.name][0].append(sim)
             series[pair.name][1].append(ker)
@@ -274,8 +272,8 @@ def fidelity_cmd(**p):
         click.echo(f"procvma fidelity: error: {failure}", err=True)
         return status
     if check:
-        bad = [f"{name} {r if r is None else f'{r:.2f}'}" for name, r in target.items()
-               if r is None or not BAND[0] <= r <= BAND[1]]
+        bad = [f"{name} {_fmt(r, 0, 2).strip()}" for name, r in target.items()
+               if not _known(r) or not BAND[0] <= r <= BAND[1]]
         if bad:
             click.echo("procvma fidelity: outside "
                        f"[{BAND[0]:g}, {BAND[1]:g}]: {', '.join(bad)}", err=True)
@@ -290,7 +288,7 @@ def _median_of(fn, repeat):
     bad = [v for v in vals if v < 0]
     if bad:
         raise click.ClickException(f"measurement failed: {os.strerror(int(-bad[0]))}")
-    return statistics.median(vals)
+    return stats.median(vals)
 
 
 def host_walk_ns(lib, procfile, npages, vma_pages, iters, repeat):
@@ -347,7 +345,7 @@ def no_reader_opavg(backend, p, nsamples):
         raise click.Abort()
     except runner.SampleFailed as e:
         raise click.ClickException(str(e))
-    return statistics.median(r["opavg_ms"] for r in rows), plan.notes
+    return stats.median(r["opavg_ms"] for r in rows), plan.notes
 
 
 @click.command("calibrate", cls=FidelityCommand, context_settings=CONTEXT)

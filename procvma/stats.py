@@ -18,11 +18,12 @@ so below MIN_SAMPLES a side no interval is given at all.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-import numpy as np
-from scipy.stats import bootstrap, mannwhitneyu
+# numpy and scipy are imported where they are used: the benchmark's own
+# table takes its medians from here, and must not wait for them to load.
 
 ALPHA = 0.05
 CONFIDENCE = 1 - ALPHA
@@ -37,15 +38,18 @@ TOO_FEW = "too few samples"
 
 
 def _clean(values: Sequence[float]) -> np.ndarray:
+    import numpy as np
+
     a = np.asarray(values, dtype=float)
     return a[~np.isnan(a)]
 
 
 def median(values: Sequence[float]) -> float:
-    """Median, the mean of the two middle values for an even count (as the
-    reference harness computes it); NaN for no values."""
-    a = _clean(values)
-    return float(np.median(a)) if a.size else math.nan
+    """Median of the values that are known (not None or NaN), the mean of
+    the two middle values for an even count, as the reference harness
+    computes it; NaN for no values."""
+    known = [float(v) for v in values if v is not None and not math.isnan(v)]
+    return statistics.median(known) if known else math.nan
 
 
 def ratio(num: float, den: float) -> float:
@@ -89,6 +93,8 @@ def mann_whitney(a: Sequence[float], b: Sequence[float],
 
     Too few samples means that no outcome could fall below alpha, so the
     test cannot tell a real difference from chance."""
+    from scipy.stats import mannwhitneyu
+
     x, y = _clean(a), _clean(b)
     if min_pvalue(x.size, y.size, alternative) >= alpha:
         return Significance(None, TOO_FEW)
@@ -125,6 +131,9 @@ def ratio_interval(a: Sequence[float], b: Sequence[float],
     or (nan, nan) with fewer than MIN_SAMPLES values on either side.
     Percentile bootstrap: the BCa method needs a spread in its jackknife
     that identical samples (a floor of 0.007 ms, say) do not have."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
     x, y = _clean(a), _clean(b)
     if not enough(x.size, y.size):
         return math.nan, math.nan

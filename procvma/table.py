@@ -10,8 +10,7 @@ sample: the median, the sorted opavg column and the sorted opmax column.
 Either form ends with a blank line.
 """
 
-# An even count takes the mean of the two middle values, as the reference's.
-from statistics import median
+from procvma.stats import median
 
 HEADER = (
     "",
