@@ -22,6 +22,7 @@ INJECT = {
     "no-resume-check": lib.PV_INJECT_NO_RESUME_CHECK,
     "no-vma-lock": lib.PV_INJECT_NO_VMA_LOCK,
     "no-drain": lib.PV_INJECT_NO_DRAIN,
+    "skip-merged": lib.PV_INJECT_SKIP_MERGED,
 }
 
 _rcu = threading.local()

@@ -55,6 +55,8 @@ def summary(res, locks, procfiles):
         f"retries: {sum(s.retries for s in stats)}",
         f"vmas walked: {sum(s.vmas for s in stats)}",
         f"exact-total checks: {res.conserving_checks}",
+        f"coverage checks: {res.coverage_checks}",
+        f"pages checked for coverage: {res.coverage_pages}",
         f"writer ops: {res.maps + res.unmaps + res.remaps + res.enomem} "
         f"(mmap {res.maps}, munmap {res.unmaps}, re-map in place {res.remaps}, "
         f"ENOMEM {res.enomem})",
@@ -99,10 +101,12 @@ def violation_lines(res):
 def torture_cmd(duration, lock, procfile, writers, readers, inject, pages, seed,
                 max_violations):
     """Churn a simulated address space with writers while readers walk its
-    /proc files, checking every walk: VMAs sorted, non-overlapping and in
-    the region; no page counted twice; a VMA held under its lock never
-    changing; exact totals while the writers only re-map in place; and at
-    the end, every lock free and every VMA in the tree or back in the pool.
+    /proc files, checking every walk: VMAs in the region, each ending above
+    the one before; no page counted twice; nothing lost, every page mapped
+    for the whole walk in its output ("coverage checks"); a VMA held under
+    its lock never changing; exact totals while the writers only re-map in
+    place; and at the end, every lock free and every VMA in the tree or
+    back in the pool.
 
     Prints a summary ending in "violations: N" and exits 1 if N > 0."""
     locks = ["mmap", "vma"] if lock == "both" else [lock]

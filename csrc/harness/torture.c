@@ -13,8 +13,15 @@
  * Readers walk every selected procfile in every selected design with a
  * walk_observer (task_mmu.h) that checks, at every walk:
  *
- *  - every VMA is non-empty and inside the region, and VMAs come sorted
- *    and non-overlapping (maps, smaps);
+ *  - every VMA is non-empty and inside the region, and each ends above the
+ *    one before (maps, smaps): the walk's position never goes backwards.
+ *    A VMA may start below the previous one's end only because it grew
+ *    back across the reader's resume point, and is then shown again;
+ *  - nothing is lost (Documentation/filesystems/proc.rst): every page
+ *    that stayed populated for the whole walk is in a VMA the walk
+ *    reported (for the rollup: in a range it accounted).  A page re-mapped
+ *    in place stayed populated: the writer replaced it within one write
+ *    cycle, which a reader must never see as a hole;
  *  - no page is counted twice: each VMA the rollup accounts is accounted
  *    from at or after the end of the previous one;
  *  - a VMA held under its lock never changes while held: its change stamp
@@ -68,8 +75,9 @@ static atomic_int torture_stop_requested;
 
 struct torture_run;
 
+/* A VMA a walk reported: its range, and from where it was accounted. */
 struct shown_range {
-	unsigned long start, end;
+	unsigned long start, end, from;
 };
 
 struct torture_reader {
@@ -87,12 +95,14 @@ struct torture_reader {
 	unsigned long nshown, shown_cap;
 	struct mem_size_stats rollup;
 	bool rollup_seen;
+	unsigned char *covered;		/* region pages the walk reported */
 
 	char *buf;
 	unsigned long buflen;
 
 	unsigned long long walks[NLOCKS][NPROCFILES];
 	unsigned long long conserving_checks;
+	unsigned long long coverage_checks, coverage_pages;
 	struct pv_walk_stats stats[NLOCKS];
 };
 
@@ -118,6 +128,17 @@ struct torture_run {
 	unsigned long npopulated;
 	unsigned long long maps, unmaps, remaps, enomem;
 	uint64_t phase_deadline_ns;
+
+	/*
+	 * Writer ops are numbered from 1; changed_at[p] is the op that last
+	 * turned page p's populated bit over.  ops_done is the last op
+	 * finished, published with a release store; with an acquire load
+	 * of it before a walk, a reader knows that every op up to it
+	 * happened before the walk began.
+	 */
+	unsigned long long *changed_at;
+	unsigned long long op_seq;
+	atomic_ullong ops_done;
 
 	/*
 	 * Phase epoch: even while writers churn, odd while they only
@@ -275,15 +296,28 @@ static void maybe_switch_phase(struct torture_run *run)
 	atomic_thread_fence(memory_order_release);
 }
 
+/* Record op number op_seq + 1 turning pages [p, p + n) to @val. */
 static void shadow_set(struct torture_run *run, unsigned long p, unsigned long n,
 		       unsigned char val)
 {
 	unsigned long i;
 
 	for (i = p; i < p + n; i++) {
+		if (run->populated[i] == val)
+			continue;
 		run->npopulated += (long)val - (long)run->populated[i];
 		run->populated[i] = val;
+		run->changed_at[i] = run->op_seq + 1;
 	}
+}
+
+/*
+ * The op is done.  Release: its shadow changes, and its changes to the
+ * mm, happen before a reader's acquire load that sees it (reader_walk()).
+ */
+static void op_done(struct torture_run *run)
+{
+	atomic_store_explicit(&run->ops_done, ++run->op_seq, memory_order_release);
 }
 
 /* One churn op: 1 page, or up to MAX_OP_PAGES a quarter of the time. */
@@ -376,6 +410,7 @@ static void *writer_fn(void *arg)
 			writer_conserve(w);
 		else
 			writer_churn(w);
+		op_done(run);
 		mmap_write_unlock(mm);
 	}
 	pv_rcu_unregister_thread();
@@ -424,15 +459,16 @@ static void obs_vma_shown(struct walk_observer *obs, unsigned long start,
 				  pg(run, start), pg(run, end), pg(run, walk_from));
 		else
 			r->accounted += end - walk_from;
-	} else if (start < r->prev_end) {
-		violation(run, "%s/%s: VMA [%ld, %ld) not after the previous one, "
-			  "which ended at %ld", how, file, pg(run, start), pg(run, end),
+	} else if (end <= r->prev_end) {
+		violation(run, "%s/%s: VMA [%ld, %ld) does not end above the previous "
+			  "one, which ended at %ld", how, file, pg(run, start), pg(run, end),
 			  pg(run, r->prev_end));
 	}
 	if (end > r->prev_end)
 		r->prev_end = end;
 	if (r->nshown < r->shown_cap)
-		r->shown[r->nshown++] = (struct shown_range){ start, end };
+		r->shown[r->nshown++] = (struct shown_range){
+			start, end, r->procfile == PV_PROC_SMAPS_ROLLUP ? walk_from : start };
 }
 
 static void obs_rollup_done(struct walk_observer *obs,
@@ -576,13 +612,57 @@ static void check_conserving(struct torture_reader *r, const char *how,
 			  pages * PAGE_SIZE >> 10);
 }
 
+/*
+ * Nothing lost: every page populated since an op that finished before the
+ * walk began (op @before or earlier), and still populated now, is in a
+ * range the walk reported.  The shadow is read under the mmap read lock,
+ * so every op that finished before we took it is in it, and none is half
+ * done.
+ */
+static void check_coverage(struct torture_reader *r, unsigned long long before,
+			   const char *how, const char *file)
+{
+	struct torture_run *run = r->run;
+	struct mm_struct *mm = run->mm;
+	unsigned long i, p, lost = 0, first_lost = 0, required = 0;
+
+	memset(r->covered, 0, mm->region_pages);
+	for (i = 0; i < r->nshown; i++) {
+		unsigned long from = r->shown[i].from, end = r->shown[i].end;
+
+		if (from < mm->region_start || from >= end ||
+		    end > page_addr(mm, mm->region_pages))
+			continue;	/* reported as a violation already */
+		memset(r->covered + addr_page(mm, from), 1, (end - from) >> PAGE_SHIFT);
+	}
+
+	mmap_read_lock(mm);
+	for (p = 0; p < mm->region_pages; p++) {
+		if (!run->populated[p] || run->changed_at[p] > before)
+			continue;
+		required++;
+		if (!r->covered[p] && !lost++)
+			first_lost = p;
+	}
+	mmap_read_unlock(mm);
+
+	r->coverage_checks++;
+	r->coverage_pages += required;
+	if (lost)
+		violation(run, "%s/%s: lost %lu page(s) populated for the whole walk, "
+			  "the first page %lu", how, file, lost, first_lost);
+}
+
 static void reader_walk(struct torture_reader *r)
 {
 	struct torture_run *run = r->run;
 	const char *how = lock_name[r->lock], *file = pv_procfile_name(r->procfile);
+	unsigned long long before;
 	unsigned long e1, e2;
 	long n;
 
+	/* Acquire: pairs with the release store in op_done(). */
+	before = atomic_load_explicit(&run->ops_done, memory_order_acquire);
 	/* Acquire: pairs with the release store in maybe_switch_phase(). */
 	e1 = atomic_load_explicit(&run->epoch, memory_order_acquire);
 	n = proc_read_all(run->mm, r->procfile, r->lock, r->buf, r->buflen,
@@ -608,6 +688,8 @@ static void reader_walk(struct torture_reader *r)
 			  how, file, n);
 	if (e1 == e2 && (e1 & 1))
 		check_conserving(r, how, file);
+	if (r->nshown < r->shown_cap)
+		check_coverage(r, before, how, file);
 }
 
 static void *reader_fn(void *arg)
@@ -837,7 +919,7 @@ static int validate(const struct pv_torture_config *cfg)
 	    !(cfg->duration_s >= 0) || !(cfg->phase_ms > 0))
 		return -EINVAL;
 	if (cfg->inject & ~(PV_INJECT_NO_RESUME_CHECK | PV_INJECT_NO_VMA_LOCK |
-			    PV_INJECT_NO_DRAIN))
+			    PV_INJECT_NO_DRAIN | PV_INJECT_SKIP_MERGED))
 		return -EINVAL;
 	return 0;
 }
@@ -865,6 +947,7 @@ static void fragment_region(struct torture_run *run)
 	for (p = 1; p < run->cfg->region_pages; p += 3)
 		if (!do_munmap(mm, page_addr(mm, p), page_addr(mm, p + 1)))
 			shadow_set(run, p, 1, 0);
+	op_done(run);
 	run->phase_deadline_ns = ktime_get_ns() + (uint64_t)(run->cfg->phase_ms * 1e6);
 	mmap_write_unlock(mm);
 }
@@ -886,7 +969,8 @@ static int init_readers(struct torture_run *run, struct torture_reader *readers)
 		r->shown = calloc(r->shown_cap, sizeof(*r->shown));
 		r->buflen = r->shown_cap * TEXT_PER_VMA;
 		r->buf = malloc(r->buflen);
-		if (!r->shown || !r->buf)
+		r->covered = malloc(run->cfg->region_pages);
+		if (!r->shown || !r->buf || !r->covered)
 			return -ENOMEM;
 	}
 	return 0;
@@ -942,6 +1026,8 @@ static void collect(struct torture_run *run, const struct torture_reader *reader
 		for (j = 0; j < NLOCKS; j++)
 			sum_stats(&out->stats[j], &readers[i].stats[j]);
 		out->conserving_checks += readers[i].conserving_checks;
+		out->coverage_checks += readers[i].coverage_checks;
+		out->coverage_pages += readers[i].coverage_pages;
 	}
 	out->maps = run->maps;
 	out->unmaps = run->unmaps;
@@ -968,9 +1054,10 @@ int pv_torture_run(const struct pv_torture_config *cfg, struct pv_torture_result
 	err = -ENOMEM;
 	run.mm = pv_mm_create(cfg->region_pages, 1);
 	run.populated = malloc(cfg->region_pages);
+	run.changed_at = calloc(cfg->region_pages, sizeof(*run.changed_at));
 	writers = calloc_aligned(cfg->writers, sizeof(*writers));
 	readers = calloc_aligned(cfg->readers, sizeof(*readers));
-	if (!run.mm || !run.populated || !writers || !readers)
+	if (!run.mm || !run.populated || !run.changed_at || !writers || !readers)
 		goto out;
 	memset(run.populated, 1, cfg->region_pages);
 	run.npopulated = cfg->region_pages;
@@ -992,10 +1079,12 @@ out:
 		for (i = 0; i < cfg->readers; i++) {
 			free(readers[i].shown);
 			free(readers[i].buf);
+			free(readers[i].covered);
 		}
 	free(readers);
 	free(writers);
 	free(run.populated);
+	free(run.changed_at);
 	pv_mm_destroy(run.mm);
 	pv_rcu_unregister_thread();
 	pthread_mutex_destroy(&run.msg_lock);

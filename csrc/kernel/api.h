@@ -25,6 +25,7 @@
 #define PV_INJECT_NO_RESUME_CHECK 1	/* rollup re-walks what it already counted */
 #define PV_INJECT_NO_VMA_LOCK 2		/* per-VMA readers skip vma_start_read */
 #define PV_INJECT_NO_DRAIN 4		/* vma_start_write does not wait for readers */
+#define PV_INJECT_SKIP_MERGED 8		/* maps/smaps skip a VMA grown across the resume point */
 
 struct mm_struct;
 

@@ -33,23 +33,6 @@
 #include "task_mmu.h"
 #include "vma_tree.h"
 
-/* The largest seq_file buffer a read() may grow to (one smaps record is ~1 KiB). */
-#define SEQ_BUF_MAX (16 * PAGE_SIZE)
-
-struct proc_maps_private {
-	struct mm_struct *mm;
-	int lock;			/* PV_LOCK_* */
-	bool mmap_locked;		/* holding the mmap read lock */
-	bool vma_refs;			/* locked_vma holds a VMA read lock */
-	struct vm_area_struct *locked_vma;
-	unsigned long last_pos;		/* where the next read() resumes */
-	struct pv_walk_stats *stats;
-	struct walk_observer *obs;
-	unsigned int gen_before;	/* locked_vma's vm_gen when we got it */
-	unsigned long shown_start;	/* ... and its range then */
-	unsigned long shown_end;
-};
-
 /* ---- locking ----------------------------------------------------------- */
 
 static void unlock_ctx_vma(struct proc_maps_private *priv)
@@ -389,20 +372,28 @@ typedef void (*show_fn)(struct proc_maps_private *, struct seq_file *,
 			struct vm_area_struct *);
 
 /*
- * The next VMA to show after @pos.  Between two VMAs the reader may have
- * held no lock (a new read(), or per-VMA locking), so the VMA it shows
- * last may since have grown or merged past @pos.  Such a VMA was already
- * reported: skip it, so that "the mapped addresses never go backwards,
- * which implies no two regions will ever overlap"
- * (Documentation/filesystems/proc.rst).
+ * The next VMA to show after @pos: the first that ends above it, as the
+ * kernel's proc_get_vma() finds it, however far below @pos it starts.
+ * Between two VMAs the reader may have held no lock (a new read(), or
+ * per-VMA locking), so the VMA it showed last may since have grown or
+ * merged past @pos; that VMA is shown again, grown, and the walk moves on
+ * to its new end.  Skipping it would lose every page it holds above @pos,
+ * pages that may have been mapped for the whole walk: "if there is
+ * something at a given vaddr during the entirety of the life of the
+ * smaps/maps walk, there will be some output for it"
+ * (Documentation/filesystems/proc.rst).  What never goes backwards is
+ * the position, the end of each VMA shown; the selftest
+ * proc-maps-race.c accepts the VMA reported twice for the same reason.
  */
 static struct vm_area_struct *m_next_vma(struct proc_maps_private *priv,
 					 unsigned long pos)
 {
 	struct vm_area_struct *vma = proc_get_vma(priv, pos);
 
-	while (vma && pos && vma->vm_start < pos)
-		vma = proc_get_vma(priv, vma->vm_end);
+	/* The fault under test: skip what starts below @pos, losing its pages. */
+	if (should_fail(priv->mm, PV_INJECT_SKIP_MERGED))
+		while (vma && pos && vma->vm_start < pos)
+			vma = proc_get_vma(priv, vma->vm_end);
 	return vma;
 }
 
@@ -524,6 +515,57 @@ static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m
 		priv->obs->rollup_done(priv->obs, &mss);
 }
 
+/* ---- open, read(), release ---------------------------------------------- */
+
+int proc_maps_open(struct proc_maps_file *f, struct mm_struct *mm, int procfile,
+		   int lock, struct pv_walk_stats *stats, struct walk_observer *obs)
+{
+	if (lock != PV_LOCK_MMAP && lock != PV_LOCK_VMA)
+		return -EINVAL;
+	if (procfile != PV_PROC_MAPS && procfile != PV_PROC_SMAPS &&
+	    procfile != PV_PROC_SMAPS_ROLLUP)
+		return -EINVAL;
+	memset(&f->dummy, 0, sizeof(f->dummy));
+	f->priv = (struct proc_maps_private){
+		.mm = mm, .lock = lock, .obs = obs,
+		.stats = stats ? stats : &f->dummy,
+	};
+	f->m = (struct seq_file){ .buf = f->buf, .size = PAGE_SIZE };
+	f->procfile = procfile;
+	f->eof = false;
+	if (obs && obs->walk_begin)
+		obs->walk_begin(obs);
+	return 0;
+}
+
+long proc_maps_read(struct proc_maps_file *f)
+{
+	long n;
+
+	if (f->eof)
+		return 0;
+	if (f->procfile == PV_PROC_SMAPS_ROLLUP) {
+		/* single_open(): one show, one buffer, then EOF */
+		show_smaps_rollup(&f->priv, &f->m);
+		f->priv.stats->reads++;
+		f->eof = true;
+		return f->m.count;
+	}
+	n = seq_read_chunk(&f->priv, &f->m, f->procfile == PV_PROC_MAPS ?
+			   show_map : show_smap);
+	if (n < 0)
+		return n;
+	f->priv.stats->reads++;
+	f->eof = n == 0;
+	return n;
+}
+
+void proc_maps_release(struct proc_maps_file *f)
+{
+	if (f->eof)
+		f->priv.stats->walks++;
+}
+
 /* ---- read to EOF ---------------------------------------------------------- */
 
 static void copy_to_user(char *buf, unsigned long len, unsigned long pos,
@@ -540,47 +582,23 @@ long proc_read_all(struct mm_struct *mm, int procfile, int lock, char *buf,
 		   unsigned long len, struct pv_walk_stats *stats,
 		   struct walk_observer *obs)
 {
-	char seqbuf[SEQ_BUF_MAX];
-	struct seq_file m = { .buf = seqbuf, .size = PAGE_SIZE };
-	struct pv_walk_stats dummy = { 0 };
-	struct proc_maps_private priv = {
-		.mm = mm, .lock = lock, .obs = obs,
-		.stats = stats ? stats : &dummy,
-	};
+	struct proc_maps_file f;
 	unsigned long total = 0;
 	long n;
+	int err;
 
-	if (lock != PV_LOCK_MMAP && lock != PV_LOCK_VMA)
-		return -EINVAL;
-	if (obs && obs->walk_begin)
-		obs->walk_begin(obs);
-
-	switch (procfile) {
-	case PV_PROC_SMAPS_ROLLUP:
-		/* single_open(): one show, one buffer */
-		show_smaps_rollup(&priv, &m);
-		priv.stats->reads++;
-		copy_to_user(buf, len, 0, m.buf, m.count);
-		total = m.count;
-		break;
-	case PV_PROC_MAPS:
-	case PV_PROC_SMAPS:
-		do {
-			n = seq_read_chunk(&priv, &m, procfile == PV_PROC_MAPS ?
-					   show_map : show_smap);
-			if (n < 0)
-				return n;
-			priv.stats->reads++;
-			copy_to_user(buf, len, total, m.buf, n);
-			total += n;
-		} while (n);
-		break;
-	default:
-		return -EINVAL;
+	err = proc_maps_open(&f, mm, procfile, lock, stats, obs);
+	if (err)
+		return err;
+	while ((n = proc_maps_read(&f)) > 0) {
+		copy_to_user(buf, len, total, f.m.buf, n);
+		total += n;
 	}
+	proc_maps_release(&f);
+	if (n < 0)
+		return n;
 	if (len)
 		buf[total < len - 1 ? total : len - 1] = '\0';
-	priv.stats->walks++;
 	return total;
 }
 

@@ -6,8 +6,11 @@
 #ifndef PROCVMA_TASK_MMU_H
 #define PROCVMA_TASK_MMU_H
 
+#include <stdbool.h>
+
 #include "api.h"
 #include "mm_types.h"
+#include "seq_file.h"
 
 #define PSS_SHIFT 12
 
@@ -51,6 +54,50 @@ struct walk_observer {
 	void (*rollup_done)(struct walk_observer *obs,
 			    const struct mem_size_stats *mss);
 };
+
+/* The largest seq_file buffer a read() may grow to (one smaps record is ~1 KiB). */
+#define SEQ_BUF_MAX (16 * PAGE_SIZE)
+
+struct proc_maps_private {
+	struct mm_struct *mm;
+	int lock;			/* PV_LOCK_* */
+	bool mmap_locked;		/* holding the mmap read lock */
+	bool vma_refs;			/* locked_vma holds a VMA read lock */
+	struct vm_area_struct *locked_vma;
+	unsigned long last_pos;		/* where the next read() resumes */
+	struct pv_walk_stats *stats;
+	struct walk_observer *obs;
+	unsigned int gen_before;	/* locked_vma's vm_gen when we got it */
+	unsigned long shown_start;	/* ... and its range then */
+	unsigned long shown_end;
+};
+
+/*
+ * An open /proc/PID/{maps,smaps,smaps_rollup}: what seq_open() and
+ * proc_maps_open() set up, read one read() at a time with
+ * proc_maps_read().  Large (the seq_file buffer is inside); callers keep
+ * it on their stack or in their own allocation.
+ */
+struct proc_maps_file {
+	struct proc_maps_private priv;
+	struct seq_file m;
+	int procfile;			/* PV_PROC_* */
+	bool eof;
+	struct pv_walk_stats dummy;	/* stats when the caller wants none */
+	char buf[SEQ_BUF_MAX];
+};
+
+/* 0, or -EINVAL for an unknown @procfile or @lock.  @stats, @obs may be NULL. */
+int proc_maps_open(struct proc_maps_file *f, struct mm_struct *mm, int procfile,
+		   int lock, struct pv_walk_stats *stats, struct walk_observer *obs);
+/*
+ * One read() of at least a page: the next whole records, in f->m.buf.
+ * Returns their length, 0 at EOF, or -EFBIG if one record outgrew
+ * SEQ_BUF_MAX.  The first read() starts the walk (obs->walk_begin).
+ */
+long proc_maps_read(struct proc_maps_file *f);
+/* close(): counts a finished walk (stats->walks) if it reached EOF. */
+void proc_maps_release(struct proc_maps_file *f);
 
 long proc_read_all(struct mm_struct *mm, int procfile, int lock, char *buf,
 		   unsigned long len, struct pv_walk_stats *stats,
