@@ -34,6 +34,9 @@ def run(cfg):
     """Run the torture in a worker thread so that Ctrl-C reaches us and
     stops it.  Returns (result struct, errno or 0, interrupted)."""
     res = ffi.new("struct pv_torture_result *")
+    # The stop flag is sticky: clear it before the run, not inside it, so
+    # that a Ctrl-C from here on is never lost.
+    lib.pv_torture_reset_stop()
     rc, interrupted = runner.in_worker(lambda: lib.pv_torture_run(cfg, res),
                                        lib.pv_torture_stop, "pv_torture_run")
     return res, -rc if rc is not None and rc < 0 else 0, interrupted

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """procvma torture: a clean run finds nothing while exercising every path
-(both designs, every procfile, fallbacks and drops), and each injected
-fault is caught and fails the command."""
+(both designs, every procfile, fallbacks and drops), each injected fault
+is caught and fails the command, and Ctrl-C is never lost."""
 
 import os
 import re
@@ -11,6 +11,9 @@ import sys
 import time
 
 import pytest
+
+from procvma._core import ffi, lib
+from procvma.torture import make_config
 
 PROCVMA = os.path.join(os.path.dirname(sys.executable), "procvma")
 
@@ -64,7 +67,8 @@ def test_one_design_walks_only_that_design():
     assert "walks mmap" not in r.stdout
 
 
-@pytest.mark.parametrize("fault", ["no-resume-check", "no-vma-lock", "no-drain"])
+@pytest.mark.parametrize("fault", ["no-resume-check", "no-vma-lock", "no-drain",
+                                   "skip-merged"])
 def test_injected_fault_is_caught(fault):
     r = torture("--duration", "10", "--inject", fault)
     assert r.returncode == 1, r.stdout + r.stderr
@@ -73,6 +77,21 @@ def test_injected_fault_is_caught(fault):
     assert r.stdout.splitlines()[-1] == f"violations: {f['violations']}"
     # The first few are shown, one line each, before the summary.
     assert re.search(r"(?m)^violation: \S", r.stdout)
+
+
+def test_ctrl_c_before_the_run_starts_is_not_lost():
+    # A Ctrl-C that lands after the CLI cleared the flag but before the C
+    # run began must still stop the run: the flag is sticky.
+    cfg = make_config(60, ["vma"], ["maps"])
+    res = ffi.new("struct pv_torture_result *")
+    lib.pv_torture_reset_stop()
+    lib.pv_torture_stop()
+    try:
+        assert lib.pv_torture_run(cfg, res) == 0
+    finally:
+        lib.pv_torture_reset_stop()
+    assert res.stopped_early and res.elapsed_s < 30
+    assert res.violations == 0
 
 
 @pytest.mark.parametrize("args, word", [

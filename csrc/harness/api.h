@@ -156,7 +156,11 @@ struct pv_torture_result {
 /* 0, or -errno (-EINVAL: a bad config; -ENOMEM). */
 int pv_torture_run(const struct pv_torture_config *cfg,
 		   struct pv_torture_result *out);
-/* Ask a running pv_torture_run() to finish early (Ctrl-C). */
+/*
+ * Ask a running pv_torture_run() to finish early (Ctrl-C).  Sticky: a
+ * run that starts later stops at once, until pv_torture_reset_stop().
+ */
 void pv_torture_stop(void);
+void pv_torture_reset_stop(void);
 
 #endif /* PROCVMA_HARNESS_API_H */

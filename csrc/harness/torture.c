@@ -70,7 +70,11 @@ static const char *const lock_name[NLOCKS] = {
 	[PV_LOCK_MMAP] = "mmap", [PV_LOCK_VMA] = "vma",
 };
 
-/* pv_torture_stop(): Ctrl-C from the CLI.  Sticky until the next run. */
+/*
+ * pv_torture_stop(): Ctrl-C from the CLI.  Sticky until
+ * pv_torture_reset_stop(), so that a Ctrl-C that lands before a run
+ * starts still stops it.
+ */
 static atomic_int torture_stop_requested;
 
 struct torture_run;
@@ -1047,7 +1051,6 @@ int pv_torture_run(const struct pv_torture_config *cfg, struct pv_torture_result
 	err = validate(cfg);
 	if (err)
 		return err;
-	atomic_store(&torture_stop_requested, 0);
 	pthread_mutex_init(&run.msg_lock, NULL);
 	pv_rcu_register_thread();
 
@@ -1094,4 +1097,9 @@ out:
 void pv_torture_stop(void)
 {
 	atomic_store(&torture_stop_requested, 1);
+}
+
+void pv_torture_reset_stop(void)
+{
+	atomic_store(&torture_stop_requested, 0);
 }
