@@ -97,6 +97,51 @@ def test_sample_shape(procfile, scanner):
     assert 0 < s["walk_avg_ms"] <= s["walk_max_ms"]
 
 
+def scanner_loops():
+    """The cat scanners' shell loops this process started: {pid: cmdline}."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        if ppid == os.getpid() and cmdline[0] == b"bash":
+            found[int(pid)] = cmdline
+    return found
+
+
+def test_cat_scanner_is_the_references_shell_loop_placed_like_it():
+    cpus = usable_cpus()
+    result = {}
+    t = threading.Thread(target=lambda: result.update(core.bench_run(params(
+        procfile="smaps_rollup", scanner="cat", nbusytasks=2, duration=1.5))))
+    t.start()
+    deadline = time.monotonic() + 1.2
+    loops = {}
+    while time.monotonic() < deadline and len(loops) < 2:
+        loops = scanner_loops()
+        time.sleep(0.05)
+    try:
+        # One bash loop per scanner, running cat on the mapper's file each
+        # pass, on the busy CPU at nice 15 like scanpid.sh under taskset
+        # and nice -n 15.
+        assert len(loops) == 2, loops
+        for pid, cmdline in loops.items():
+            assert b"while cat" in cmdline[2] and cmdline[4].endswith(b"/smaps_rollup")
+            assert os.sched_getaffinity(pid) == {cpus[-1]}
+            assert os.getpriority(os.PRIO_PROCESS, pid) == 15
+    finally:
+        t.join(20)
+    assert_sane_sample(result)
+    assert result["walks"] > 0
+    assert 0 < result["walk_avg_ms"] <= result["walk_max_ms"]
+    assert scanner_loops() == {}, "a scanner's shell loop outlived its sample"
+
+
 def test_no_scanners_means_no_walks():
     s = core.bench_run(params(nbusytasks=0))
     assert_sane_sample(s)

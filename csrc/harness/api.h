@@ -16,8 +16,9 @@
 #define PV_BACKEND_SIM 0
 #define PV_BACKEND_KERNEL 1
 
-#define PV_SCANNER_READ 0	/* open, read to EOF, close: what cat does */
-#define PV_SCANNER_CAT 1	/* fork+exec cat per pass, like scanpid.sh */
+#define PV_SCANNER_READ 0	/* open, read to EOF, close, in-process */
+#define PV_SCANNER_CAT 1	/* kernel: a bash loop running cat per pass, as
+				 * scanpid.sh; sim: cat's calibrated pass cost */
 
 /* One sample's parameters.  CPU numbers are already validated. */
 struct pv_bench_config {
@@ -25,7 +26,7 @@ struct pv_bench_config {
 	int lock;			/* sim only */
 	int procfile;			/* sim only: PV_PROC_* */
 	char procfile_name[64];		/* kernel: file under /proc/PID */
-	int scanner;			/* kernel only: PV_SCANNER_* */
+	int scanner;			/* PV_SCANNER_*; the sim pays pass_cost_ns for it */
 	int cpumapper;
 	int cpuscript;
 	int cpubusytasks;

@@ -37,6 +37,7 @@
 
 #include "backend.h"
 #include "kmapper_proto.h"
+#include "scan_loop.h"
 
 extern char **environ;
 
@@ -59,9 +60,7 @@ struct ktask {
 	int started;			/* pthread_create succeeded */
 	/* Scanner only. */
 	char *buf;
-	posix_spawn_file_actions_t cat_actions;
-	posix_spawnattr_t cat_attr;
-	int cat_ready;			/* the two above are initialised */
+	struct pv_scan_loop loop;	/* --scanner cat: the shell loop */
 	unsigned long long walks;
 	uint64_t walk_sum_ns;
 	uint64_t walk_max_ns;
@@ -312,41 +311,10 @@ static int scan_read(struct ktask *t)
 	return err;
 }
 
-/* One scan as the reference's scanpid.sh does it: a cat process. */
-static int scan_cat(struct ktask *t)
-{
-	char *argv[] = { "cat", t->kb->procpath, NULL };
-	int status, err;
-	pid_t pid;
-
-	err = posix_spawnp(&pid, "cat", &t->cat_actions, &t->cat_attr, argv,
-			   environ);
-	if (err)
-		return -err;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return -EIO;
-	return 0;
-}
-
-static int scan_once(struct ktask *t)
-{
-	return t->kb->cfg->scanner == PV_SCANNER_CAT ? scan_cat(t) :
-						       scan_read(t);
-}
-
 static void scan_describe(struct ktask *t, int err)
 {
-	if (t->kb->cfg->scanner == PV_SCANNER_CAT && err == -EIO)
-		snprintf(t->errmsg, sizeof(t->errmsg),
-			 "cat %s exited with an error", t->kb->procpath);
-	else
-		snprintf(t->errmsg, sizeof(t->errmsg), "%s %s: %s",
-			 t->kb->cfg->scanner == PV_SCANNER_CAT ?
-			 "cannot run cat on" : "cannot read",
-			 t->kb->procpath, strerror(-err));
+	snprintf(t->errmsg, sizeof(t->errmsg), "cannot read %s: %s",
+		 t->kb->procpath, strerror(-err));
 	t->err = -err;
 }
 
@@ -361,7 +329,7 @@ static void scanner_loop(struct ktask *t)
 {
 	while (!tasks_stopping(t->kb)) {
 		uint64_t t0 = ktime_get_ns(), dt;
-		int err = scan_once(t);
+		int err = scan_read(t);
 
 		if (err) {
 			/* A pass cut short by the end of the sample is no error. */
@@ -377,6 +345,36 @@ static void scanner_loop(struct ktask *t)
 	}
 }
 
+/*
+ * --scanner cat: the shell loop does the scanning; this thread only
+ * takes in its passes now and then, a wake-up a sample period apart
+ * instead of one per pass on the busy CPU.
+ */
+#define SCAN_LOOP_POLL_NS 20000000
+
+static void scanner_cat_loop(struct ktask *t, uint64_t start_ns)
+{
+	const struct timespec tick = { 0, SCAN_LOOP_POLL_NS };
+	struct pv_scan_loop *l = &t->loop;
+
+	pv_scan_loop_begin(l, ktime_get_ns() - start_ns);
+	while (!tasks_stopping(t->kb)) {
+		nanosleep(&tick, NULL);
+		if (pv_scan_loop_drain(l) == -EPIPE && !tasks_stopping(t->kb)) {
+			snprintf(t->errmsg, sizeof(t->errmsg),
+				 "cat %s failed in the scanner's shell loop",
+				 t->kb->procpath);
+			t->err = EIO;
+			break;
+		}
+	}
+	pv_scan_loop_end(l);
+	pv_scan_loop_stop(l);
+	t->walks = l->passes;
+	t->walk_sum_ns = l->sum_ns;
+	t->walk_max_ns = l->max_ns;
+}
+
 /* The busy-waiter's spin body: the reference's busywait stat()s smaps. */
 static void stat_mapper(void *arg)
 {
@@ -389,13 +387,30 @@ static void *ktask_main(void *arg)
 {
 	struct ktask *t = arg;
 	struct kbench *kb = t->kb;
+	uint64_t start_ns;
 	int err;
 
 	err = pv_place_self(t->cpu, t->is_scanner ? PV_SCANNER_NICE :
 						    PV_BUSY_NICE);
-	if (pv_gate_arrive(&kb->gate, err, NULL))
+	/*
+	 * The shell loop starts now, placed as this thread is, and scans
+	 * before the mapper starts, as the reference's scanners do.
+	 */
+	if (!err && t->is_scanner && kb->cfg->scanner == PV_SCANNER_CAT) {
+		err = pv_scan_loop_start(&t->loop, kb->procpath);
+		if (err)
+			snprintf(t->errmsg, sizeof(t->errmsg),
+				 "cannot run bash for the cat scanner: %s",
+				 strerror(-err));
+	}
+	if (pv_gate_arrive(&kb->gate, err, &start_ns)) {
+		if (t->is_scanner)
+			pv_scan_loop_stop(&t->loop);
 		return NULL;
-	if (t->is_scanner)
+	}
+	if (t->is_scanner && kb->cfg->scanner == PV_SCANNER_CAT)
+		scanner_cat_loop(t, start_ns);
+	else if (t->is_scanner)
 		scanner_loop(t);
 	else
 		pv_busy_wait_loop(kb->cfg->busyduration_ms, &kb->stop_tasks,
@@ -405,34 +420,15 @@ static void *ktask_main(void *arg)
 
 static int scanner_prepare(struct ktask *t)
 {
-	sigset_t none;
-
+	/* No shell loop yet: pv_scan_loop_stop() finds nothing to stop. */
+	t->loop.out = -1;
 	t->buf = malloc(KSCAN_BUF_SIZE);
-	if (!t->buf)
-		return -ENOMEM;
-	if (t->kb->cfg->scanner != PV_SCANNER_CAT)
-		return 0;
-	/* cat >/dev/null 2>&1, as in scanpid.sh. */
-	posix_spawn_file_actions_init(&t->cat_actions);
-	posix_spawn_file_actions_addopen(&t->cat_actions, STDOUT_FILENO,
-					 "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&t->cat_actions, STDERR_FILENO,
-					 "/dev/null", O_WRONLY, 0);
-	posix_spawnattr_init(&t->cat_attr);
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&t->cat_attr, &none);
-	posix_spawnattr_setflags(&t->cat_attr, POSIX_SPAWN_SETSIGMASK);
-	t->cat_ready = 1;
-	return 0;
+	return t->buf ? 0 : -ENOMEM;
 }
 
 static void scanner_release(struct ktask *t)
 {
 	free(t->buf);
-	if (t->cat_ready) {
-		posix_spawn_file_actions_destroy(&t->cat_actions);
-		posix_spawnattr_destroy(&t->cat_attr);
-	}
 }
 
 /*
@@ -604,7 +600,7 @@ static int run_sample(struct kbench *kb, struct pv_sample *out,
 	/* One pass now, so an unreadable file fails before the sample. */
 	err = scanner_prepare(&probe);
 	if (!err)
-		err = scan_once(&probe);
+		err = scan_read(&probe);
 	if (err) {
 		if (err != -ENOMEM)
 			scan_describe(&probe, err);
@@ -615,6 +611,9 @@ static int run_sample(struct kbench *kb, struct pv_sample *out,
 	scanner_release(&probe);
 
 	err = start_tasks(kb);
+	for (i = 0; err && i < kb->ntasks; i++)
+		if (kb->tasks[i].errmsg[0])
+			return pv_sample_fail(out, err, "%s", kb->tasks[i].errmsg);
 	if (err)
 		return pv_sample_fail(out, err,
 			"cannot start the scanners on CPUs %d-%d: %s",

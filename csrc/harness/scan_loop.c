@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The reference's scanner, scanpid.sh, is a bash loop around
+ * "cat /proc/$pid/$procfile > /dev/null 2>&1": bash forks, the child
+ * redirects and execs cat, bash waits, once per pass.  A cat spawned
+ * straight from this process (vfork and exec) costs less per pass, so it
+ * reads more often and stalls the mapper more than the reference's does;
+ * running the same loop under bash makes each pass what it is there.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scan_loop.h"
+
+extern char **environ;
+
+/*
+ * The path is bash's $1, never part of the script text, so no file name
+ * can change what the shell runs.  The echo is a builtin (no fork).
+ */
+static const char scan_loop_script[] =
+	"while cat \"$1\" > /dev/null 2>&1; do echo $EPOCHREALTIME; done";
+
+/* Room for about a million passes should the reader fall behind. */
+#define SCAN_LOOP_PIPE_SIZE (1 << 20)
+
+static double realtime_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int pv_scan_loop_start(struct pv_scan_loop *l, const char *path)
+{
+	char *argv[] = { "bash", "-c", (char *)scan_loop_script, "bash",
+			 (char *)path, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	int fds[2], err;
+
+	memset(l, 0, sizeof(*l));
+	l->out = -1;
+	l->from_s = 1e300;	/* nothing counts before pv_scan_loop_begin() */
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	fcntl(fds[0], F_SETPIPE_SZ, SCAN_LOOP_PIPE_SIZE);	/* best effort */
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGHUP);
+	sigaddset(&dfl, SIGPIPE);	/* Python ignores it; cat must not */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawnattr_init(&attr);
+	/* A group of its own: the shell and its cat are killed together. */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	err = posix_spawnp(&l->pid, "bash", &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (err) {
+		l->pid = 0;
+		close(fds[0]);
+		return -err;
+	}
+	l->out = fds[0];
+	return 0;
+}
+
+void pv_scan_loop_begin(struct pv_scan_loop *l, uint64_t ago_ns)
+{
+	l->from_s = l->last_s = realtime_s() - (double)ago_ns / 1e9;
+}
+
+void pv_scan_loop_end(struct pv_scan_loop *l)
+{
+	l->until_s = realtime_s();
+}
+
+/* $EPOCHREALTIME: seconds, a point or a comma (the locale's), microseconds. */
+static void scan_loop_line(struct pv_scan_loop *l)
+{
+	char *sep, *end;
+	double t;
+	uint64_t ns;
+
+	l->line[l->linelen] = '\0';
+	sep = strpbrk(l->line, ".,");
+	if (sep)
+		*sep = '.';
+	t = strtod(l->line, &end);
+	if (end == l->line || t <= l->from_s || (l->until_s && t > l->until_s))
+		return;
+	ns = (uint64_t)((t - l->last_s) * 1e9);
+	l->last_s = t;
+	l->passes++;
+	l->sum_ns += ns;
+	if (ns > l->max_ns)
+		l->max_ns = ns;
+}
+
+int pv_scan_loop_drain(struct pv_scan_loop *l)
+{
+	char buf[4096];
+
+	for (;;) {
+		ssize_t n = read(l->out, buf, sizeof(buf)), i;
+
+		if (n == 0)
+			return -EPIPE;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		for (i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				scan_loop_line(l);
+				l->linelen = 0;
+			} else if (l->linelen < (int)sizeof(l->line) - 1) {
+				l->line[l->linelen++] = buf[i];
+			}
+		}
+	}
+}
+
+void pv_scan_loop_stop(struct pv_scan_loop *l)
+{
+	if (l->pid) {
+		kill(-l->pid, SIGKILL);
+		while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		l->pid = 0;
+	}
+	if (l->out >= 0) {
+		int tries = 1000;
+
+		/*
+		 * Everyone who held the write end is dead: this reads to EOF
+		 * (the bound is for a writer we do not know of).
+		 */
+		while (pv_scan_loop_drain(l) == 0 && --tries)
+			;
+		close(l->out);
+		l->out = -1;
+	}
+}

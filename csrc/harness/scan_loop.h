@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The kernel backend's cat scanner, as the reference's scanpid.sh runs
+ * it: a bash loop that forks and execs cat on /proc/PID/FILE once per
+ * pass.  The loop inherits the calling thread's CPU and nice value, so
+ * the shell and every cat it runs sit where the scanner thread was
+ * placed.  Each pass ends with the shell printing $EPOCHREALTIME on a
+ * pipe (a builtin: a write(), no fork), which is how passes are counted
+ * and timed from here.
+ */
+#ifndef PROCVMA_SCAN_LOOP_H
+#define PROCVMA_SCAN_LOOP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pv_scan_loop {
+	pid_t pid;			/* the shell; 0 when not running */
+	int out;			/* read end of its pipe, -1 when closed */
+	char line[64];			/* an unfinished line */
+	int linelen;
+	double from_s;			/* count passes ending after this (CLOCK_REALTIME s) */
+	double until_s;			/* ... and up to this; 0: no end yet */
+	double last_s;			/* end of the last pass counted */
+	unsigned long long passes;
+	uint64_t sum_ns;
+	uint64_t max_ns;
+};
+
+/* Start the loop on @path.  0, or -errno (-ENOENT: no bash). */
+int pv_scan_loop_start(struct pv_scan_loop *l, const char *path);
+/* Passes count from @ago_ns before now: what ended before is discarded. */
+void pv_scan_loop_begin(struct pv_scan_loop *l, uint64_t ago_ns);
+/*
+ * Take in the passes reported so far, without blocking.  0, or -EPIPE
+ * once the loop has ended (cat failed and the shell left its loop).
+ */
+int pv_scan_loop_drain(struct pv_scan_loop *l);
+/* Passes ending after now no longer count. */
+void pv_scan_loop_end(struct pv_scan_loop *l);
+/* Kill the shell and its cat, reap it, and take in its last passes. */
+void pv_scan_loop_stop(struct pv_scan_loop *l);
+
+#endif
