@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 
+from procvma.schema import LOCK_COLUMNS
+
 JOIN_POLL_S = 0.1
 
 
@@ -161,6 +163,9 @@ def _one_sample(core, p, k, label, rows):
         key: out[key] for key in out
         if key not in ("err", "errmsg", "interrupted")})
     row["hang"] = int(bool(row["hang"]))
+    if p.get("backend") == "kernel":
+        # The kernel's lock figures come only from a trace of it.
+        row.update(dict.fromkeys(LOCK_COLUMNS, math.nan))
     # A sample too short for any scanner to finish a pass measured the
     # mapper alone, whatever its configuration says.
     row["no_pass"] = int(p["nbusycpus"] * p["nbusytasks"] > 0

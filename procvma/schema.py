@@ -53,6 +53,17 @@ FIGURE_COLUMNS = [
     "no_pass",        # 1: there were scanners, and none completed a pass
 ]
 
+# Why the mapper stalls: mmap_lock as its tracepoints tell it (the
+# simulator always; the kernel backend with --trace, else NaN).
+LOCK_COLUMNS = [
+    "mapper_wait_ms",      # the mapper's total wait for the write lock
+    "mapper_wait_max_ms",  # its longest
+    "reader_hold_avg_ms",  # scanners' read holds, acquire to release
+    "reader_hold_max_ms",
+    "reader_mmap_locks",   # scanners' read acquisitions
+]
+FIGURE_COLUMNS += LOCK_COLUMNS
+
 # Where and how it ran.
 HOST_COLUMNS = [
     "kernel_release",
@@ -72,7 +83,7 @@ COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
 OPTIONAL_COLUMNS = ["cpuscript", "scanner", "holes", "retries", "nfailed",
                     "setup_s", "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
                     "no_pass", "cpus_online", "loadavg1", "procs_running",
-                    "command"]
+                    "command"] + LOCK_COLUMNS
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.

@@ -65,6 +65,17 @@ struct pv_sample {
 	unsigned long long retries;
 	unsigned long long vmas;	/* VMA count at the end */
 	double setup_s;			/* wall time to build and place tasks */
+	/*
+	 * mmap_lock, as its tracepoints tell it: the mapper's waits for the
+	 * write lock, and the scanners' read holds (acquire to release).
+	 * The simulator fills them always, the kernel backend never (they
+	 * come from its trace, in Python).
+	 */
+	double mapper_wait_ms;		/* total */
+	double mapper_wait_max_ms;
+	double reader_hold_avg_ms;
+	double reader_hold_max_ms;
+	unsigned long long reader_mmap_locks;	/* read acquisitions */
 	int err;			/* 0, or errno of what failed */
 	char errmsg[256];
 };

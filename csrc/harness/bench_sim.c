@@ -53,6 +53,9 @@ struct pv_sim_task {
 	uint64_t walk_sum_ns;
 	uint64_t walk_max_ns;
 
+	/* mapper (write waits) and scanner (read holds) */
+	struct pv_lock_stat lockstat;
+
 	/* mapper */
 	unsigned long long nmaps, nunmaps, nfailed;
 	int interrupted;
@@ -206,6 +209,8 @@ static void *pv_sim_task_main(void *arg)
 
 	pv_rcu_register_thread();
 	t->place_err = pv_place_self(t->cpu, t->nice);
+	if (t->role != PV_SIM_BUSY)
+		pv_lock_stat_attach(&t->lockstat);
 	if (pv_gate_arrive(&run->gate, t->place_err, &start_ns) == 0) {
 		switch (t->role) {
 		case PV_SIM_MAPPER:
@@ -220,6 +225,7 @@ static void *pv_sim_task_main(void *arg)
 			break;
 		}
 	}
+	pv_lock_stat_attach(NULL);
 	pv_rcu_unregister_thread();
 
 	if (t->role == PV_SIM_MAPPER) {
@@ -362,6 +368,7 @@ static void pv_sim_collect(struct pv_sample *out, const struct pv_sim_run *run,
 			   const struct pv_sim_task *tasks, int ntasks)
 {
 	uint64_t walk_sum_ns = 0, walk_max_ns = 0;
+	unsigned long long hold_ns = 0, hold_max_ns = 0;
 	int i;
 
 	out->nmaps = tasks[0].nmaps;
@@ -382,10 +389,20 @@ static void pv_sim_collect(struct pv_sample *out, const struct pv_sim_run *run,
 		walk_sum_ns += t->walk_sum_ns;
 		if (t->walk_max_ns > walk_max_ns)
 			walk_max_ns = t->walk_max_ns;
+		out->reader_mmap_locks += t->lockstat.read_locks;
+		hold_ns += t->lockstat.read_hold_ns;
+		if (t->lockstat.read_hold_max_ns > hold_max_ns)
+			hold_max_ns = t->lockstat.read_hold_max_ns;
 	}
 	if (out->walks)
 		out->walk_avg_ms = (double)walk_sum_ns / (double)out->walks / 1e6;
 	out->walk_max_ms = (double)walk_max_ns / 1e6;
+	out->mapper_wait_ms = (double)tasks[0].lockstat.write_wait_ns / 1e6;
+	out->mapper_wait_max_ms = (double)tasks[0].lockstat.write_wait_max_ns / 1e6;
+	if (out->reader_mmap_locks)
+		out->reader_hold_avg_ms = (double)hold_ns /
+					  (double)out->reader_mmap_locks / 1e6;
+	out->reader_hold_max_ms = (double)hold_max_ns / 1e6;
 }
 
 static void pv_sim_free_tasks(struct pv_sim_task *tasks, int ntasks)

@@ -137,6 +137,26 @@ int pv_procmap_query(struct mm_struct *mm, int lock, struct pv_procmap_query *q,
 long pv_procmap_query_walk(struct mm_struct *mm, int lock,
 			   struct pv_walk_stats *stats);
 
+/*
+ * One task's mmap_lock figures, as a tracer would add them up from the
+ * kernel's mmap_lock tracepoints (mmap_lock_start_locking,
+ * mmap_lock_acquire_returned, mmap_lock_released): kept by the
+ * mmap_lock wrappers for the thread that attached it, written by that
+ * thread alone.  Times in ns.
+ */
+struct pv_lock_stat {
+	unsigned long long read_locks;		/* mmap read lock acquisitions */
+	unsigned long long read_hold_ns;	/* their holds, acquire to release */
+	unsigned long long read_hold_max_ns;
+	unsigned long long write_wait_ns;	/* waits for the write lock */
+	unsigned long long write_wait_max_ns;
+	unsigned long long read_since_ns;	/* private: the hold in progress */
+	unsigned long long wait_since_ns;	/* private: the wait in progress */
+};
+
+/* Keep the calling thread's figures in @st from now on; NULL: stop. */
+void pv_lock_stat_attach(struct pv_lock_stat *st);
+
 /* RCU: every thread that touches an mm registers first. */
 void pv_rcu_register_thread(void);
 void pv_rcu_unregister_thread(void);

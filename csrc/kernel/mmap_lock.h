@@ -13,7 +13,9 @@
 
 #include <errno.h>
 
+#include "api.h"
 #include "compiler.h"
+#include "ktime.h"
 #include "mm_types.h"
 
 /* Set in vm_refcnt while a writer excludes readers. */
@@ -21,25 +23,100 @@
 /* Readers beyond this fail (the kernel's VMA_REF_LIMIT). */
 #define VMA_REF_LIMIT	(VMA_LOCK_OFFSET - 1)
 
+/* This task's lock figures, or NULL (pv_lock_stat_attach()). */
+extern __thread struct pv_lock_stat *current_lock_stat;
+
+/*
+ * The kernel's mmap_lock tracepoints, at the kernel's points in the
+ * wrappers below, feeding the current task's struct pv_lock_stat instead
+ * of a trace buffer: so a figure means the same here as when the kernel
+ * backend adds it up from the real tracepoints.  Like the real ones,
+ * acquire_returned fires inside the lock and released before leaving it.
+ * Only what the figures need is kept: write waits, read holds.
+ */
+static inline void __mmap_lock_trace_start_locking(struct mm_struct *mm, bool write)
+{
+	struct pv_lock_stat *st = current_lock_stat;
+
+	(void)mm;
+	if (unlikely(st) && write)
+		st->wait_since_ns = ktime_get_ns();
+}
+
+static inline void __mmap_lock_trace_acquire_returned(struct mm_struct *mm,
+						      bool write, bool success)
+{
+	struct pv_lock_stat *st = current_lock_stat;
+	unsigned long long now;
+
+	(void)mm;
+	if (likely(!st))
+		return;
+	now = ktime_get_ns();
+	if (write) {
+		unsigned long long wait = now - st->wait_since_ns;
+
+		st->write_wait_ns += wait;
+		if (wait > st->write_wait_max_ns)
+			st->write_wait_max_ns = wait;
+	} else if (success) {
+		st->read_locks++;
+		st->read_since_ns = now;
+	}
+}
+
+static inline void __mmap_lock_trace_released(struct mm_struct *mm, bool write)
+{
+	struct pv_lock_stat *st = current_lock_stat;
+	unsigned long long hold;
+
+	(void)mm;
+	if (likely(!st) || write)
+		return;
+	hold = ktime_get_ns() - st->read_since_ns;
+	st->read_hold_ns += hold;
+	if (hold > st->read_hold_max_ns)
+		st->read_hold_max_ns = hold;
+}
+
 static inline void mmap_read_lock(struct mm_struct *mm)
 {
+	__mmap_lock_trace_start_locking(mm, false);
 	down_read(&mm->mmap_lock);
+	__mmap_lock_trace_acquire_returned(mm, false, true);
 }
 
 static inline void mmap_read_unlock(struct mm_struct *mm)
 {
+	__mmap_lock_trace_released(mm, false);
 	up_read(&mm->mmap_lock);
 }
 
-/* Let a waiting writer in, and take the read lock again (see rwsem_cycle_read()). */
+/*
+ * Let a waiting writer in, and take the read lock again (see
+ * rwsem_cycle_read()).  On the kernel that is a release and an
+ * acquisition, so it counts as two holds here too, even when the model
+ * keeps the lock across it.
+ */
 static inline void mmap_read_cycle(struct mm_struct *mm)
 {
+	__mmap_lock_trace_released(mm, false);
 	rwsem_cycle_read(&mm->mmap_lock);
+	__mmap_lock_trace_acquire_returned(mm, false, true);
 }
 
 static inline void mmap_write_lock(struct mm_struct *mm)
 {
-	down_write(&mm->mmap_lock);
+	/*
+	 * The clock is read only by a writer that has to wait: the wait of
+	 * one that does not is nil, and the mapper's uncontended op stays
+	 * as cheap as without the figures.
+	 */
+	if (unlikely(!down_write_trylock(&mm->mmap_lock))) {
+		__mmap_lock_trace_start_locking(mm, true);
+		rwsem_down_write_slowpath(&mm->mmap_lock);
+		__mmap_lock_trace_acquire_returned(mm, true, true);
+	}
 	/*
 	 * mm_lock_seq goes odd: from now on vma_start_write() stamps VMAs
 	 * with this value.  Ordered after the rwsem acquire; readers that
