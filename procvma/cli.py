@@ -108,7 +108,7 @@ def run_proc_vs_map(**p):
     """
     plan = options.make_plan(p)
     runner.check_ready(plan.backend)
-    writer = plan.open_csv(command_line())
+    trace, writer = plan.open_outputs(command_line())
     # The reference's first line: "Running $0 $*", trailing space and all.
     argv = getattr(click.get_current_context().command, "argv", sys.argv[1:])
     print(f"Running {prog_name()} {' '.join(argv)}", flush=True)
@@ -116,4 +116,4 @@ def run_proc_vs_map(**p):
         click.echo(f"run-proc-vs-map: {note}", err=True)
     points = [(design_title(plan.sample, d), dict(plan.sample, lock=d))
               for d in plan.designs]
-    return run_points(points, plan, writer)
+    return run_points(points, plan, writer, trace=trace)

@@ -99,13 +99,15 @@ def opavg_opmax(row):
             + (" (hung)" if row["hang"] else ""))
 
 
-def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax, done=None):
+def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax, done=None,
+             trace=None):
     """Run each Point for nsamples samples, in order, into its .rows.
     Every point uses the same seeds (seed+k-1 for sample k), so that the
     configurations see the same op streams.  Every finished sample goes
     to writer (a csvio.ResultsWriter) at once, which is closed at the end.
     done(point, status, failure), if given, is called after each point,
     the one a failure or Ctrl-C cut short included.  Stops there.
+    trace: a locktrace.LockTrace for the kernel backend's lock figures.
     Returns (status, failure): 0, 1 (a sample failed, failure says how)
     or 130 (Ctrl-C)."""
     status, failure = 0, None
@@ -121,7 +123,8 @@ def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax, done=None
 
             try:
                 point.rows = runner.run_samples(point.params, nsamples, seed,
-                                                on_sample, label=point.label)
+                                                on_sample, label=point.label,
+                                                trace=trace)
             except runner.Interrupted as e:
                 point.rows, status = e.samples, EXIT_INTERRUPTED
             except runner.SampleFailed as e:
@@ -136,11 +139,13 @@ def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax, done=None
     return status, failure
 
 
-def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None):
+def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None,
+               trace=None):
     """Run each (title, params) point for plan.nsamples samples and print
-    its title and table (see run_each).  Returns the exit status: 0, 1 (a
-    sample failed) or 130 (Ctrl-C), having printed the table of the
-    samples that finished either way."""
+    its title and table (see run_each), with plan.locks its lock figures
+    below.  trace: plan.open_trace()'s, closed here.  Returns the exit
+    status: 0, 1 (a sample failed) or 130 (Ctrl-C), having printed the
+    table of the samples that finished either way."""
     out = out or sys.stdout
 
     def print_table(point, status, failure):
@@ -148,6 +153,8 @@ def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None):
             out.write(point.title + "\n")
             out.write(table.format_samples(point.params["nbusycpus"], point.rows,
                                            plan.rawdata))
+            if plan.locks and point.rows:
+                out.write(table.format_locks(point.rows))
             out.flush()
         if status == EXIT_INTERRUPTED:
             click.echo(f"interrupted: {len(point.rows)} finished sample(s) of this "
@@ -159,5 +166,10 @@ def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None):
     runs = [Point(params, f"[{i}/{len(points)} {params['lock']}]",
                   sample_label(params), title)
             for i, (title, params) in enumerate(points, 1)]
-    status, _ = run_each(runs, plan.nsamples, plan.seed, writer, done=print_table)
+    try:
+        status, _ = run_each(runs, plan.nsamples, plan.seed, writer,
+                             done=print_table, trace=trace)
+    finally:
+        if trace:
+            trace.close()
     return status

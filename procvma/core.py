@@ -32,8 +32,9 @@ def _set_str(field, text):
     field[0:len(raw) + 1] = raw + b"\0"
 
 
-def make_config(params):
-    """struct pv_bench_config from a parameter dict."""
+def make_config(params, trace_marker_fd=None):
+    """struct pv_bench_config from a parameter dict; with trace_marker_fd
+    (kernel backend), the sample marks its start and end there."""
     cfg = ffi.new("struct pv_bench_config *")
     backend = params.get("backend", "sim")
     cfg.backend = BACKENDS[backend]
@@ -43,6 +44,9 @@ def make_config(params):
         cfg.procfile = SIM_PROCFILES[params["procfile"]]
     else:
         _set_str(cfg.mapper_path, KMAPPER)
+        if trace_marker_fd is not None:
+            cfg.trace = 1
+            cfg.trace_marker_fd = trace_marker_fd
     _set_str(cfg.procfile_name, params["procfile"])
     cfg.cpumapper = params["cpumapper"]
     cfg.cpuscript = params["cpuscript"]
@@ -75,11 +79,11 @@ def sample_to_dict(out):
     return d
 
 
-def bench_run(params):
+def bench_run(params, trace_marker_fd=None):
     """Run one sample; blocks for about params["duration"] seconds.  The
     GIL is released inside (cffi does that for every C call), so another
     thread may call bench_stop() meanwhile."""
-    cfg = make_config(params)
+    cfg = make_config(params, trace_marker_fd)
     out = ffi.new("struct pv_sample *")
     rc = lib.pv_bench_run(cfg, out)
     d = sample_to_dict(out)

@@ -322,6 +322,14 @@ RUN_OPTIONS = {
     "seed": _opt("--seed", type=click.IntRange(0, 2**64 - 1), metavar="N",
                  help="Seed of the mapper's random op stream (sample k uses "
                       "N+k-1). (default random)"),
+    "trace": click.option("--trace", is_flag=True,
+                          help="Kernel backend, as root: record the mmap_lock "
+                               "figures from the kernel's mmap_lock tracepoints "
+                               "(tracefs).  The simulator records them always."),
+    "locks": click.option("--locks", is_flag=True,
+                          help="Print each sample's mmap_lock figures below its "
+                               "table: the mapper's waits for the write lock, the "
+                               "scanners' read holds."),
 }
 
 # The simulator's host-cost knobs (procvma/calibration.py says what each is).
@@ -375,6 +383,8 @@ class Plan:
     seed_given: bool
     notes: List[str] = field(default_factory=list)   # one stderr line each
     csv_path: Optional[str] = None
+    trace: bool = False             # kernel: lock figures from tracefs
+    locks: bool = False             # print the lock figures
 
     def open_csv(self, command=""):
         """The results writer for --csv, or None; every row records the
@@ -385,8 +395,37 @@ class Plan:
         from procvma.csvio import ResultsWriter
         return ResultsWriter.open(self.csv_path, command)
 
+    def open_outputs(self, command=""):
+        """(open_trace(), open_csv(command)): both or, on an error, neither."""
+        trace = self.open_trace()
+        try:
+            return trace, self.open_csv(command)
+        except BaseException:
+            if trace:
+                trace.close()
+            raise
 
-def check_backend_options(backend, lock, costs=None):
+    def open_trace(self):
+        """The entered locktrace.LockTrace for --trace, or None; a
+        one-line click error where tracing cannot run.  The caller
+        closes it (LockTrace.close())."""
+        if not self.trace:
+            return None
+        from procvma import locktrace
+        tr = locktrace.LockTrace(locktrace.buffer_kb_for(self.sample["duration"]))
+        try:
+            return tr.__enter__()
+        except locktrace.TraceUnavailable as e:
+            raise click.ClickException(f"--trace: {e}")
+
+
+def check_backend_options(backend, lock, costs=None, trace=False, locks=False):
+    if backend == "sim" and trace:
+        raise click.UsageError("--trace is for --backend kernel; the simulator "
+                               "records its lock figures always")
+    if backend == "kernel" and locks and not trace:
+        raise click.UsageError("--locks with --backend kernel needs --trace: "
+                               "the kernel's lock figures come from its tracepoints")
     if backend == "kernel" and lock is not None:
         raise click.UsageError("--lock is for the simulator; with --backend kernel "
                                "the kernel decides how /proc is read")
@@ -412,7 +451,8 @@ def make_plan(p, usable=None):
     Raises click.UsageError naming the first problem; opens nothing."""
     backend = p.get("backend") or "sim"
     check_backend_options(backend, p.get("lock"),
-                          {k: p.get(k) for k in COST_OPTIONS})
+                          {k: p.get(k) for k in COST_OPTIONS},
+                          bool(p.get("trace")), bool(p.get("locks")))
     procfile = p.get("procfile") or DEFAULTS["procfile"]
     check_procfile(procfile, backend)
     pages = region_pages(p.get("gb") or (), p.get("mb") or (), backend)
@@ -448,7 +488,8 @@ def make_plan(p, usable=None):
                 rawdata=bool(p.get("rawdata")),
                 seed=secrets.randbits(32) if seed is None else seed,
                 seed_given=seed is not None,
-                csv_path=p.get("csv_path"))
+                csv_path=p.get("csv_path"),
+                trace=bool(p.get("trace")), locks=bool(p.get("locks")))
     if note:
         plan.notes.append(note)
     plan.notes.extend(layout_warnings(layout))

@@ -18,8 +18,6 @@ import sys
 import threading
 import time
 
-from procvma.schema import LOCK_COLUMNS
-
 JOIN_POLL_S = 0.1
 
 
@@ -74,9 +72,11 @@ def in_worker(fn, stop, name):
     result = {}
 
     def work():
-        # Keep Ctrl-C for the main thread (and out of the C tasks that
-        # this thread starts, which inherit its signal mask).
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        # Keep Ctrl-C (and the SIGTERM, SIGHUP that a --trace run turns
+        # into one) for the main thread, and out of the C tasks that this
+        # thread starts, which inherit its signal mask.
+        signal.pthread_sigmask(signal.SIG_BLOCK,
+                               {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
         try:
             result["value"] = fn()
         except BaseException as e:  # handed to the main thread
@@ -106,28 +106,41 @@ def in_worker(fn, stop, name):
     return result.get("value"), interrupted
 
 
-def _run_in_worker(core, params):
+def _run_in_worker(core, params, trace=None):
     """pv_bench_run() in a worker; returns its result dict, or raises
-    KeyboardInterrupt after stopping it."""
-    sample, interrupted = in_worker(lambda: core.bench_run(params),
-                                    core.bench_stop, "pv_bench_run")
+    KeyboardInterrupt after stopping it.  With trace (a
+    locktrace.LockTrace), the worker thread and every task it starts are
+    traced, and the result's "locks" is what the trace says."""
+    def traced():
+        trace.begin()
+        try:
+            sample = core.bench_run(params, trace.marker_fd)
+        finally:
+            trace.end()
+        sample["locks"] = trace.collect()
+        return sample
+
+    sample, interrupted = in_worker(
+        traced if trace else lambda: core.bench_run(params),
+        core.bench_stop, "pv_bench_run")
     if interrupted:
         raise KeyboardInterrupt
     return sample
 
 
-def run_samples(params, nsamples, seed, on_sample=None, label=""):
+def run_samples(params, nsamples, seed, on_sample=None, label="", trace=None):
     """Run nsamples samples of params (sample k with seed seed+k-1).
     on_sample(row) is called with each finished sample's row (params,
     "sample", "seed" and the measured figures).  Returns the rows.
-    Raises Interrupted or SampleFailed carrying the rows finished."""
+    Raises Interrupted or SampleFailed carrying the rows finished.
+    trace: a locktrace.LockTrace for the kernel backend's lock figures."""
     core = load_core()
     core.bench_reset_stop()
     rows = []
     try:
         for k in range(1, nsamples + 1):
             p = dict(params, seed=(seed + k - 1) % 2**64)
-            rows.append(_one_sample(core, p, k, label, rows))
+            rows.append(_one_sample(core, p, k, label, rows, trace))
             if on_sample:
                 on_sample(rows[-1])
     except KeyboardInterrupt:
@@ -147,10 +160,10 @@ def _machine_load():
             "procs_running": math.nan if running is None else running}
 
 
-def _one_sample(core, p, k, label, rows):
+def _one_sample(core, p, k, label, rows, trace=None):
     load = _machine_load()
     try:
-        out = _run_in_worker(core, p)
+        out = _run_in_worker(core, p, trace)
     except ValueError as e:
         raise SampleFailed(f"{label}sample {k}: {e}", rows)
     if out.get("interrupted"):
@@ -161,16 +174,28 @@ def _one_sample(core, p, k, label, rows):
         raise SampleFailed(f"{label}sample {k}: {msg}", rows)
     row = dict(p, sample=k, **load, **{
         key: out[key] for key in out
-        if key not in ("err", "errmsg", "interrupted")})
+        if key not in ("err", "errmsg", "interrupted", "locks")})
     row["hang"] = int(bool(row["hang"]))
     if p.get("backend") == "kernel":
-        # The kernel's lock figures come only from a trace of it.
-        row.update(dict.fromkeys(LOCK_COLUMNS, math.nan))
+        row.update(_kernel_lock_figures(out.get("locks"), f"{label}sample {k}"))
     # A sample too short for any scanner to finish a pass measured the
     # mapper alone, whatever its configuration says.
     row["no_pass"] = int(p["nbusycpus"] * p["nbusytasks"] > 0
                          and row["walks"] == 0)
     return row
+
+
+def _kernel_lock_figures(locks, where):
+    """The kernel backend's lock figures from what its trace said
+    (locktrace.LockTrace.collect()), or NaN where they are not known:
+    no --trace, or a trace that cannot give them (said on stderr)."""
+    from procvma.schema import LOCK_COLUMNS
+
+    figures, problem = locks or (None, None)
+    if problem:
+        import click
+        click.echo(f"warning: {where}: no lock figures: {problem}", err=True)
+    return figures or dict.fromkeys(LOCK_COLUMNS, math.nan)
 
 
 def progress(text):

@@ -71,7 +71,7 @@ def sweep_cmd(**p):
         title = f"Point {n}/{len(combos)}: {label} -- {design_title(params, design)}"
         points.append((title, params))
     runner.check_ready(plan.backend)
-    writer = plan.open_csv(command_line())
+    trace, writer = plan.open_outputs(command_line())
     for note in notes:
         click.echo(f"procvma sweep: {note}", err=True)
-    return run_points(points, plan, writer, prog="procvma sweep")
+    return run_points(points, plan, writer, prog="procvma sweep", trace=trace)

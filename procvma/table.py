@@ -53,3 +53,38 @@ def format_samples(nbusy, samples, rawdata=False):
     """One table from sample dicts (CSV names: opavg_ms, opmax_ms, hang)."""
     return format_table({nbusy: [(s["opavg_ms"], s["opmax_ms"], s["hang"])
                                  for s in samples]}, rawdata)
+
+
+LOCK_HEADER = (
+    "mmap_lock      mapper's write-lock waits     scanners' read holds",
+    "sample          total    per op       max      count       avg       max",
+)
+
+
+def _ms(value, width=9):
+    return f"{value:{width}.3f}" if value == value else " " * (width - 1) + "-"
+
+
+def format_locks(samples):
+    """Each sample's lock figures (schema.LOCK_COLUMNS; NaN where not
+    known), in ms, with the mapper's mean wait per mmap()/munmap(), and
+    their medians.  Newline-terminated, ending with a blank line."""
+    lines = list(LOCK_HEADER)
+
+    def line(label, s):
+        ops = s["nmaps"] + s["nunmaps"]
+        per_op = s["mapper_wait_ms"] / ops if ops else float("nan")
+        locks = s["reader_mmap_locks"]
+        count = f"{locks:10.0f}" if locks == locks else " " * 9 + "-"
+        return (f"{label:<6} {_ms(s['mapper_wait_ms'], 13)} {_ms(per_op)} "
+                f"{_ms(s['mapper_wait_max_ms'])} {count} "
+                f"{_ms(s['reader_hold_avg_ms'])} {_ms(s['reader_hold_max_ms'])}")
+
+    for s in samples:
+        lines.append(line(str(s["sample"]), s))
+    if len(samples) > 1:
+        keys = ("nmaps", "nunmaps", "mapper_wait_ms", "mapper_wait_max_ms",
+                "reader_mmap_locks", "reader_hold_avg_ms", "reader_hold_max_ms")
+        lines.append(line("median", {k: median(s[k] for s in samples) for k in keys}))
+    lines.append("")
+    return "\n".join(lines) + "\n"

@@ -1,11 +1,146 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The mmap_lock figures: from the simulator's own locks."""
+"""The mmap_lock figures: from recorded tracefs text, from the simulator's
+own locks, and from the real kernel with --trace (root and tracefs), with
+tracefs left as it was found on every way out."""
 
+import csv
+import math
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
-# ---- the simulator ---------------------------------------------------------
+from procvma import locktrace, schema
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+# A kernel-backend sample (cat scanner, smaps_rollup, busyduration 2) as
+# tracefs printed it on Linux 6.18, cut to a few stretches: set-up before
+# the start marker, the mapper's first ops, a 9 ms and a 22 ms wait for
+# the write lock while a preempted cat holds the read lock, the end marker
+# and the exits after it.
+RUN_TRACE = os.path.join(DATA, "locktrace-smaps_rollup.txt")
+
+MAPPER_MM = "00000000d93477b0"
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def figures(text):
+    return locktrace.sample_figures(locktrace.parse_events(text))
+
+
+# ---- recorded trace text ---------------------------------------------------
+
+def test_parse_reads_every_event_and_marker():
+    text = read(RUN_TRACE)
+    events = list(locktrace.parse_events(text))
+    assert len(events) == text.count(": mmap_lock_") + text.count(": tracing_mark_write: ")
+    markers = [e.text for e in events if e.name == locktrace.MARKER_EVENT]
+    assert markers == ["procvma start mapper=22878", "procvma end"]
+    first = next(e for e in events if e.name != locktrace.MARKER_EVENT)
+    assert first == locktrace.Event(22877, 1221_005946_000, locktrace.START,
+                                    "00000000472dfbac", True, True, None)
+
+
+def test_figures_of_a_recorded_sample():
+    # Worked out by hand from the file: the mapper's write waits (start to
+    # acquire, after the start marker) are 1, 1 and 0 us, then 9160 us
+    # (.075570 -> .084730) and 22180 us (.084922 -> .107102) while
+    # cat-22886, preempted by the busy-waiter, held the read lock 8497 us
+    # and 21290 us; cat-22886 took the mapper's mm 15 times, holding it
+    # 31441 us in all.
+    f = figures(read(RUN_TRACE))
+    assert f["mapper_wait_ms"] == pytest.approx(31.342)
+    assert f["mapper_wait_max_ms"] == pytest.approx(22.180)
+    assert f["reader_mmap_locks"] == 15
+    assert f["reader_hold_max_ms"] == pytest.approx(21.290)
+    assert f["reader_hold_avg_ms"] == pytest.approx(31.441 / 15)
+
+
+def test_only_the_mappers_mm_and_only_the_sample_count():
+    text = read(RUN_TRACE)
+    lines = text.splitlines()
+    start = next(i for i, l in enumerate(lines) if "procvma start" in l)
+    # Nothing before the start marker counts, nor any other mm (the
+    # harness's own, each cat's own): dropping them changes nothing.
+    kept = [l for l in lines[start:] if MAPPER_MM in l or "tracing_mark" in l]
+    assert figures("\n".join(kept)) == figures(text)
+    # Without the start marker the sample cannot be found.
+    assert figures("\n".join(l for l in lines if "procvma start" not in l)) is None
+
+
+def test_the_mappers_own_read_locks_are_no_readers():
+    text = read(RUN_TRACE)
+    mapper_reads = [l for l in text.splitlines()
+                    if "procvma-kmapper" in l and "write=false" in l]
+    assert mapper_reads
+    without = "\n".join(l for l in text.splitlines() if l not in mapper_reads)
+    assert figures(without) == figures(text)
+
+
+def test_an_unfinished_hold_is_an_acquisition_but_no_hold():
+    text = read(RUN_TRACE)
+    # Cut the trace right after cat's 12th acquire: 11 holds ended.
+    lines = text.splitlines()
+    cut = next(i for i, l in enumerate(lines)
+               if "cat-22886" in l and "1221.085519" in l)
+    f = figures("\n".join(lines[:cut + 1]))
+    assert f["reader_mmap_locks"] == 12
+    assert f["reader_hold_max_ms"] == pytest.approx(8.497)
+    assert f["reader_hold_avg_ms"] == pytest.approx(9.730 / 11)
+
+
+@pytest.mark.parametrize("line", [
+    # tracefs with options/record-tgid, without options/irq-info, and a
+    # task name with spaces and dashes.
+    " cat-22886 (  22886) [001] .....  1221.075520: mmap_lock_acquire_returned: "
+    "mm=00000000d93477b0 memcg_id=3335 write=false success=true",
+    "           cat-22886    [001]  1221.075520: mmap_lock_acquire_returned: "
+    "mm=00000000d93477b0 memcg_id=3335 write=false success=true",
+    " my task-x-22886    [001] .....  1221.075520: mmap_lock_acquire_returned: "
+    "mm=00000000d93477b0 memcg_path=/sys-fs write=false success=true",
+])
+def test_parse_tolerates_the_trace_format_options(line):
+    (ev,) = locktrace.parse_events(line)
+    assert ev == locktrace.Event(22886, 1221_075520_000, locktrace.ACQUIRED,
+                                 MAPPER_MM, False, True, None)
+
+
+def test_parse_skips_what_is_not_ours():
+    text = ("# tracer: nop\n"
+            "  <idle>-0 [000] d.h1. 1.000001: irq_handler_entry: irq=1\n"
+            "  cat-1 [000] ..... 1.000002: mmap_lock_acquire_returned: garbled\n")
+    assert list(locktrace.parse_events(text)) == []
+
+
+def test_buffer_grows_with_the_duration_within_bounds():
+    assert locktrace.buffer_kb_for(0.1) >= locktrace.BUFFER_KB_MIN
+    assert locktrace.buffer_kb_for(10) > locktrace.buffer_kb_for(3)
+    assert locktrace.buffer_kb_for(86400) == locktrace.BUFFER_KB_MAX
+
+
+def test_tracing_refused_in_one_line_without_tracefs(monkeypatch):
+    monkeypatch.setattr(locktrace.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(locktrace, "tracefs_mount", lambda: None)
+
+    def no_mount(path):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(locktrace, "_mount_tracefs", no_mount)
+    with pytest.raises(locktrace.TraceUnavailable,
+                       match="^cannot mount tracefs at /sys/kernel/tracing: "
+                             "Operation not permitted$"):
+        locktrace.LockTrace().__enter__()
+
+
+# ---- the simulator ----------------------------------------------------------
 
 def sim_rows(lock, procfile, duration=1.0, **extra):
     from procvma import runner
@@ -42,3 +177,151 @@ def test_sim_mapper_waits_far_longer_under_the_mmap_design():
     (mm,) = sim_rows("mmap", "smaps_rollup", op_cost_ns=0)
     (vma,) = sim_rows("vma", "smaps_rollup", op_cost_ns=0)
     assert mm["mapper_wait_ms"] > 3 * vma["mapper_wait_ms"]
+
+
+# ---- the real kernel: root and tracefs ----------------------------------------
+
+def _trace_unavailable():
+    try:
+        with locktrace.LockTrace():
+            return None
+    except locktrace.TraceUnavailable as e:
+        return str(e)
+
+
+@pytest.fixture(scope="module")
+def tracefs():
+    why = _trace_unavailable()
+    if why:
+        pytest.skip(f"needs root and tracefs with mmap_lock tracepoints: {why}")
+
+
+def tracefs_state():
+    """What a run must leave as it found: whether and where tracefs is
+    mounted, its instances, and the top-level settings and events."""
+    mount = locktrace.tracefs_mount()
+    state = {"mount": mount}
+    if mount is None:
+        return state
+    state["instances"] = sorted(os.listdir(os.path.join(mount, "instances")))
+    names = ["tracing_on", "current_tracer", "set_event", "set_event_pid",
+             "buffer_size_kb", "trace_clock", "trace_options",
+             "options/event-fork", "options/overwrite"]
+    for ev in locktrace.EVENTS:
+        names += [f"events/mmap_lock/{ev}/enable", f"events/mmap_lock/{ev}/filter"]
+    for name in names:
+        with open(os.path.join(mount, name)) as f:
+            state[name] = f.read()
+    return state
+
+
+def command(name):
+    exe = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.exists(exe):
+        return [exe]
+    func = {"run-proc-vs-map": "run_proc_vs_map", "procvma": "main"}[name]
+    return [sys.executable, "-c", f"from procvma.cli import {func}; {func}()"]
+
+
+def kernel_run(tmp_path, procfile, scanner, *extra, nsamples=1, duration=1):
+    out = tmp_path / f"{procfile}-{scanner}.csv"
+    r = subprocess.run(command("run-proc-vs-map") + [
+        "--backend", "kernel", "--trace", "--locks", "--scanner", scanner,
+        "--procfile", procfile, "--busyduration", "2", "--nsamples",
+        str(nsamples), "--duration", str(duration), "--seed", "1",
+        "--csv", str(out), *extra], capture_output=True, text=True, timeout=120)
+    with open(out) as f:
+        return r, [{k: float(v) if k in schema.NUMERIC_COLUMNS else v
+                    for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def test_kernel_trace_sees_smaps_rollup_hold_mmap_lock_and_maps_not(tracefs, tmp_path):
+    before = tracefs_state()
+    r, (rollup,) = kernel_run(tmp_path, "smaps_rollup", "read")
+    assert r.returncode == 0, r.stderr
+    # Every walk of smaps_rollup takes mmap_lock at least once; the
+    # in-process scanner holds it most of the time, so the mapper waits.
+    assert rollup["reader_mmap_locks"] >= rollup["walks"] > 0
+    assert 0 < rollup["reader_hold_avg_ms"] <= rollup["reader_hold_max_ms"]
+    assert rollup["mapper_wait_ms"] > 0
+    assert "mapper's write-lock waits" in r.stdout
+    r, (maps,) = kernel_run(tmp_path, "maps", "read")
+    assert r.returncode == 0, r.stderr
+    # maps on a per-VMA kernel: mmap_lock only for the odd fallback.
+    if os.uname().release.startswith("6.18"):
+        assert maps["reader_mmap_locks"] < maps["walks"] / 10
+    assert tracefs_state() == before
+
+
+def count_rows(path):
+    try:
+        with open(path) as f:
+            return max(0, sum(1 for _ in f) - 1)
+    except OSError:
+        return 0
+
+
+def test_kernel_trace_cleans_up_after_ctrl_c_and_sigterm(tracefs, tmp_path):
+    before = tracefs_state()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        out = tmp_path / f"{sig.name}.csv"
+        p = subprocess.Popen(command("run-proc-vs-map") + [
+            "--backend", "kernel", "--trace", "--scanner", "read",
+            "--procfile", "smaps_rollup", "--busyduration", "2",
+            "--nsamples", "5", "--duration", "1", "--csv", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Once the first sample is in, during the next: the first is kept.
+        deadline = time.monotonic() + 60
+        while count_rows(out) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        p.send_signal(sig)
+        stdout, stderr = p.communicate(timeout=60)
+        assert p.returncode == 130, stderr
+        with open(out) as f:
+            rows = list(csv.DictReader(f))
+        assert 1 <= len(rows) < 5
+        assert all(not math.isnan(float(r["mapper_wait_ms"])) for r in rows)
+        assert tracefs_state() == before, sig.name
+
+
+def test_kernel_trace_cleans_up_after_a_failed_sample(tracefs, tmp_path):
+    before = tracefs_state()
+    r = subprocess.run(command("run-proc-vs-map") + [
+        "--backend", "kernel", "--trace", "--procfile", "smaps_rollup",
+        "--nsamples", "1", "--duration", "0.5", "--csv",
+        str(tmp_path / "x.csv"), "--gb", "4096"],
+        capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert tracefs_state() == before
+
+
+# ---- where it cannot run ------------------------------------------------------
+
+def as_nobody():
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("needs setpriv to drop root")
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def test_trace_without_root_is_refused_in_one_line():
+    r = subprocess.run(as_nobody() + command("run-proc-vs-map") + [
+        "--backend", "kernel", "--trace", "--nsamples", "1", "--duration", "0.5"],
+        capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr == ("run-proc-vs-map: error: --trace: tracing mmap_lock "
+                        "needs root (tracefs)\n")
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--trace"], "--trace is for --backend kernel"),
+    (["--backend", "kernel", "--locks"], "--locks with --backend kernel needs --trace"),
+])
+def test_trace_and_locks_misuse_is_a_usage_error(args, message):
+    r = subprocess.run(command("run-proc-vs-map") + args, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2
+    assert message in r.stderr and r.stderr.count("\n") == 1

@@ -42,6 +42,15 @@ struct pv_bench_config {
 	double walk_cost_ns;		/* sim only: extra work per page walked */
 	double pass_cost_ns;		/* sim only: scanner's work per pass outside any lock */
 	char mapper_path[4096];		/* kernel only: the mapper executable */
+	/*
+	 * Kernel only: when trace is set, the harness writes to
+	 * trace_marker_fd (tracefs's trace_marker) "procvma start
+	 * mapper=PID" as the start gate opens and "procvma end" once the
+	 * mapper is done, for procvma/locktrace.py to find the sample in
+	 * the trace.
+	 */
+	int trace;
+	int trace_marker_fd;
 };
 
 /* What one sample measured (SPEC §3).  Times in milliseconds. */

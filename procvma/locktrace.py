@@ -1,0 +1,405 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Who held mmap_lock, for how long, and how long the mapper queued for it,
+on the real kernel: its mmap_lock tracepoints, read through tracefs.
+
+    mmap_lock:mmap_lock_start_locking     a task starts to take it
+    mmap_lock:mmap_lock_acquire_returned  ... and has it (or failed to)
+    mmap_lock:mmap_lock_released          ... and lets it go
+
+Each event names the mm (a hashed pointer, stable while that mm lives)
+and whether the lock is taken for write.  The events are recorded into a
+tracefs instance of our own, so nothing of the host's tracing setup is
+touched, and only for the processes a run starts: set_event_pid holds the
+thread that runs the sample, and options/event-fork adds every task it
+forks or clones (the mapper, the scanner threads, each scanner's cat).
+The buffer is big enough for the whole sample and is read after it, so
+the run itself pays only for recording the events.
+
+The figures (schema.LOCK_COLUMNS) have the simulator's definitions:
+
+  mapper_wait_ms, mapper_wait_max_ms
+      the mapper's waits for the write lock: start_locking to
+      acquire_returned, write=true, by the mapper on its own mm;
+  reader_mmap_locks
+      read acquisitions of the mapper's mm by any other task (the
+      scanners: the mapper's own read locks, e.g. in mm_populate(), are
+      not a reader's);
+  reader_hold_avg_ms, reader_hold_max_ms
+      those holds, acquire_returned to the same task's released.
+
+Both tracepoints sit inside the lock (acquire_returned after taking it,
+released before letting it go), so a hold is measured from when the
+reader runs with the lock to when it gives it up: time between the
+rwsem granting a sleeping reader the lock and that reader running is
+mapper wait that no reader hold shows.
+
+The harness writes a marker into the trace when the sample starts
+("procvma start mapper=PID": the start gate opens) and when the mapper
+is done ("procvma end"); reader acquisitions count from the start marker
+until the scanners are stopped, as on the simulator.
+"""
+
+import contextlib
+import ctypes
+import os
+import re
+import signal
+import threading
+from collections import namedtuple
+
+SYSTEM = "mmap_lock"
+EVENTS = ("mmap_lock_start_locking", "mmap_lock_acquire_returned",
+          "mmap_lock_released")
+START, ACQUIRED, RELEASED = EVENTS
+MARKER_EVENT = "tracing_mark_write"
+MARKER_START = "procvma start mapper="
+MARKER_END = "procvma end"
+
+DEFAULT_MOUNT = "/sys/kernel/tracing"
+INSTANCE_PREFIX = "procvma-"
+
+# Room in the buffer per CPU and per second of sample: a smaps_rollup run
+# with cat scanners records about 56,000 events (2 MB) a second, nearly
+# all on the scanners' CPU; four times that leaves room for a faster
+# scanner.  Set-up before the start gate is recorded too.
+BUFFER_KB_PER_S = 8192
+BUFFER_KB_MIN = 16384
+BUFFER_KB_SETUP_S = 5
+# Past this a run traces only part of each sample, and says so.
+BUFFER_KB_MAX = 1 << 20
+
+Event = namedtuple("Event", "pid ts_ns name mm write success text")
+
+# "  TASK-PID  [CPU] FLAGS  TIMESTAMP: EVENT: BODY", where TASK may hold
+# spaces and dashes, the flags column is there with options/irq-info, and
+# "(TGID)" with options/record-tgid.  One pass of finditer over the whole
+# text: a trace holds some 50,000 events per second of sample.
+_LINE = re.compile(
+    r"-(\d+) +(?:\( *[-\d]+\) +)?\[\d+\] +(?:[^\s:]+ +)?(\d+)\.(\d+): "
+    r"(?:(mmap_lock_\w+): mm=(\S+) .*?write=(true|false)"
+    r"(?: success=(true|false))?"
+    r"|tracing_mark_write: (.*))$", re.M)
+
+
+def parse_events(text):
+    """The mmap_lock events and procvma's markers of a tracefs trace
+    text, in order; other lines are skipped."""
+    for m in _LINE.finditer(text):
+        pid, sec, frac, name, mm, write, success, marker = m.groups()
+        ts_ns = int(sec) * 1_000_000_000 + int(frac.ljust(9, "0"))
+        if name is None:
+            yield Event(int(pid), ts_ns, MARKER_EVENT, None, None, None,
+                        marker.strip())
+        elif name in EVENTS:
+            yield Event(int(pid), ts_ns, name, mm, write == "true",
+                        success != "false", None)
+
+
+def sample_figures(events):
+    """The lock figures of one sample from its events (see the module
+    doc), in ms; None when the trace holds no procvma start marker."""
+    mapper = mapper_mm = None
+    ended = False
+    wait_from = None
+    waits = []
+    # Per mm: the scanners start before the mapper's first write lock
+    # says which mm is its own.
+    locks = {}
+    holds = {}
+    open_holds = {}
+    for ev in events:
+        if ev.name == MARKER_EVENT:
+            if ev.text.startswith(MARKER_START) and mapper is None:
+                mapper = int(ev.text[len(MARKER_START):].split()[0])
+            elif ev.text.startswith(MARKER_END) and mapper is not None:
+                ended = True
+            continue
+        if mapper is None:
+            continue
+        if ev.pid == mapper:
+            # Its own read locks (mm_populate(), munmap()'s downgrade)
+            # are no reader's; after the end, it is exiting.
+            if not ev.write or ended:
+                continue
+            mapper_mm = mapper_mm or ev.mm
+            if ev.name == START:
+                wait_from = ev.ts_ns
+            elif ev.name == ACQUIRED and wait_from is not None:
+                waits.append(ev.ts_ns - wait_from)
+                wait_from = None
+            continue
+        if ev.write:
+            continue
+        key = (ev.pid, ev.mm)
+        if ev.name == ACQUIRED and ev.success:
+            locks[ev.mm] = locks.get(ev.mm, 0) + 1
+            open_holds.setdefault(key, []).append(ev.ts_ns)
+        elif ev.name == RELEASED and open_holds.get(key):
+            holds.setdefault(ev.mm, []).append(ev.ts_ns - open_holds[key].pop())
+    if mapper is None:
+        return None
+    reader_holds = holds.get(mapper_mm, [])
+    return {
+        "mapper_wait_ms": sum(waits) / 1e6,
+        "mapper_wait_max_ms": max(waits, default=0) / 1e6,
+        "reader_hold_avg_ms": (sum(reader_holds) / len(reader_holds) / 1e6
+                               if reader_holds else 0.0),
+        "reader_hold_max_ms": max(reader_holds, default=0) / 1e6,
+        "reader_mmap_locks": locks.get(mapper_mm, 0),
+    }
+
+
+# ---- tracefs --------------------------------------------------------------
+
+class TraceUnavailable(Exception):
+    """Tracing cannot run here; the message says why, in one line."""
+
+
+def _mounts():
+    try:
+        with open("/proc/self/mounts") as f:
+            return [line.split() for line in f]
+    except OSError:
+        return []
+
+
+def tracefs_mount():
+    """Where tracefs is mounted, or None."""
+    points = [fields[1] for fields in _mounts()
+              if len(fields) > 2 and fields[2] == "tracefs"]
+    if DEFAULT_MOUNT in points:
+        return DEFAULT_MOUNT
+    return points[0] if points else None
+
+
+def _libc_call(name, *args):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def _mount_tracefs(path):
+    _libc_call("mount", b"nodev", path.encode(), b"tracefs", ctypes.c_ulong(0),
+               None)
+
+
+def _umount(path):
+    _libc_call("umount2", path.encode(), 0)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_instances(root):
+    """Instances left by a procvma that was killed outright (SIGKILL gives
+    no chance to clean up): named after their process, which is gone."""
+    inst = os.path.join(root, "instances")
+    try:
+        names = os.listdir(inst)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(INSTANCE_PREFIX):
+            continue
+        try:
+            pid = int(name[len(INSTANCE_PREFIX):])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _pid_alive(pid):
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(inst, name))
+
+
+def buffer_kb_for(duration_s):
+    """Per-CPU buffer for a sample of duration_s seconds."""
+    kb = int(BUFFER_KB_PER_S * (duration_s + BUFFER_KB_SETUP_S))
+    return min(max(kb, BUFFER_KB_MIN), BUFFER_KB_MAX)
+
+
+class LockTrace:
+    """A tracefs instance recording the mmap_lock events of the tasks a
+    sample starts.  Use as a context manager: on the way out, however it
+    is left (an error, Ctrl-C), the instance is removed, and tracefs is
+    unmounted again if it was mounted for us.
+
+        with LockTrace(buffer_kb) as tr:
+            ... in the thread that runs the sample:
+            tr.begin()            # clear, follow this thread and its children
+            run the sample, writing markers to tr.marker_fd
+            tr.end()              # stop following
+            figures, lost = tr.collect()
+    """
+
+    def __init__(self, buffer_kb=BUFFER_KB_MIN, events=EVENTS):
+        self.buffer_kb = buffer_kb
+        self.events = events
+        self.root = None
+        self.mounted = False
+        self.dir = None
+        self.marker_fd = -1
+
+    # -- set-up and clean-up --
+
+    def __enter__(self):
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+        self._catch_termination()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _setup(self):
+        if os.geteuid() != 0:
+            raise TraceUnavailable("tracing mmap_lock needs root (tracefs)")
+        self.root = tracefs_mount()
+        if self.root is None:
+            try:
+                _mount_tracefs(DEFAULT_MOUNT)
+            except OSError as e:
+                raise TraceUnavailable(
+                    f"cannot mount tracefs at {DEFAULT_MOUNT}: {e.strerror}")
+            self.root, self.mounted = DEFAULT_MOUNT, True
+        events = os.path.join(self.root, "events", SYSTEM)
+        missing = [e for e in self.events
+                   if not os.path.isdir(os.path.join(events, e))]
+        if missing:
+            raise TraceUnavailable(
+                f"this kernel has no {SYSTEM}:{missing[0]} tracepoint")
+        _remove_stale_instances(self.root)
+        self.dir = os.path.join(self.root, "instances",
+                                f"{INSTANCE_PREFIX}{os.getpid()}")
+        try:
+            os.mkdir(self.dir)
+        except OSError as e:
+            self.dir = None
+            raise TraceUnavailable(f"cannot create a tracefs instance: {e.strerror}")
+        try:
+            self._write("buffer_size_kb", str(self.buffer_kb))
+        except OSError as e:
+            raise TraceUnavailable(
+                f"cannot allocate a {self.buffer_kb} KiB trace buffer per CPU: "
+                f"{e.strerror}")
+        # Keep the oldest events when full: a lost tail is counted in the
+        # per-CPU "dropped events" and reported, never a silent gap.
+        self._write("options/overwrite", "0")
+        self._write("tracing_on", "0")
+        for e in self.events:
+            self._write(f"events/{SYSTEM}/{e}/enable", "1")
+        self.marker_fd = os.open(os.path.join(self.dir, "trace_marker"),
+                                 os.O_WRONLY | os.O_CLOEXEC)
+
+    def _catch_termination(self):
+        """SIGTERM and SIGHUP end a run as Ctrl-C does (KeyboardInterrupt),
+        so that close() runs on that way out too; by default Python would
+        die on them with the instance left behind.  Only the main thread
+        may set handlers: elsewhere the caller's own handling stands."""
+        self._saved_handlers = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) == signal.SIG_DFL:
+                self._saved_handlers[sig] = signal.signal(sig, interrupt)
+
+    def close(self):
+        """Remove the instance (its events, pid list and buffer with it),
+        and unmount tracefs if it was mounted for us.  Idempotent."""
+        for sig, handler in getattr(self, "_saved_handlers", {}).items():
+            signal.signal(sig, handler)
+        self._saved_handlers = {}
+        if self.marker_fd >= 0:
+            os.close(self.marker_fd)
+            self.marker_fd = -1
+        if self.dir is not None:
+            with contextlib.suppress(OSError):
+                self._write("tracing_on", "0")
+            with contextlib.suppress(OSError):
+                self._write("set_event_pid", "")
+            for e in self.events:
+                with contextlib.suppress(OSError):
+                    self._write(f"events/{SYSTEM}/{e}/enable", "0")
+            with contextlib.suppress(OSError):
+                os.rmdir(self.dir)
+            self.dir = None
+        if self.mounted:
+            with contextlib.suppress(OSError):
+                _umount(self.root)
+            self.mounted = False
+
+    def _write(self, name, value):
+        # O_TRUNC: set_event_pid and trace are cleared by a truncating open.
+        fd = os.open(os.path.join(self.dir, name),
+                     os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+        try:
+            os.write(fd, value.encode() if value else b"")
+        finally:
+            os.close(fd)
+
+    def _read(self, name):
+        with open(os.path.join(self.dir, name)) as f:
+            return f.read()
+
+    # -- one sample --
+
+    def begin(self, tid=None, follow_children=True):
+        """Empty the buffer and record what the calling thread (or tid)
+        does, and everything it forks or clones from now on unless
+        follow_children is false."""
+        self._write("tracing_on", "0")
+        self._write("trace", "")
+        self._write("options/event-fork", "1" if follow_children else "0")
+        self._write("set_event_pid", str(tid or threading.get_native_id()))
+        self._write("tracing_on", "1")
+
+    def end(self):
+        self._write("tracing_on", "0")
+        self._write("set_event_pid", "")
+
+    def marker(self, text):
+        os.write(self.marker_fd, text.encode())
+
+    def lost(self):
+        """Events the buffer had no room for since begin()."""
+        total = 0
+        per_cpu = os.path.join(self.dir, "per_cpu")
+        for cpu in os.listdir(per_cpu):
+            with open(os.path.join(per_cpu, cpu, "stats")) as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key in ("overrun", "dropped events"):
+                        total += int(value)
+        return total
+
+    def text(self):
+        return self._read("trace")
+
+    def collect(self):
+        """(figures, None) for the sample recorded since begin(), or
+        (None, why not) in one line."""
+        try:
+            lost = self.lost()
+            if lost:
+                return None, (f"the trace buffer lost {lost} events "
+                              "(a shorter --duration needs less)")
+            figures = sample_figures(parse_events(self.text()))
+        except OSError as e:
+            return None, f"cannot read the trace: {e.strerror or e}"
+        if figures is None:
+            return None, "the sample's start is not in the trace"
+        return figures, None
