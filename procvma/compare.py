@@ -23,7 +23,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 import click
 import pandas as pd
 
-from procvma import schema, stats
+from procvma import names, schema, stats
 
 WIDTH = 100     # columns of a terminal the tables must fit
 
@@ -33,9 +33,9 @@ COMPARE_METRICS = ("opavg_ms", "opmax_ms")
 # compared against the first (before -> after, the reference's scanner
 # first).
 BY_ORDER = {
-    "lock": ["mmap", "vma"],
+    "lock": list(names.LOCKS),
     "scanner": ["cat", "read", "query"],
-    "procfile": ["maps", "smaps", "smaps_rollup"],
+    "procfile": list(names.PROCFILES),
 }
 
 # Short names of the figures, as --metric takes them and tables show them.

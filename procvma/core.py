@@ -10,8 +10,7 @@ import os
 
 from procvma import calibration
 from procvma._core import ffi, lib
-from procvma.simmm import LOCKS
-from procvma.simmm import PROCFILES as SIM_PROCFILES
+from procvma.simmm import LOCKS, PROCFILES
 
 BACKENDS = {"sim": lib.PV_BACKEND_SIM, "kernel": lib.PV_BACKEND_KERNEL}
 SCANNERS = {"read": lib.PV_SCANNER_READ, "cat": lib.PV_SCANNER_CAT}
@@ -41,7 +40,7 @@ def make_config(params, trace_marker_fd=None):
     cfg.scanner = SCANNERS[params.get("scanner") or calibration.SCANNERS[0]]
     if backend == "sim":
         cfg.lock = LOCKS[params["lock"]]
-        cfg.procfile = SIM_PROCFILES[params["procfile"]]
+        cfg.procfile = PROCFILES[params["procfile"]]
     else:
         _set_str(cfg.mapper_path, KMAPPER)
         if trace_marker_fd is not None:

@@ -311,7 +311,7 @@ def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.
     """The simulator's extra time per read with npages pages mapped (in
     VMAs of vma_pages) than with one, in the mmap design, with
     walk_cost_ns per page (0: the model's own cost)."""
-    from procvma.simmm import SimMM
+    from procvma.simmm import LOCKS, PROCFILES, SimMM
 
     def timed(pages, holes):
         with SimMM(pages) as mm:
@@ -320,9 +320,7 @@ def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.
                 for page in range(vma_pages, pages, vma_pages + 1):
                     mm.munmap(page, 1)
             return _median_of(lambda: lib.pv_calib_sim_pass_ns(
-                mm._mm, lib.PV_PROC_MAPS if procfile == "maps" else
-                lib.PV_PROC_SMAPS if procfile == "smaps" else
-                lib.PV_PROC_SMAPS_ROLLUP, lib.PV_LOCK_MMAP, iters), repeat)
+                mm._mm, PROCFILES[procfile], LOCKS["mmap"], iters), repeat)
 
     return timed(npages, vma_pages) - timed(1, 0)
 

@@ -32,7 +32,7 @@ from typing import Dict, List, Sequence, Tuple
 import click
 import pandas as pd
 
-from procvma import schema, stats
+from procvma import names, schema, stats
 from procvma.commands import EXIT_INCONCLUSIVE
 from procvma.compare import (METRIC_LABELS, BadInput, Side, config_groups,
                              config_table, describe, fmt_ci, fmt_ms,
@@ -153,7 +153,7 @@ def gate_frames(ref: pd.DataFrame, cur: pd.DataFrame, metric: str,
 
 # --require ------------------------------------------------------------------
 
-DESIGNS = ("mmap", "vma")
+DESIGNS = tuple(names.LOCKS)
 _COMPARATORS = {">=": operator.ge, ">": operator.gt,
                 "<=": operator.le, "<": operator.lt}
 _REQUIRE_RE = re.compile(

@@ -18,7 +18,7 @@ from typing import List, Optional
 
 import click
 
-from procvma import hostinfo
+from procvma import hostinfo, names
 
 # proc-vs-map.sh's defaults, except --nbusycpus: the repeater always runs
 # its per-sample script with --nbusycpus 2.
@@ -36,7 +36,6 @@ DEFAULTS = {
     "scanner": "cat",       # scanpid.sh: cat once per pass
 }
 
-SIM_PROCFILES = ("maps", "smaps", "smaps_rollup")
 PAGE_SIZE = 4096
 
 # What each design is, for table titles.
@@ -219,10 +218,10 @@ def region_pages(gb, mb, backend="sim"):
 
 def check_procfile(procfile, backend):
     if backend == "sim":
-        if procfile not in SIM_PROCFILES:
+        if procfile not in names.PROCFILES:
             raise click.UsageError(
                 f"--procfile {procfile}: the simulator has "
-                + ", ".join(SIM_PROCFILES))
+                + ", ".join(names.PROCFILES))
     elif not hostinfo.procfile_exists(procfile):
         raise click.UsageError(f"--procfile {procfile}: not a /proc/PID file")
 
@@ -307,7 +306,7 @@ RUN_OPTIONS = {
                      help="Samples per table. (default 7)"),
     "rawdata": click.option("--rawdata", is_flag=True,
                             help="Print per-sample data instead of the summary."),
-    "lock": _opt("--lock", type=click.Choice(["mmap", "vma", "both"]),
+    "lock": _opt("--lock", type=click.Choice([*names.LOCKS, "both"]),
                  help="Simulated /proc locking design: mmap (before), vma "
                       "(after), both. (default both)"),
     "backend": _opt("--backend", type=click.Choice(["sim", "kernel"]),
@@ -460,7 +459,7 @@ def make_plan(p, usable=None):
                                p.get("cpubusytasks"), p.get("nbusycpus"), usable)
     if backend == "sim":
         lock = p.get("lock") or "both"
-        designs = ["mmap", "vma"] if lock == "both" else [lock]
+        designs = list(names.LOCKS) if lock == "both" else [lock]
     else:
         designs = ["kernel"]
     seed = p.get("seed")

@@ -8,22 +8,14 @@ import os
 import random
 import threading
 
+from procvma import names
 from procvma._core import ffi, lib
 
 PAGE_SIZE = lib.PV_PAGE_SIZE
 MAX_REGION_PAGES = lib.PV_MM_MAX_REGION_PAGES
-LOCKS = {"mmap": lib.PV_LOCK_MMAP, "vma": lib.PV_LOCK_VMA}
-PROCFILES = {
-    "maps": lib.PV_PROC_MAPS,
-    "smaps": lib.PV_PROC_SMAPS,
-    "smaps_rollup": lib.PV_PROC_SMAPS_ROLLUP,
-}
-INJECT = {
-    "no-resume-check": lib.PV_INJECT_NO_RESUME_CHECK,
-    "no-vma-lock": lib.PV_INJECT_NO_VMA_LOCK,
-    "no-drain": lib.PV_INJECT_NO_DRAIN,
-    "skip-merged": lib.PV_INJECT_SKIP_MERGED,
-}
+LOCKS = {name: getattr(lib, c) for name, c in names.LOCKS.items()}
+PROCFILES = {name: getattr(lib, c) for name, c in names.PROCFILES.items()}
+INJECT = {name: getattr(lib, c) for name, c in names.INJECT.items()}
 
 _rcu = threading.local()
 

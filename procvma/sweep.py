@@ -8,7 +8,7 @@ import itertools
 
 import click
 
-from procvma import options, runner
+from procvma import names, options, runner
 from procvma.commands import CONTEXT, command_line, design_title, run_points
 
 # The grid's axes, outermost first; the design varies fastest so that a
@@ -29,7 +29,7 @@ LIST_OPTIONS = {
         "--procfile", type=options.WordList(), default="smaps_rollup",
         show_default=True, help="/proc/PID files the scanners read."),
     "lock": click.option(
-        "--lock", type=options.WordList(["mmap", "vma"]), default=None,
+        "--lock", type=options.WordList(list(names.LOCKS)), default=None,
         help="Simulated designs. (default mmap,vma)"),
 }
 
@@ -49,7 +49,7 @@ def sweep_cmd(**p):
     the point), all samples in one --csv file."""
     backend = p.get("backend") or "sim"
     options.check_backend_options(backend, p["lock"])
-    locks = p["lock"] or (["mmap", "vma"] if backend == "sim" else [None])
+    locks = p["lock"] or (list(names.LOCKS) if backend == "sim" else [None])
     grid = {
         "procfile": p["procfile"],
         "busyduration": p["busyduration"],
