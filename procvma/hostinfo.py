@@ -219,8 +219,17 @@ def info_cmd():
     kernel release, whether the kernel has per-VMA locks
     (CONFIG_PER_VMA_LOCK, from /proc/config.gz or /boot/config-RELEASE),
     CPUs online, vm.max_map_count, the liburcu version, the clock's
-    resolution and the CPU model."""
+    resolution and the CPU model.
+
+    Then, one line per /proc/PID file, which lock this kernel reads it
+    under: "mmap" (mmap_lock) or "vma" (per-VMA locks), found by tracing
+    reads of a throw-away process's files; "unknown" without root and
+    tracefs."""
+    from procvma import locktrace
+
     pairs = info()
     width = max(len(label) for label, _ in pairs) + 1
     for label, value in pairs:
         click.echo(f"{label + ':':<{width}} {value}")
+    for name, lock in locktrace.procfile_locks().items():
+        click.echo(f"procfile {name}: {lock}")

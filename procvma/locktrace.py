@@ -41,9 +41,12 @@ until the scanners are stopped, as on the simulator.
 
 import contextlib
 import ctypes
+import mmap
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 from collections import namedtuple
 
@@ -54,6 +57,7 @@ START, ACQUIRED, RELEASED = EVENTS
 MARKER_EVENT = "tracing_mark_write"
 MARKER_START = "procvma start mapper="
 MARKER_END = "procvma end"
+MARKER_READ = "procvma read "
 
 DEFAULT_MOUNT = "/sys/kernel/tracing"
 INSTANCE_PREFIX = "procvma-"
@@ -403,3 +407,109 @@ class LockTrace:
         if figures is None:
             return None, "the sample's start is not in the trace"
         return figures, None
+
+
+# ---- which procfiles take mmap_lock ----------------------------------------
+
+PROCFILES = ("maps", "smaps", "smaps_rollup")
+TRIES = 3
+
+
+def _read_to_eof(path):
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        while os.read(fd, 1 << 17):
+            pass
+    finally:
+        os.close(fd)
+
+
+def read_locks(events, reader, own_mm):
+    """Read acquisitions by reader of any mm but own_mm, per marked read:
+    {label: count}, from each marker "procvma read LABEL" to the next
+    marker."""
+    counts = {}
+    label = None
+    for ev in events:
+        if ev.name == MARKER_EVENT:
+            label = None
+            if ev.text.startswith(MARKER_READ):
+                label = ev.text[len(MARKER_READ):]
+                counts[label] = 0
+            continue
+        if (label is not None and ev.pid == reader and not ev.write and
+                ev.name == ACQUIRED and ev.success and ev.mm != own_mm):
+            counts[label] += 1
+    return counts
+
+
+def classify(counts_per_try):
+    """"mmap" when every read of the file took the other mm's mmap_lock,
+    "vma" when one did not.
+
+    A per-VMA reader takes mmap_lock only to fall back, when a VMA it
+    wants is write-locked or detached; the child whose files are read is
+    blocked in read(2), so nothing changes its VMAs and a per-VMA read
+    takes it no time at all.  A reader under mmap_lock takes it at least
+    once per read() that produces text, however few VMAs there are.  A
+    kernel thread that happens to write-lock the child's mm (khugepaged)
+    can force a fallback in one read, never in all of them."""
+    return "mmap" if min(counts_per_try) > 0 else "vma"
+
+
+def _own_mm(events, tid):
+    """The mm that tid write-locked first: procfile_locks() maps and
+    unmaps a page of its own before anything else, so this is its own."""
+    for ev in events:
+        if ev.pid == tid and ev.write and ev.name == ACQUIRED:
+            return ev.mm
+    return None
+
+
+def procfile_locks(procfiles=PROCFILES):
+    """{procfile: "mmap" | "vma" | "unknown"}: which lock this kernel reads
+    each /proc/PID file under, found by tracing reads of the files of a
+    throw-away child.  All "unknown" where tracing cannot run; raises
+    nothing."""
+    result = dict.fromkeys(procfiles, "unknown")
+    child = None
+    try:
+        with LockTrace() as tr:
+            # A child that waits in read(2) on its stdin: its mm is still.
+            child = subprocess.Popen(
+                [sys.executable, "-c",
+                 "import sys; sys.stdout.write('.'); sys.stdout.flush(); "
+                 "sys.stdin.read()"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            if child.stdout.read(1) != b".":
+                return result
+            present = [name for name in procfiles
+                       if os.path.exists(f"/proc/{child.pid}/{name}")]
+            tid = threading.get_native_id()
+            tr.begin(tid, follow_children=False)
+            mmap.mmap(-1, mmap.PAGESIZE).close()    # names our own mm
+            for k in range(TRIES):
+                for name in present:
+                    tr.marker(f"{MARKER_READ}{name}#{k}")
+                    _read_to_eof(f"/proc/{child.pid}/{name}")
+            tr.marker(MARKER_END)
+            tr.end()
+            if tr.lost():
+                return result
+            events = list(parse_events(tr.text()))
+        own = _own_mm(events, tid)
+        if own is None:
+            return result
+        counts = read_locks(events, tid, own)
+        for name in present:
+            result[name] = classify([counts.get(f"{name}#{k}", 0)
+                                     for k in range(TRIES)])
+        return result
+    except (TraceUnavailable, OSError):
+        return result
+    finally:
+        if child is not None:
+            with contextlib.suppress(OSError):
+                child.stdin.close()
+            child.kill()
+            child.wait()

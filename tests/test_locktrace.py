@@ -23,6 +23,8 @@ DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 # the write lock while a preempted cat holds the read lock, the end marker
 # and the exits after it.
 RUN_TRACE = os.path.join(DATA, "locktrace-smaps_rollup.txt")
+# procvma info's reads of a throw-away child's maps, smaps, smaps_rollup.
+INFO_TRACE = os.path.join(DATA, "locktrace-info.txt")
 
 MAPPER_MM = "00000000d93477b0"
 
@@ -120,6 +122,29 @@ def test_parse_skips_what_is_not_ours():
     assert list(locktrace.parse_events(text)) == []
 
 
+def test_which_files_a_recorded_info_run_saw_under_mmap_lock():
+    events = list(locktrace.parse_events(read(INFO_TRACE)))
+    reader = events[0].pid
+    own = locktrace._own_mm(events, reader)
+    counts = locktrace.read_locks(events, reader, own)
+    per_file = {name: [counts[f"{name}#{k}"] for k in range(locktrace.TRIES)]
+                for name in locktrace.PROCFILES}
+    # Linux 6.18: maps walks under per-VMA locks; smaps takes mmap_lock
+    # once per read() chunk (8 of them), smaps_rollup once.
+    assert per_file == {"maps": [0, 0, 0], "smaps": [8, 8, 8],
+                        "smaps_rollup": [1, 1, 1]}
+    assert {n: locktrace.classify(c) for n, c in per_file.items()} == {
+        "maps": "vma", "smaps": "mmap", "smaps_rollup": "mmap"}
+
+
+@pytest.mark.parametrize("counts, lock", [
+    ([0, 0, 0], "vma"), ([2, 0, 0], "vma"),    # a fallback in one read
+    ([1, 1, 1], "mmap"), ([8, 9, 8], "mmap"),
+])
+def test_classify(counts, lock):
+    assert locktrace.classify(counts) == lock
+
+
 def test_buffer_grows_with_the_duration_within_bounds():
     assert locktrace.buffer_kb_for(0.1) >= locktrace.BUFFER_KB_MIN
     assert locktrace.buffer_kb_for(10) > locktrace.buffer_kb_for(3)
@@ -138,6 +163,7 @@ def test_tracing_refused_in_one_line_without_tracefs(monkeypatch):
                        match="^cannot mount tracefs at /sys/kernel/tracing: "
                              "Operation not permitted$"):
         locktrace.LockTrace().__enter__()
+    assert locktrace.procfile_locks() == dict.fromkeys(locktrace.PROCFILES, "unknown")
 
 
 # ---- the simulator ----------------------------------------------------------
@@ -296,6 +322,21 @@ def test_kernel_trace_cleans_up_after_a_failed_sample(tracefs, tmp_path):
     assert tracefs_state() == before
 
 
+def test_procvma_info_names_the_lock_of_each_file(tracefs):
+    before = tracefs_state()
+    r = subprocess.run(command("procvma") + ["info"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if l.startswith("procfile ")]
+    assert [l.split(":")[0] for l in lines] == [
+        f"procfile {n}" for n in locktrace.PROCFILES]
+    assert all(l.split(": ")[1] in ("mmap", "vma") for l in lines)
+    if os.uname().release.startswith("6.18"):
+        assert "procfile maps: vma" in lines
+        assert "procfile smaps_rollup: mmap" in lines
+    assert tracefs_state() == before
+
+
 # ---- where it cannot run ------------------------------------------------------
 
 def as_nobody():
@@ -314,6 +355,14 @@ def test_trace_without_root_is_refused_in_one_line():
     assert r.stderr == ("run-proc-vs-map: error: --trace: tracing mmap_lock "
                         "needs root (tracefs)\n")
     assert r.stdout == ""
+
+
+def test_info_without_root_says_unknown():
+    r = subprocess.run(as_nobody() + command("procvma") + ["info"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    for name in locktrace.PROCFILES:
+        assert f"procfile {name}: unknown" in r.stdout.splitlines()
 
 
 @pytest.mark.parametrize("args, message", [
