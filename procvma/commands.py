@@ -8,11 +8,14 @@ it imports none of them, so no command module imports another back.
 
 import os
 import shlex
+import signal
+import statistics
 import sys
+import time
 
 import click
 
-from procvma import options, runner, table
+from procvma import hostinfo, options, runner, schema, table
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -60,7 +63,7 @@ class OneLineErrors:
             click.echo(f"{where}: error: {e.format_message()}", err=True)
             sys.exit(e.exit_code)
         except click.Abort:
-            sys.exit(EXIT_INTERRUPTED)
+            sys.exit(runner.interrupted_status())
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -99,53 +102,127 @@ def opavg_opmax(row):
             + (" (hung)" if row["hang"] else ""))
 
 
-def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax, done=None,
-             trace=None):
+def fmt_duration(seconds):
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
+
+
+class Progress:
+    """Progress on stderr.  A person at a terminal gets a line per sample
+    with the time left; a log (CI) gets a line per finished table, which
+    keeps it short; --quiet gets neither."""
+
+    def __init__(self, total, quiet=False, tty=None):
+        self.total = total          # samples in the whole run
+        self.done = 0
+        self.start = self.table_start = time.monotonic()
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty() if tty is None else tty
+
+    def sample(self, tag, row, nsamples, figures):
+        self.done += 1
+        if self.quiet or not self.tty:
+            return
+        elapsed = time.monotonic() - self.start
+        left = elapsed / self.done * (self.total - self.done)
+        click.echo(f"{tag} sample {row['sample']}/{nsamples}: {figures(row)}"
+                   f"; ETA {fmt_duration(left)}", err=True)
+
+    def table(self, tag, rows, figures):
+        if self.quiet or self.tty or not rows:
+            return
+        hung = sum(1 for r in rows if r["hang"])
+        med = {k: statistics.median(r[k] for r in rows)
+               for k in schema.METRICS if k in rows[0]}
+        now = time.monotonic()
+        click.echo(f"{tag} {len(rows)} sample{'s' * (len(rows) != 1)} in "
+                   f"{fmt_duration(now - self.table_start)}: median "
+                   f"{figures(dict(med, hang=0))}"
+                   + (f", {hung} hung" if hung else ""), err=True)
+        self.table_start = now
+
+
+def warn_no_pass(point, prog):
+    """Samples too short for any scanner to finish a pass measured the
+    mapper alone: say so, with the count, whatever the verbosity."""
+    n = sum(1 for r in point.rows if r.get("no_pass"))
+    if n:
+        p = point.params
+        click.echo(f"{prog}: warning: {point.tag} {n} of {len(point.rows)} "
+                   f"sample(s) in which no scanner completed a pass of "
+                   f"/proc/PID/{p['procfile']}: --duration {p['duration']:g} "
+                   f"is too short to measure readers (no_pass=1 in the CSV)",
+                   err=True)
+
+
+def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax,
+             done=None, quiet=False, prog="run-proc-vs-map", trace=None):
     """Run each Point for nsamples samples, in order, into its .rows.
     Every point uses the same seeds (seed+k-1 for sample k), so that the
     configurations see the same op streams.  Every finished sample goes
     to writer (a csvio.ResultsWriter) at once, which is closed at the end.
     done(point, status, failure), if given, is called after each point,
-    the one a failure or Ctrl-C cut short included.  Stops there.
+    the one a failure or a stop cut short included.  Stops there.
     trace: a locktrace.LockTrace for the kernel backend's lock figures.
-    Returns (status, failure): 0, 1 (a sample failed, failure says how)
-    or 130 (Ctrl-C)."""
+    Returns (status, failure): 0, 1 (a sample failed or its row could not
+    be written: failure says how) or 128+N (signal N: Ctrl-C, SIGTERM or
+    SIGHUP stopped the run)."""
+    from procvma.csvio import WriteError
+
     status, failure = 0, None
+    progress = Progress(len(points) * nsamples, quiet)
     try:
-        for point in points:
-            runner.pin_driver(point.params["cpuscript"])
+        with runner.stopping_on_signals():
+            for point in points:
+                runner.pin_driver(point.params["cpuscript"])
 
-            def on_sample(row, tag=point.tag):
-                if writer:
-                    writer.write(row)
-                runner.progress(f"{tag} sample {row['sample']}/{nsamples}: "
-                                f"{figures(row)}")
+                def on_sample(row, tag=point.tag):
+                    if writer:
+                        try:
+                            writer.write(row)
+                        except WriteError as e:
+                            raise runner.SampleFailed(str(e), None)
+                    progress.sample(tag, row, nsamples, figures)
 
-            try:
-                point.rows = runner.run_samples(point.params, nsamples, seed,
-                                                on_sample, label=point.label,
-                                                trace=trace)
-            except runner.Interrupted as e:
-                point.rows, status = e.samples, EXIT_INTERRUPTED
-            except runner.SampleFailed as e:
-                point.rows, status, failure = e.samples, 1, str(e)
-            if done:
-                done(point, status, failure)
-            if status:
-                break
+                try:
+                    point.rows = runner.run_samples(point.params, nsamples,
+                                                    seed, on_sample,
+                                                    label=point.label,
+                                                    trace=trace)
+                except runner.Interrupted as e:
+                    point.rows, status = e.samples, runner.interrupted_status()
+                except runner.SampleFailed as e:
+                    point.rows, status, failure = e.samples, 1, str(e)
+                progress.table(point.tag, point.rows, figures)
+                warn_no_pass(point, prog)
+                if done:
+                    done(point, status, failure)
+                if status:
+                    break
     finally:
         if writer:
             writer.close()
     return status, failure
 
 
+def interrupted(status):
+    """Whether run_each's status says a signal stopped the run."""
+    return status > 128
+
+
 def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None,
                trace=None):
     """Run each (title, params) point for plan.nsamples samples and print
     its title and table (see run_each), with plan.locks its lock figures
-    below.  trace: plan.open_trace()'s, closed here.  Returns the exit
-    status: 0, 1 (a sample failed) or 130 (Ctrl-C), having printed the
-    table of the samples that finished either way."""
+    below, then say whether the machine was busy.  trace:
+    plan.open_trace()'s, closed here.  Returns the exit status: 0, 1 (a
+    sample failed, or its row could not be written) or 128+N (stopped by
+    signal N), having printed the table of the samples that finished
+    either way."""
     out = out or sys.stdout
 
     def print_table(point, status, failure):
@@ -156,10 +233,12 @@ def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None,
             if plan.locks and point.rows:
                 out.write(table.format_locks(point.rows))
             out.flush()
-        if status == EXIT_INTERRUPTED:
-            click.echo(f"interrupted: {len(point.rows)} finished sample(s) of this "
-                       "table kept" + (f" in {plan.csv_path}" if writer else ""),
-                       err=True)
+        if interrupted(status):
+            how = "" if status == EXIT_INTERRUPTED else \
+                f" by {signal.Signals(status - 128).name}"
+            click.echo(f"interrupted{how}: {len(point.rows)} finished sample(s) "
+                       "of this table kept" + (f" in {plan.csv_path}" if writer
+                                                else ""), err=True)
         elif failure:
             click.echo(f"{prog}: error: {failure}", err=True)
 
@@ -168,8 +247,44 @@ def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None,
             for i, (title, params) in enumerate(points, 1)]
     try:
         status, _ = run_each(runs, plan.nsamples, plan.seed, writer,
-                             done=print_table, trace=trace)
+                             done=print_table, quiet=plan.quiet, prog=prog,
+                             trace=trace)
     finally:
         if trace:
             trace.close()
+    busy = machine_was_busy([r for p in runs for r in p.rows], plan.sample)
+    if busy:
+        click.echo(f"{prog}: warning: {busy}", err=True)
     return status
+
+
+def machine_was_busy(rows, params, cpus_online=None):
+    """A sentence when other work competed for the CPUs during the run,
+    else None.
+
+    The run keeps the mapper's CPU and the busy CPUs occupied (the driver
+    sleeps), so other tasks disturb it once there are more of them than
+    CPUs left over.  At each sample's start none of the run's own tasks
+    are running, so /proc/stat's procs_running, less the one thread
+    reading it, counts the others.  One look can catch a short-lived
+    kernel thread, so the run counts as busy when a quarter of its samples
+    started that way.  The 1-minute load average is reported but not
+    judged: from the second sample on it counts our own tasks too."""
+    online = cpus_online or hostinfo.cpus_online()
+    used = {params["cpumapper"]} | set(range(
+        params["cpubusytasks"], params["cpubusytasks"] + params["nbusycpus"]))
+    spare = max(0, len(online) - len(used & set(online)))
+    others = [r["procs_running"] - 1 for r in rows
+              if r.get("procs_running") == r.get("procs_running")]   # not NaN
+    crowded = [n for n in others if n > spare]
+    if not crowded or 4 * len(crowded) < len(others):
+        return None
+    loads = [r["loadavg1"] for r in rows if r["loadavg1"] == r["loadavg1"]]
+    span = (f"{min(crowded):g}" if min(crowded) == max(crowded)
+            else f"{min(crowded):g}-{max(crowded):g}")
+    return (f"the machine was busy: at the start of {len(crowded)} of "
+            f"{len(others)} samples, {span} other task(s) were runnable, with "
+            f"{spare} CPU(s) to spare besides the run's "
+            f"{len(used)}" + (f" (1-min load average up to {max(loads):.2f})"
+                              if loads else "")
+            + "; their interference is in the figures")

@@ -25,7 +25,7 @@ import click
 from scipy.stats import spearmanr
 
 from procvma import calibration, commands, hostinfo, options, runner, stats
-from procvma.commands import CONTEXT, EXIT_INTERRUPTED, OneLineErrors
+from procvma.commands import CONTEXT, OneLineErrors
 
 # Ratios sim/kernel inside this band count as "within 2x".
 BAND = (0.5, 2.0)
@@ -216,7 +216,8 @@ def format_table(points, pairs, by_key, metric, header):
 @click.command("fidelity", cls=FidelityCommand, context_settings=CONTEXT)
 @options.apply_options(FIDELITY_OPTIONS)
 @options.apply_options({k: options.RUN_OPTIONS[k] for k in
-                        ("nsamples", "csv", "seed", *options.COST_OPTIONS)})
+                        ("nsamples", "csv", "seed", "quiet",
+                         *options.COST_OPTIONS)})
 @options.apply_options(options.SAMPLE_OPTIONS,
                        skip={"busyduration", "nbusytasks", "procfile"})
 def fidelity_cmd(**p):
@@ -257,7 +258,8 @@ def fidelity_cmd(**p):
         run.label = run.tag + " "
     status, failure = commands.run_each(
         runs, p["nsamples"], seed, writer,
-        figures=lambda row: f"{metric} {row[metric]:.3f} ms")
+        figures=lambda row: f"{metric} {row[metric]:.3f} ms",
+        prog="procvma fidelity", quiet=bool(p.get("quiet")))
 
     header = (f"Simulator vs Linux {hostinfo.kernel_release()} on this machine, "
               f"--scanner {scanner}: {p['nsamples']} sample(s) x {p['duration']:g} s "
@@ -265,7 +267,7 @@ def fidelity_cmd(**p):
     text, target = format_table(points, pairs, by_key, metric, header)
     sys.stdout.write(text)
     sys.stdout.flush()
-    if status == EXIT_INTERRUPTED:
+    if commands.interrupted(status):
         click.echo("interrupted: the table shows the samples that finished", err=True)
         return status
     if failure:

@@ -318,6 +318,9 @@ RUN_OPTIONS = {
                          "close. (default cat)"),
     "csv": _opt("--csv", "csv_path", metavar="PATH",
                 help="Write one row per sample to PATH."),
+    "quiet": click.option("--quiet", "-q", is_flag=True,
+                          help="No progress lines on stderr (a line per "
+                               "sample on a terminal, per table elsewhere)."),
     "seed": _opt("--seed", type=click.IntRange(0, 2**64 - 1), metavar="N",
                  help="Seed of the mapper's random op stream (sample k uses "
                       "N+k-1). (default random)"),
@@ -384,6 +387,7 @@ class Plan:
     csv_path: Optional[str] = None
     trace: bool = False             # kernel: lock figures from tracefs
     locks: bool = False             # print the lock figures
+    quiet: bool = False             # no progress lines
 
     def open_csv(self, command=""):
         """The results writer for --csv, or None; every row records the
@@ -487,7 +491,7 @@ def make_plan(p, usable=None):
                 rawdata=bool(p.get("rawdata")),
                 seed=secrets.randbits(32) if seed is None else seed,
                 seed_given=seed is not None,
-                csv_path=p.get("csv_path"),
+                csv_path=p.get("csv_path"), quiet=bool(p.get("quiet")),
                 trace=bool(p.get("trace")), locks=bool(p.get("locks")))
     if note:
         plan.notes.append(note)

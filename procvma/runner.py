@@ -11,10 +11,10 @@ that cut-short sample: its figures cover less than --duration.  Samples
 that finished are never lost: the caller writes each as it arrives.
 """
 
+import contextlib
 import math
 import os
 import signal
-import sys
 import threading
 import time
 
@@ -57,6 +57,44 @@ def check_ready(backend):
     return core
 
 
+# What ends a run early: Ctrl-C, and what CI and timeout(1) send (SIGTERM)
+# or a closed terminal (SIGHUP).  Each stops the run as Ctrl-C does.
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+# The signal that stopped the run, if it was not Ctrl-C.
+stopped_by = None
+
+
+def interrupted_status():
+    """The exit status of a run a signal cut short, as a shell reports
+    it: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+    return 128 + (stopped_by or signal.SIGINT)
+
+
+@contextlib.contextmanager
+def stopping_on_signals():
+    """Within: SIGTERM and SIGHUP raise KeyboardInterrupt in the main
+    thread, as SIGINT does, so that every stop keeps the finished samples
+    and prints their table."""
+    global stopped_by
+
+    def stop(signum, frame):
+        global stopped_by
+        stopped_by = stopped_by or signum
+        raise KeyboardInterrupt
+
+    stopped_by = None
+    if threading.current_thread() is not threading.main_thread():
+        yield       # only the main thread may set handlers
+        return
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
 def pin_driver(cpu):
     """The reference's driver script runs on --cpuscript (taskset -p).
     Threads started afterwards inherit this mask until they place
@@ -72,11 +110,10 @@ def in_worker(fn, stop, name):
     result = {}
 
     def work():
-        # Keep Ctrl-C (and the SIGTERM, SIGHUP that a --trace run turns
-        # into one) for the main thread, and out of the C tasks that this
-        # thread starts, which inherit its signal mask.
-        signal.pthread_sigmask(signal.SIG_BLOCK,
-                               {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+        # Keep Ctrl-C, SIGTERM and SIGHUP for the main thread (and out of
+        # the C tasks that this thread starts, which inherit its signal
+        # mask; the processes they spawn get an empty one).
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             result["value"] = fn()
         except BaseException as e:  # handed to the main thread
@@ -131,7 +168,8 @@ def _run_in_worker(core, params, trace=None):
 def run_samples(params, nsamples, seed, on_sample=None, label="", trace=None):
     """Run nsamples samples of params (sample k with seed seed+k-1).
     on_sample(row) is called with each finished sample's row (params,
-    "sample", "seed" and the measured figures).  Returns the rows.
+    "sample", "seed" and the measured figures); it may raise SampleFailed
+    to end the run there.  Returns the rows.
     Raises Interrupted or SampleFailed carrying the rows finished.
     trace: a locktrace.LockTrace for the kernel backend's lock figures."""
     core = load_core()
@@ -142,7 +180,11 @@ def run_samples(params, nsamples, seed, on_sample=None, label="", trace=None):
             p = dict(params, seed=(seed + k - 1) % 2**64)
             rows.append(_one_sample(core, p, k, label, rows, trace))
             if on_sample:
-                on_sample(rows[-1])
+                try:
+                    on_sample(rows[-1])
+                except SampleFailed as e:
+                    # The sample is measured, and kept; the run cannot go on.
+                    raise SampleFailed(str(e), rows) from None
     except KeyboardInterrupt:
         # Also between samples: whatever finished is kept.
         raise Interrupted(rows)
@@ -197,8 +239,3 @@ def _kernel_lock_figures(locks, where):
         click.echo(f"warning: {where}: no lock figures: {problem}", err=True)
     return figures or dict.fromkeys(LOCK_COLUMNS, math.nan)
 
-
-def progress(text):
-    """Progress goes to stderr, and only to a person watching it."""
-    if sys.stderr.isatty():
-        print(text, file=sys.stderr, flush=True)

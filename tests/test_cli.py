@@ -106,7 +106,12 @@ def test_wrapper_takes_the_seeds_command_line():
     assert len({l.split()[0] for l in data}) == 1
 
 
-def test_ctrl_c_keeps_finished_samples(tmp_path):
+@pytest.mark.parametrize("sig, status, line", [
+    (signal.SIGINT, 130, "interrupted: "),
+    (signal.SIGTERM, 143, "interrupted by SIGTERM: "),
+    (signal.SIGHUP, 129, "interrupted by SIGHUP: ")])
+def test_ctrl_c_sigterm_and_sighup_keep_finished_samples(tmp_path, sig,
+                                                          status, line):
     out = tmp_path / "out.csv"
     p = subprocess.Popen(
         command("run-proc-vs-map") + ["--nsamples", "20", "--duration", "1",
@@ -119,16 +124,75 @@ def test_ctrl_c_keeps_finished_samples(tmp_path):
             break
         time.sleep(0.05)
     time.sleep(0.3)     # well inside the next sample
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     stdout, stderr = p.communicate(timeout=30)
-    assert p.returncode == 130, stderr
+    assert p.returncode == status, stderr
     assert "Traceback" not in stderr
+    assert line in stderr
     rows = read_csv(out)
     assert 1 <= len(rows) < 20
     samples = [{"opavg_ms": float(r["opavg_ms"]), "opmax_ms": float(r["opmax_ms"]),
                 "hang": int(r["hang"])} for r in rows]
     # The table is printed, and it is the table of exactly the kept samples.
     assert format_samples(int(rows[0]["nbusycpus"]), samples) in stdout
+
+
+def test_csv_is_appended_to_and_a_foreign_file_is_left_alone(tmp_path):
+    out = tmp_path / "out.csv"
+    args = ["--lock", "vma", "--nsamples", "1", "--duration", "0.2", "--mb",
+            "4", "--quiet", "--csv", str(out)]
+    for _ in range(2):
+        r = run("run-proc-vs-map", *args)
+        assert r.returncode == 0, r.stderr
+        # --quiet: notes and warnings, but no progress lines.
+        assert not [ln for ln in r.stderr.splitlines() if ln.startswith("[")]
+    rows = read_csv(out)
+    assert len(rows) == 2
+    assert rows[0]["command"] == "run-proc-vs-map " + " ".join(args)
+    foreign = tmp_path / "notes.csv"
+    foreign.write_text("name,size\nfoo,1\n")
+    r = run("run-proc-vs-map", *args[:-1], str(foreign))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and str(foreign) in r.stderr
+    assert foreign.read_text() == "name,size\nfoo,1\n"
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 8 KiB tmpfs: room for a dozen rows (root only)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs",
+                        str(mnt)], capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_a_full_disk_is_one_line_and_keeps_every_row_written(tiny_disk):
+    out = tiny_disk / "out.csv"
+    r = run("run-proc-vs-map", "--nsamples", "20", "--duration", "0.05",
+            "--mb", "4", "--lock", "vma", "--quiet", "--csv", str(out))
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    err = [ln for ln in r.stderr.splitlines() if "error" in ln]
+    assert len(err) == 1, r.stderr
+    assert err[0].startswith(f"run-proc-vs-map: error: --csv {out}: cannot "
+                             "write: No space left on device; the rows "
+                             "before this one are intact (")
+    rows = read_csv(out)
+    assert 1 <= len(rows) < 20
+    assert out.read_text().endswith("\n")
+    assert all(list(row) == schema.COLUMNS and None not in row.values()
+               for row in rows)
+    # The table has every finished sample: those written and the one that
+    # found the disk full.
+    assert r.stdout.count("\n    0.") == 0
+    data = r.stdout.split(HEADER_LINE)[1].splitlines()
+    assert data[1].startswith("    1 ")
 
 
 def test_sweep_runs_one_table_per_point_into_one_csv(tmp_path):

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from procvma import commands, runner
+from procvma import commands, runner, schema
 from procvma.options import make_plan
 
 
@@ -48,9 +48,14 @@ def plan():
                       "cpubusytasks": 0, "nbusycpus": 1}, usable={0})
 
 
-def run_with(monkeypatch, plan, core, writer=None):
+def run_with(monkeypatch, plan, core, writer=None, load=None):
     monkeypatch.setattr(runner, "load_core", lambda: core)
     monkeypatch.setattr(runner, "pin_driver", lambda cpu: None)
+    # An idle machine unless the test says otherwise: the real one's load
+    # would decide whether a warning is printed.
+    loads = iter(load or [])
+    monkeypatch.setattr(runner, "_machine_load", lambda: next(
+        loads, {"loadavg1": 0.1, "procs_running": 1}))
     out = io.StringIO()
     points = [(commands.design_title(plan.sample, d), dict(plan.sample, lock=d))
               for d in plan.designs]
@@ -87,9 +92,11 @@ def test_a_failed_sample_ends_the_run_keeping_the_finished_ones(
     assert status == 1
     assert len(w.rows) == 1
     assert "    1     0.100     0.100     0.200       \n" in out
-    err = capsys.readouterr().err
-    assert err == ("run-proc-vs-map: error: --lock vma, sample 2: "
-                   "vm.max_map_count 65530 exceeded\n")
+    err = capsys.readouterr().err.splitlines()
+    # Off a terminal: one progress line for the table, then the error.
+    assert err[0].startswith("[1/1 vma] 1 sample in 0s: median opavg 0.100 ms")
+    assert err[1:] == ["run-proc-vs-map: error: --lock vma, sample 2: "
+                       "vm.max_map_count 65530 exceeded"]
 
 
 def test_ctrl_c_stops_the_sample_and_discards_it(monkeypatch, plan):
@@ -103,3 +110,123 @@ def test_ctrl_c_stops_the_sample_and_discards_it(monkeypatch, plan):
     assert core.stopped.is_set()
     assert len(w.rows) == 1
     assert "    1     0.100     0.100     0.200       \n" in out
+
+
+def test_a_full_disk_keeps_the_rows_written_and_prints_the_table(
+        monkeypatch, plan, tmp_path, capsys):
+    import errno
+    import os
+
+    from procvma.csvio import ResultsWriter, read_results
+
+    path = tmp_path / "out.csv"
+    w = ResultsWriter.open(str(path))
+    real_write, calls = os.write, []
+
+    def fill_up(fd, data):
+        if fd == w.fd:
+            calls.append(1)
+            if len(calls) == 2:     # row 1 fits, row 2 finds the disk full
+                real_write(fd, bytes(data[:10]))
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", fill_up)
+    full = [dict(dict.fromkeys(schema.FIGURE_COLUMNS, 0), **sample(v))
+            for v in (0.1, 0.3, 0.2)]
+    core = FakeCore(full)
+    status, out = run_with(monkeypatch, plan, core, w)
+    monkeypatch.setattr(os, "write", real_write)
+    assert status == 1
+    assert len(core.seeds) == 2         # the run stopped there
+    # Both finished samples are in the table; the CSV has the first, whole.
+    assert "    1     0.200     0.100     0.600       \n" in out
+    assert list(read_results(path)["opavg_ms"]) == [0.1]
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (f"run-proc-vs-map: error: --csv {path}: cannot write: "
+                       "No space left on device; the rows before this one "
+                       "are intact (1 from this run)")
+
+
+@pytest.mark.parametrize("signame, status", [("SIGTERM", 143),
+                                             ("SIGHUP", 129)])
+def test_sigterm_and_sighup_stop_the_run_as_ctrl_c_does(
+        monkeypatch, plan, capsys, signame, status):
+    import os
+    import signal
+
+    core = FakeCore([sample(0.1), "block"])
+    w = ListWriter()
+    sig = getattr(signal, signame)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), sig))
+    timer.start()
+    got, out = run_with(monkeypatch, plan, core, w)
+    timer.join()
+    assert got == status
+    assert core.stopped.is_set()
+    assert len(w.rows) == 1
+    assert "    1     0.100     0.100     0.200       \n" in out
+    assert (f"interrupted by {signame}: 1 finished sample(s) of this table "
+            "kept") in capsys.readouterr().err
+    # The handlers are the caller's again.
+    assert signal.getsignal(sig) in (signal.SIG_DFL, signal.SIG_IGN)
+
+
+def test_samples_with_no_scanner_pass_are_counted(monkeypatch, plan, capsys):
+    core = FakeCore([dict(sample(0.1), walks=0), sample(0.3),
+                     dict(sample(0.2), walks=0)])
+    w = ListWriter()
+    status, _ = run_with(monkeypatch, plan, core, w)
+    assert status == 0
+    assert [r["no_pass"] for r in w.rows] == [1, 0, 1]
+    err = capsys.readouterr().err
+    assert ("run-proc-vs-map: warning: [1/1 vma] 2 of 3 sample(s) in which "
+            "no scanner completed a pass of /proc/PID/smaps_rollup") in err
+
+
+def test_a_busy_machine_is_warned_about_once(monkeypatch, capsys):
+    plan = make_plan({"procfile": "smaps_rollup", "nsamples": 4, "seed": 1,
+                      "cpumapper": 0, "cpuscript": 0, "cpubusytasks": 1,
+                      "nbusycpus": 1}, usable={0, 1})
+    assert plan.designs == ["mmap", "vma"]
+    monkeypatch.setattr(commands.hostinfo, "cpus_online", lambda: [0, 1])
+    idle = {"loadavg1": 0.2, "procs_running": 1}
+    busy = {"loadavg1": 2.5, "procs_running": 3}
+    core = FakeCore([sample(0.1)] * 8)
+    # 2 of 8 samples started with two other runnable tasks, and the run
+    # uses both CPUs: busy.
+    status, _ = run_with(monkeypatch, plan, core, load=[busy, idle, idle,
+                                                        idle, busy] + [idle] * 3)
+    err = capsys.readouterr().err
+    assert status == 0
+    assert err.count("warning: the machine was busy") == 1
+    assert ("at the start of 2 of 8 samples, 2 other task(s) were runnable, "
+            "with 0 CPU(s) to spare besides the run's 2 (1-min load average "
+            "up to 2.50)") in err
+    # One sample in eight is a passing kernel thread, not a busy machine.
+    core = FakeCore([sample(0.1)] * 8)
+    run_with(monkeypatch, plan, core, load=[busy] + [idle] * 7)
+    assert "busy" not in capsys.readouterr().err
+
+
+def test_progress_per_sample_on_a_terminal_per_table_elsewhere(capsys):
+    row = dict(sample(0.25), sample=1)
+    tty = commands.Progress(4, tty=True)
+    tty.sample("[1/2 mmap]", row, 2, commands.opavg_opmax)
+    tty.table("[1/2 mmap]", [row], commands.opavg_opmax)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("[1/2 mmap] sample 1/2: opavg 0.250 ms, "
+                             "opmax 0.500 ms; ETA ")
+    log = commands.Progress(4, tty=False)
+    log.sample("[1/2 mmap]", row, 2, commands.opavg_opmax)
+    log.table("[1/2 mmap]", [row, row], commands.opavg_opmax)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("[1/2 mmap] 2 samples in ")
+    assert err[0].endswith(": median opavg 0.250 ms, opmax 0.500 ms")
+    for quiet in (commands.Progress(4, quiet=True, tty=True),
+                  commands.Progress(4, quiet=True, tty=False)):
+        quiet.sample("[1/2 mmap]", row, 2, commands.opavg_opmax)
+        quiet.table("[1/2 mmap]", [row], commands.opavg_opmax)
+    assert capsys.readouterr().err == ""
