@@ -59,6 +59,18 @@ class Series:
     def values(self, column: str) -> np.ndarray:
         return np.sort(self.rows[column].dropna().to_numpy(dtype=float))
 
+    def hung_points(self, column: str):
+        """(x, y) of the hung samples on the sorted line of column."""
+        rows = self.rows.dropna(subset=[column]).sort_values(
+            column, kind="stable")
+        hung = (rows["hang"] > 0).to_numpy()
+        x = np.arange(1, len(rows) + 1)[hung]
+        return x, rows[column].to_numpy(dtype=float)[hung]
+
+    @property
+    def hung(self) -> int:
+        return int((self.rows["hang"] > 0).sum())
+
     @property
     def design(self) -> str:
         lock = str(self.config["lock"])
@@ -77,7 +89,8 @@ class Series:
         n = len(self.rows)
         med = stats.median(self.rows["opavg_ms"])
         return (" · ".join(parts) +
-                f"  (median opavg {med:.3f} ms, {n} sample{'s' * (n != 1)})")
+                f"  (median opavg {med:.3f} ms, {n} sample{'s' * (n != 1)}"
+                + (f", {self.hung} hung" if self.hung else "") + ")")
 
 
 def _plural(n: str, what: str) -> str:
@@ -149,12 +162,24 @@ def _plain_log_ticks(axis, decades):
     axis.set_minor_formatter(NullFormatter())
 
 
+# How a hung sample is marked on the sorted lines: it measured the hang as
+# much as the locking, and a reader must be able to tell it from the rest.
+HUNG_STYLE = dict(linestyle="none", marker="X", markersize=11,
+                  markerfacecolor="none", markeredgecolor="red",
+                  markeredgewidth=1.6)
+
+
 def _sorted_panel(ax, series, column, styles, title, ylabel):
+    """Returns the series' lines, in order, for the legend."""
     from matplotlib.ticker import MaxNLocator
 
     arrays = [s.values(column) for s in series]
-    for vals, style in zip(arrays, styles):
-        ax.plot(np.arange(1, len(vals) + 1), vals, **style)
+    lines = []
+    for s, vals, style in zip(series, arrays, styles):
+        lines += ax.plot(np.arange(1, len(vals) + 1), vals, **style)
+        x, y = s.hung_points(column)
+        if len(x):
+            ax.plot(x, y, **HUNG_STYLE)
     # Log scale when the lines span more than a decade: the per-VMA
     # design's opavg would otherwise be a flat line on the x axis.
     if _decades(arrays) > 1:
@@ -167,6 +192,7 @@ def _sorted_panel(ax, series, column, styles, title, ylabel):
     ax.set_xlabel("sample, sorted by value")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
+    return lines
 
 
 def _distribution_panel(ax, series, styles):
@@ -257,7 +283,7 @@ def render(frames: Sequence[Tuple[str, pd.DataFrame]], out: str, fmt: str):
     _sorted_panel(axes[0], series, "opmax_ms", styles,
                   "Worst call per sample (opmax)",
                   "slowest mmap()/munmap() in the sample (ms)")
-    _sorted_panel(axes[1], series, "opavg_ms", styles,
+    opavg_lines = _sorted_panel(axes[1], series, "opavg_ms", styles,
                   "Mean call per sample (opavg)",
                   "mean mmap()/munmap() latency (ms)")
     _distribution_panel(axes[2], series, styles)
@@ -268,8 +294,13 @@ def render(frames: Sequence[Tuple[str, pd.DataFrame]], out: str, fmt: str):
     fig.suptitle(f"mmap()/munmap() latency while other tasks read "
                  f"/proc/PID/{names}", fontsize=14, fontweight="bold")
     subtitle = _common_subtitle(series, varying)
-    handles = axes[1].get_lines()
+    handles = list(opavg_lines)
     labels = [s.label(varying, several_files) for s in series]
+    if any(s.hung for s in series):
+        from matplotlib.lines import Line2D
+        handles.append(Line2D([], [], **HUNG_STYLE))
+        labels.append("hung sample (still running 5 s past its end; "
+                      "the table's #Hangs)")
     fig.legend(handles, labels, loc="outside lower center",
                ncols=1 if len(series) > 2 else 2, frameon=False,
                title=subtitle or None)

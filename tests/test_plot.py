@@ -151,3 +151,21 @@ def test_every_configuration_column_has_a_legend_wording():
     from procvma import plot, schema
     named = {"backend", "lock", "procfile", "scanner"}
     assert set(plot.PARAM_LABELS) | named == set(schema.CONFIG_KEY)
+
+
+def test_hung_samples_are_marked(tmp_path):
+    path = tmp_path / "h.csv"
+    results(path)
+    df = pd.read_csv(path)
+    df.loc[[0, 3], "hang"] = 1      # two mmap_lock samples hung
+    df.to_csv(path, index=False)
+    out = tmp_path / "fig.svg"
+    result = plot(path, "-o", out)
+    assert result.exit_code == 0, result.output
+    svg = out.read_text()
+    assert "5 samples, 2 hung)" in svg
+    assert "hung sample (still running 5 s past its end" in svg
+    # Without hung samples, neither the count nor the marker's legend.
+    clean = tmp_path / "clean.svg"
+    plot(results(tmp_path / "c.csv"), "-o", clean)
+    assert " hung" not in clean.read_text()
