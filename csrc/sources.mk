@@ -9,7 +9,7 @@
 KERNEL_SRCS := kernel/rwsem.c kernel/mmap_lock.c kernel/vma_tree.c kernel/api.c kernel/mmap.c kernel/memory.c kernel/task_mmu.c kernel/procmap_query.c
 
 # The benchmark harness (both backends), calibration probes and torture.
-HARNESS_SRCS := harness/bench.c harness/bench_common.c harness/bench_sim.c harness/bench_kernel.c harness/scan_loop.c harness/hist.c harness/calib.c harness/torture.c
+HARNESS_SRCS := harness/bench.c harness/bench_common.c harness/bench_sim.c harness/bench_kernel.c harness/scan_loop.c harness/kquery.c harness/hist.c harness/calib.c harness/torture.c
 
 # The kernel backend's mapper, a program of its own.
 KMAPPER_SRCS := kmapper/kmapper.c harness/hist.c

@@ -23,6 +23,9 @@ pass_cost_ns  per scanner pass, outside any mm lock: what the host pays
               pass, from one pass's fork to the next.  read: an
               in-process open() + read() to EOF + close(), with no
               spawn: open() and close() and the read() that returns EOF.
+              query (maps only): open() and close() of maps around
+              the PROCMAP_QUERY ioctls, so read's value; the queries
+              themselves the model does step by step.
               The simulator's scanner has no such work of its own.
 
 `procvma calibrate` measures all of this on the machine it runs on and
@@ -40,6 +43,8 @@ KNOBS = ("op_cost_ns", "walk_cost_ns", "pass_cost_ns")
 # The scanners (--scanner), whose pass costs are kept; the first is the
 # default, as the reference's.
 SCANNERS = ("cat", "read")
+# Scanners whose pass costs, outside any lock, what another's does.
+PASS_COST_AS = {"query": "read"}
 
 # BEGIN CALIBRATED -- written by `procvma calibrate --write`
 CALIBRATED = {
@@ -61,8 +66,9 @@ def sim_knobs(params):
     """The knob values a simulated sample runs with: params' own where
     given (not None), the calibrated defaults otherwise, the pass cost
     being that of params' scanner (cat when it names none)."""
+    scanner = params.get("scanner") or SCANNERS[0]
     defaults = dict(CALIBRATED,
-                    pass_cost_ns=PASS_COST_NS[params.get("scanner") or SCANNERS[0]])
+                    pass_cost_ns=PASS_COST_NS[PASS_COST_AS.get(scanner, scanner)])
     return {k: float(defaults[k] if params.get(k) is None else params[k])
             for k in KNOBS}
 

@@ -71,6 +71,8 @@ class OneLineErrors:
 
 def design_title(params, design):
     procfile = f"/proc/PID/{params['procfile']}, --scanner {params['scanner']}"
+    if params.get("holes"):
+        procfile += f", --holes {params['holes']}"
     if design == "kernel":
         return f"Linux {os.uname().release} (this machine's kernel), {procfile}"
     return f"Simulated kernel, {procfile}, {options.DESIGN_TITLES[design]}"

@@ -13,7 +13,8 @@ from procvma._core import ffi, lib
 from procvma.simmm import LOCKS, PROCFILES
 
 BACKENDS = {"sim": lib.PV_BACKEND_SIM, "kernel": lib.PV_BACKEND_KERNEL}
-SCANNERS = {"read": lib.PV_SCANNER_READ, "cat": lib.PV_SCANNER_CAT}
+SCANNERS = {"read": lib.PV_SCANNER_READ, "cat": lib.PV_SCANNER_CAT,
+            "query": lib.PV_SCANNER_QUERY}
 
 # The reference kills the busy tasks of a sample still running this long
 # after its expected end.
@@ -56,6 +57,7 @@ def make_config(params, trace_marker_fd=None):
     cfg.duration_s = params["duration"]
     cfg.hang_timeout_s = params.get("hang_timeout", HANG_TIMEOUT_S)
     cfg.region_pages = params["region_pages"]
+    cfg.holes = params.get("holes", 0)
     cfg.seed = params["seed"]
     cfg.max_map_count = params.get("max_map_count", 0)
     if backend == "sim":

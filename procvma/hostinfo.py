@@ -6,6 +6,7 @@ Every function answers from what an unprivileged user can read and never
 raises for a missing source: it says "unknown" (or None) instead.
 """
 
+import errno
 import gzip
 import os
 import re
@@ -143,6 +144,23 @@ def mem_available():
     return None
 
 
+def procmap_query(maps="/proc/self/maps"):
+    """(supported, why): whether this kernel answers the PROCMAP_QUERY
+    ioctl on /proc/PID/maps (Linux 6.11+), asked of maps once; why says
+    what the probe met when it is not (None when it is, "unknown" when
+    the C core that asks is not built)."""
+    try:
+        from procvma._core import lib
+    except ImportError:
+        return False, UNKNOWN
+    err = -lib.pv_procmap_query_probe(maps.encode())
+    if not err:
+        return True, None
+    if err in (errno.ENOTTY, errno.EINVAL):
+        return False, f"Linux {kernel_release()} has no such ioctl (it came in 6.11)"
+    return False, f"{maps}: {os.strerror(err)}"
+
+
 def _run(cmd):
     if not shutil.which(cmd[0]):
         return None
@@ -201,11 +219,13 @@ def info():
     cpus = cpus_online()
     mmc = max_map_count()
     res = clock_resolution_ns()
+    query, why = procmap_query()
     return [
         ("kernel release", kernel_release()),
         (PER_VMA_LOCK, f"{vma_lock} (from {source})" if source else vma_lock),
         ("CPUs online", f"{len(cpus)} ({format_cpulist(cpus)})"),
         ("vm.max_map_count", UNKNOWN if mmc is None else str(mmc)),
+        ("PROCMAP_QUERY", "yes" if query else f"no ({why})" if why != UNKNOWN else UNKNOWN),
         ("liburcu", liburcu_version()),
         ("clock resolution", f"{res:g} ns (CLOCK_MONOTONIC)"),
         ("CPU model", cpu_model()),

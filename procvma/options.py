@@ -36,6 +36,7 @@ DEFAULTS = {
     "scanner": "cat",       # scanpid.sh: cat once per pass
 }
 
+SIM_MAX_MAP_COUNT = 65530     # the simulated vm.max_map_count
 PAGE_SIZE = 4096
 
 # What each design is, for table titles.
@@ -216,6 +217,32 @@ def region_pages(gb, mb, backend="sim"):
     return pages
 
 
+def check_scanner(scanner, procfile, backend):
+    """--scanner query is an ioctl on maps, and needs a kernel that has it."""
+    if scanner != "query":
+        return
+    if procfile != "maps":
+        raise click.UsageError(f"--scanner query asks PROCMAP_QUERY, an ioctl on "
+                               f"/proc/PID/maps: use --procfile maps, not {procfile}")
+    if backend == "kernel":
+        supported, why = hostinfo.procmap_query()
+        if not supported and why != hostinfo.UNKNOWN:
+            raise click.UsageError(f"--scanner query: this kernel cannot answer "
+                                   f"PROCMAP_QUERY: {why}")
+
+
+def check_holes(holes, pages, backend):
+    """K holes need a stretch of at least 3 pages each, and K+1 VMAs
+    within vm.max_map_count (the host's, or the simulator's 65530)."""
+    if holes > pages // 3:
+        raise click.UsageError(f"--holes {holes}: at most {pages // 3} fit in a "
+                               f"region of {pages} pages (3 pages each)")
+    limit = hostinfo.max_map_count() if backend == "kernel" else SIM_MAX_MAP_COUNT
+    if limit is not None and holes + 1 > limit:
+        raise click.UsageError(f"--holes {holes}: {holes + 1} VMAs exceed "
+                               f"vm.max_map_count ({limit})")
+
+
 def check_procfile(procfile, backend):
     if backend == "sim":
         if procfile not in names.PROCFILES:
@@ -311,11 +338,17 @@ RUN_OPTIONS = {
                       "(after), both. (default both)"),
     "backend": _opt("--backend", type=click.Choice(["sim", "kernel"]),
                     help="Simulated kernel or this machine's kernel. (default sim)"),
-    "scanner": _opt("--scanner", type=click.Choice(["cat", "read"]),
+    "scanner": _opt("--scanner", type=click.Choice(["cat", "read", "query"]),
                     help="How a scanner reads, on either backend: cat, a shell "
                          "loop running cat per pass like the reference's "
                          "scanpid.sh; read, an in-process open, read to EOF, "
-                         "close. (default cat)"),
+                         "close; query (--procfile maps), open maps once per "
+                         "pass and ask PROCMAP_QUERY for every VMA, as "
+                         "symbolizers do. (default cat)"),
+    "holes": _opt("--holes", type=click.IntRange(min=0), metavar="K",
+                  help="Start from K single-page holes spread evenly over the "
+                       "region, K+1 VMAs: a fragmented address space. "
+                       "(default 0)"),
     "csv": _opt("--csv", "csv_path", metavar="PATH",
                 help="Write one row per sample to PATH."),
     "quiet": click.option("--quiet", "-q", is_flag=True,
@@ -468,11 +501,14 @@ def make_plan(p, usable=None):
         designs = ["kernel"]
     seed = p.get("seed")
     scanner = p.get("scanner") or DEFAULTS["scanner"]
+    check_scanner(scanner, procfile, backend)
+    holes = p.get("holes") or 0
+    check_holes(holes, pages, backend)
     sample = {
         "backend": backend,
         "procfile": procfile,
         "scanner": scanner,
-        "holes": 0,
+        "holes": holes,
         "cpumapper": layout.cpumapper,
         "cpuscript": layout.cpuscript,
         "cpubusytasks": layout.cpubusytasks,

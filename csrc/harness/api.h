@@ -19,6 +19,12 @@
 #define PV_SCANNER_READ 0	/* open, read to EOF, close, in-process */
 #define PV_SCANNER_CAT 1	/* kernel: a bash loop running cat per pass, as
 				 * scanpid.sh; sim: cat's calibrated pass cost */
+/*
+ * maps only: open /proc/PID/maps once per pass and ask PROCMAP_QUERY for
+ * every VMA in turn (the covering-or-next one above the last), as
+ * symbolizers such as blazesym do.
+ */
+#define PV_SCANNER_QUERY 2
 
 /* One sample's parameters.  CPU numbers are already validated. */
 struct pv_bench_config {
@@ -36,7 +42,8 @@ struct pv_bench_config {
 	double duration_s;
 	double hang_timeout_s;		/* grace after duration: 5 s */
 	unsigned long region_pages;
-	unsigned long long seed;
+	unsigned long holes;		/* single-page holes at the start (pv_bench_holes) */
+	unsigned long long seed;	/* the op stream, and where the holes go */
 	unsigned long max_map_count;	/* sim only; 0: default 65530 */
 	double op_cost_ns;		/* sim only: extra per-op kernel work */
 	double walk_cost_ns;		/* sim only: extra work per page walked */
@@ -72,7 +79,7 @@ struct pv_sample {
 	unsigned long long drops;
 	unsigned long long fallbacks;
 	unsigned long long retries;
-	unsigned long long vmas;	/* VMA count at the end */
+	unsigned long long vmas;	/* the region's VMAs at the end */
 	double setup_s;			/* wall time to build and place tasks */
 	/*
 	 * mmap_lock, as its tracepoints tell it: the mapper's waits for the
@@ -114,6 +121,13 @@ void pv_bench_opstream(unsigned long long seed, unsigned long region_pages,
 #define PV_HOLES_MIN_PAGES_EACH 3
 int pv_bench_holes(unsigned long long seed, unsigned long region_pages,
 		   unsigned long holes, unsigned long *pages);
+
+/*
+ * Whether the host kernel answers PROCMAP_QUERY on @maps_path (a
+ * /proc/PID/maps): 0, or -errno (-ENOTTY or -EINVAL: a kernel before
+ * 6.11, which has no such ioctl).
+ */
+int pv_procmap_query_probe(const char *maps_path);
 
 /* ---- calibration measurements (calib.c) ------------------------------ */
 

@@ -21,6 +21,14 @@ int pv_bench_run(const struct pv_bench_config *cfg, struct pv_sample *out)
 		return pv_sample_fail(out, EINVAL, "busyduration must not be negative");
 	if (cfg->region_pages == 0)
 		return pv_sample_fail(out, EINVAL, "the region must have at least one page");
+	if (cfg->holes > cfg->region_pages / PV_HOLES_MIN_PAGES_EACH)
+		return pv_sample_fail(out, EINVAL, "%lu holes do not fit in %lu pages (at most %lu)",
+				      cfg->holes, cfg->region_pages,
+				      cfg->region_pages / PV_HOLES_MIN_PAGES_EACH);
+	if (cfg->scanner == PV_SCANNER_QUERY &&
+	    (cfg->backend == PV_BACKEND_SIM ? cfg->procfile != PV_PROC_MAPS :
+	     strcmp(cfg->procfile_name, "maps") != 0))
+		return pv_sample_fail(out, EINVAL, "the query scanner reads maps only");
 
 	switch (cfg->backend) {
 	case PV_BACKEND_SIM:

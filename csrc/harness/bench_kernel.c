@@ -38,6 +38,7 @@
 
 #include "backend.h"
 #include "kmapper_proto.h"
+#include "procmap_query.h"
 #include "scan_loop.h"
 
 extern char **environ;
@@ -135,11 +136,11 @@ static int spawn_mapper(struct kbench *kb, const char *exe, int shmfd,
 			int peer)
 {
 	const struct pv_bench_config *cfg = kb->cfg;
-	char cpu[16], pages[32], duration[32], seed[32], parent[16];
+	char cpu[16], pages[32], holes[32], duration[32], seed[32], parent[16];
 	char *argv[] = {
 		"procvma-kmapper", "--cpu", cpu, "--pages", pages,
-		"--duration", duration, "--seed", seed, "--parent", parent,
-		NULL,
+		"--holes", holes, "--duration", duration, "--seed", seed,
+		"--parent", parent, NULL,
 	};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -148,6 +149,7 @@ static int spawn_mapper(struct kbench *kb, const char *exe, int shmfd,
 
 	snprintf(cpu, sizeof(cpu), "%d", cfg->cpumapper);
 	snprintf(pages, sizeof(pages), "%lu", cfg->region_pages);
+	snprintf(holes, sizeof(holes), "%lu", cfg->holes);
 	snprintf(duration, sizeof(duration), "%.9g", cfg->duration_s);
 	snprintf(seed, sizeof(seed), "%llu", cfg->seed);
 	snprintf(parent, sizeof(parent), "%d", (int)getpid());
@@ -312,9 +314,36 @@ static int scan_read(struct ktask *t)
 	return err;
 }
 
+/*
+ * One scan as a symbolizer walks an address space: open maps once, then
+ * PROCMAP_QUERY for each VMA in turn.  Each query takes the lock (the
+ * mmap_lock, or since Linux 6.17 the VMA's own) for that VMA alone.
+ */
+static int scan_query(struct ktask *t)
+{
+	long n;
+	int fd;
+
+	fd = open(t->kb->procpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pv_host_procmap_query_walk(fd, t->buf, PATH_MAX);
+	close(fd);
+	return n < 0 ? (int)n : 0;
+}
+
+/* One pass of an in-process scanner (--scanner read or query). */
+static int scan_once(struct ktask *t)
+{
+	return t->kb->cfg->scanner == PV_SCANNER_QUERY ? scan_query(t) :
+							 scan_read(t);
+}
+
 static void scan_describe(struct ktask *t, int err)
 {
-	snprintf(t->errmsg, sizeof(t->errmsg), "cannot read %s: %s",
+	snprintf(t->errmsg, sizeof(t->errmsg), "%s %s: %s",
+		 t->kb->cfg->scanner == PV_SCANNER_QUERY ?
+		 "PROCMAP_QUERY failed on" : "cannot read",
 		 t->kb->procpath, strerror(-err));
 	t->err = -err;
 }
@@ -330,7 +359,7 @@ static void scanner_loop(struct ktask *t)
 {
 	while (!tasks_stopping(t->kb)) {
 		uint64_t t0 = ktime_get_ns(), dt;
-		int err = scan_read(t);
+		int err = scan_once(t);
 
 		if (err) {
 			/* A pass cut short by the end of the sample is no error. */
@@ -621,7 +650,7 @@ static int run_sample(struct kbench *kb, struct pv_sample *out,
 	/* One pass now, so an unreadable file fails before the sample. */
 	err = scanner_prepare(&probe);
 	if (!err)
-		err = scan_read(&probe);
+		err = scan_once(&probe);
 	if (err) {
 		if (err != -ENOMEM)
 			scan_describe(&probe, err);

@@ -172,8 +172,11 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 		t0 = ktime_get_ns();
 		if (cfg->pass_cost_ns > 0)
 			pv_sim_pass_cost(t0, cfg->pass_cost_ns);
-		len = pv_proc_read_all(run->mm, cfg->procfile, cfg->lock,
-				       t->buf, t->buflen, &t->stats);
+		if (cfg->scanner == PV_SCANNER_QUERY)
+			len = pv_procmap_query_walk(run->mm, cfg->lock, &t->stats);
+		else
+			len = pv_proc_read_all(run->mm, cfg->procfile, cfg->lock,
+					       t->buf, t->buflen, &t->stats);
 		ns = ktime_get_ns() - t0;
 		if (len < 0) {
 			t->read_err = len;
@@ -185,12 +188,13 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 			t->walk_max_ns = ns;
 
 		/*
-		 * The text outgrew the buffer (the mapper splits VMAs): the
+		 * The text (never a query's: len counts VMAs then, and
+		 * it needs no buffer) outgrew the buffer (the mapper splits VMAs): the
 		 * pass still walked everything, but the next one should be
 		 * able to write it all, as cat would.  Leave a quarter spare
 		 * for further growth.
 		 */
-		if ((unsigned long)len >= t->buflen) {
+		if (cfg->scanner != PV_SCANNER_QUERY && (unsigned long)len >= t->buflen) {
 			int err = pv_sim_scanner_grow(t, (unsigned long)len +
 						      (unsigned long)len / 4 + 1);
 			if (err) {
@@ -482,6 +486,9 @@ static int pv_sim_scanner_error(struct pv_sample *out, const struct pv_bench_con
 static int pv_sim_build_mm(struct pv_sim_run *run, const struct pv_bench_config *cfg,
 			   struct pv_sample *out)
 {
+	unsigned long i;
+	int err;
+
 	run->mm = pv_mm_create(cfg->region_pages, 1);
 	if (!run->mm)
 		return pv_sample_fail(out, ENOMEM,
@@ -489,6 +496,17 @@ static int pv_sim_build_mm(struct pv_sim_run *run, const struct pv_bench_config 
 				      cfg->region_pages);
 	if (cfg->max_map_count)
 		pv_mm_set_max_map_count(run->mm, cfg->max_map_count);
+	/* Before the cost knobs: cutting the holes is set-up, not the kernel's work. */
+	for (i = 0; i < cfg->holes; i++) {
+		err = pv_munmap(run->mm, pv_hole_page(cfg->seed, cfg->region_pages,
+						      cfg->holes, i), 1);
+		if (err) {
+			pv_mm_destroy(run->mm);
+			return pv_sample_fail(out, -err,
+					      "cannot cut hole %lu of %lu in the simulated region: %s",
+					      i + 1, cfg->holes, strerror(-err));
+		}
+	}
 	pv_mm_set_op_cost_ns(run->mm, cfg->op_cost_ns);
 	pv_mm_set_walk_cost_ns(run->mm, cfg->walk_cost_ns);
 	return 0;

@@ -56,7 +56,7 @@ struct pv_kmapper_shm {
 	int err_op;			/* PV_KMAPPER_OP_* */
 	uint64_t nmaps;
 	uint64_t nunmaps;
-	uint64_t vmas;			/* lines of /proc/self/maps at the end */
+	uint64_t vmas;			/* the region's VMAs at the end */
 	char errmsg[200];
 	struct pv_hist hist;		/* one entry per timed call, in ns */
 };

@@ -34,6 +34,7 @@
 struct kmapper_args {
 	int cpu;
 	unsigned long pages;		/* region size in 4 KiB units */
+	unsigned long holes;		/* single-page holes cut before the start */
 	double duration_s;
 	unsigned long long seed;
 	pid_t parent;
@@ -66,6 +67,7 @@ static int parse_args(int argc, char **argv, struct kmapper_args *a)
 	static const struct option opts[] = {
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "pages", required_argument, NULL, 'p' },
+		{ "holes", required_argument, NULL, 'h' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "parent", required_argument, NULL, 'P' },
@@ -84,6 +86,9 @@ static int parse_args(int argc, char **argv, struct kmapper_args *a)
 			break;
 		case 'p':
 			a->pages = strtoul(optarg, &end, 10);
+			break;
+		case 'h':
+			a->holes = strtoul(optarg, &end, 10);
 			break;
 		case 'd':
 			a->duration_s = strtod(optarg, &end);
@@ -106,22 +111,46 @@ static int parse_args(int argc, char **argv, struct kmapper_args *a)
 	return 0;
 }
 
-/* Number of VMAs in this mm: one line of /proc/self/maps each. */
-static uint64_t count_vmas(void)
+/*
+ * The region's VMAs: lines of /proc/self/maps that overlap it.  The rest
+ * of this mm (the program, its libraries, stack, the shared page) is
+ * not what the experiment varies.
+ */
+static uint64_t count_region_vmas(const char *region, unsigned long len)
 {
-	char buf[65536];
-	uint64_t lines = 0;
-	ssize_t n;
+	const unsigned long lo = (unsigned long)region, hi = lo + len;
+	unsigned long start, end;
+	uint64_t n = 0;
+	char line[8192];
 	FILE *f;
 
 	f = fopen("/proc/self/maps", "re");
 	if (!f)
 		return 0;
-	while ((n = (ssize_t)fread(buf, 1, sizeof(buf), f)) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			lines += buf[i] == '\n';
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 &&
+		    start < hi && end > lo)
+			n++;
 	fclose(f);
-	return lines;
+	return n;
+}
+
+/*
+ * --holes: unmap the harness's layout of single pages (opgen.h), so that
+ * the region starts as holes+1 VMAs.  Set-up, before READY: untimed.
+ */
+static int cut_holes(char *region, unsigned long psize,
+		     const struct kmapper_args *a)
+{
+	unsigned long npages = a->pages * PV_KMAPPER_PAGE_SIZE / psize, i;
+
+	if (a->holes > npages / 3)
+		return EINVAL;
+	for (i = 0; i < a->holes; i++)
+		if (munmap(region + pv_hole_page(a->seed, npages, a->holes, i) * psize,
+			   psize))
+			return errno;
+	return 0;
 }
 
 /*
@@ -198,10 +227,12 @@ static void remap_loop(char *region, unsigned long psize,
 
 int main(int argc, char **argv)
 {
+	const unsigned long psize = (unsigned long)sysconf(_SC_PAGESIZE);
 	struct kmapper_args a;
 	cpu_set_t set;
 	char *region;
 	char start;
+	int err;
 
 	/*
 	 * Never outlive the harness thread that spawned us (a killed
@@ -241,14 +272,23 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	err = cut_holes(region, psize, &a);
+	if (err) {
+		kmapper_fail(err, PV_KMAPPER_OP_REGION,
+			     "cutting %lu holes in the %lu-page region failed: %s",
+			     a.holes, a.pages, strerror(err));
+		ctl_send(PV_KMAPPER_FAILED);
+		return 1;
+	}
+
 	ctl_send(PV_KMAPPER_READY);
 	if (read(PV_KMAPPER_CTL_FD, &start, 1) != 1 ||
 	    start != PV_KMAPPER_START)
 		return 0;	/* the harness gave up before the start */
 
-	remap_loop(region, (unsigned long)sysconf(_SC_PAGESIZE), &a);
+	remap_loop(region, psize, &a);
 
-	shm->vmas = count_vmas();
+	shm->vmas = count_region_vmas(region, a.pages * PV_KMAPPER_PAGE_SIZE);
 	ctl_send(PV_KMAPPER_DONE);
 	/*
 	 * Stay (idle) until the harness has stopped its scanners, so that a
