@@ -10,7 +10,7 @@ import sys
 import click
 
 from procvma import __version__, options, runner
-from procvma.commands import (CONTEXT, OneLineErrors, command_line,
+from procvma.commands import (CONTEXT, Command, OneLineErrors, command_line,
                               design_title, run_points)
 
 
@@ -67,7 +67,7 @@ def _unavailable(name, why):
     "info": "procvma.hostinfo:info_cmd",
     "sweep": "procvma.sweep:sweep_cmd",
     "fidelity": "procvma.fidelity:fidelity_cmd",
-    "calibrate": "procvma.fidelity:calibrate_cmd",
+    "calibrate": "procvma.calibrate:calibrate_cmd",
 })
 @click.version_option(version=__version__, prog_name="procvma")
 def main():
@@ -83,7 +83,7 @@ def prog_name():
 
 # ---- run-proc-vs-map -----------------------------------------------------
 
-class RunProcVsMapCommand(OneLineErrors, options.DashDashCommand):
+class RunProcVsMapCommand(Command):
     def shown_name(self, prog):
         return prog_name()
 

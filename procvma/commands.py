@@ -67,6 +67,11 @@ class OneLineErrors:
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+class Command(OneLineErrors, options.DashDashCommand):
+    """A command with one-line errors whose options may also come after
+    "--", as the reference's repeater hands them on."""
+
+
 # ---- running tables --------------------------------------------------------
 
 def design_title(params, design):

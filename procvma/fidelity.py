@@ -1,13 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""How close is the simulator to the kernel it runs on?
-
-procvma calibrate   measures the host kernel's costs that the model does
-                    not do step by step, subtracts the simulator's own
-                    cost for the same thing, and derives the knobs of
-                    procvma/calibration.py.
-procvma fidelity    runs the same experiment on the simulator and on the
-                    host kernel, point by point over a grid, and prints
-                    the two side by side with their ratio.
+"""procvma fidelity: how close is the simulator to the kernel it runs on?
+It runs the same experiment on the simulator and on the host kernel,
+point by point over a grid, and prints the two side by side with their
+ratio.  (procvma calibrate, in calibrate.py, tunes the simulator's host
+costs so that they agree.)
 
 Which simulated design stands for the host kernel depends on the kernel:
 since per-VMA /proc reading (6.x), maps is read under per-VMA locks while
@@ -17,27 +13,19 @@ kernel's maps, each reading the same file as the kernel it stands for.
 """
 
 import math
-import os
 import sys
-import time
 
 import click
 from scipy.stats import spearmanr
 
 from procvma import calibration, commands, hostinfo, options, runner, stats
-from procvma.commands import CONTEXT, OneLineErrors
+from procvma.commands import CONTEXT
 
 # Ratios sim/kernel inside this band count as "within 2x".
 BAND = (0.5, 2.0)
 # The point the acceptance target is stated for: the seed's configuration.
 TARGET = {"busyduration": 2, "nbusytasks": 1}
 
-
-class FidelityCommand(OneLineErrors, options.DashDashCommand):
-    pass
-
-
-# ---- procvma fidelity ------------------------------------------------------
 
 class Pair:
     """One simulated design against the kernel reading the file whose
@@ -213,7 +201,7 @@ def format_table(points, pairs, by_key, metric, header):
     return "\n".join(lines) + "\n", target_ratio
 
 
-@click.command("fidelity", cls=FidelityCommand, context_settings=CONTEXT)
+@click.command("fidelity", cls=commands.Command, context_settings=CONTEXT)
 @options.apply_options(FIDELITY_OPTIONS)
 @options.apply_options({k: options.RUN_OPTIONS[k] for k in
                         ("nsamples", "csv", "seed", "quiet",
@@ -280,167 +268,4 @@ def fidelity_cmd(**p):
             click.echo("procvma fidelity: outside "
                        f"[{BAND[0]:g}, {BAND[1]:g}]: {', '.join(bad)}", err=True)
             return 1
-    return 0
-
-
-# ---- procvma calibrate -------------------------------------------------------
-
-def _median_of(fn, repeat):
-    vals = [fn() for _ in range(repeat)]
-    bad = [v for v in vals if v < 0]
-    if bad:
-        raise click.ClickException(f"measurement failed: {os.strerror(int(-bad[0]))}")
-    return stats.median(vals)
-
-
-def host_walk_ns(lib, procfile, npages, vma_pages, iters, repeat):
-    """The host's extra time per read of /proc/self/PROCFILE with a
-    populated region of npages pages (in VMAs of vma_pages, 0: one VMA)
-    than without it; the rest of this process's memory cancels out."""
-    path = f"/proc/self/{procfile}".encode()
-    base = _median_of(lambda: lib.pv_calib_proc_pass_ns(path, iters, 1), repeat)
-    region = lib.pv_calib_region_map(npages, vma_pages)
-    if not region:
-        raise click.ClickException(f"cannot map a {npages}-page test region")
-    try:
-        full = _median_of(lambda: lib.pv_calib_proc_pass_ns(path, iters, 1), repeat)
-    finally:
-        lib.pv_calib_region_unmap(region, npages)
-    return full - base
-
-
-def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.0):
-    """The simulator's extra time per read with npages pages mapped (in
-    VMAs of vma_pages) than with one, in the mmap design, with
-    walk_cost_ns per page (0: the model's own cost)."""
-    from procvma.simmm import LOCKS, PROCFILES, SimMM
-
-    def timed(pages, holes):
-        with SimMM(pages) as mm:
-            lib.pv_mm_set_walk_cost_ns(mm._mm, walk_cost_ns)
-            if holes:
-                for page in range(vma_pages, pages, vma_pages + 1):
-                    mm.munmap(page, 1)
-            return _median_of(lambda: lib.pv_calib_sim_pass_ns(
-                mm._mm, PROCFILES[procfile], LOCKS["mmap"], iters), repeat)
-
-    return timed(npages, vma_pages) - timed(1, 0)
-
-
-def no_reader_opavg(backend, p, nsamples):
-    """Median opavg (ms) of the mapper with no readers."""
-    q = dict(p, backend=backend, procfile="smaps_rollup", nbusytasks=0,
-             busyduration=0, lock="mmap" if backend == "sim" else None,
-             nsamples=nsamples, rawdata=False, scanner=None, csv_path=None,
-             **dict.fromkeys(calibration.KNOBS))
-    plan = options.make_plan(q)
-    params = dict(plan.sample, lock=plan.designs[0])
-    if backend == "sim":
-        params.update(dict.fromkeys(calibration.KNOBS, 0.0))
-    runner.pin_driver(params["cpuscript"])
-    try:
-        rows = runner.run_samples(params, nsamples, plan.seed,
-                                  label=f"--backend {backend}, ")
-    except runner.Interrupted:
-        raise click.Abort()
-    except runner.SampleFailed as e:
-        raise click.ClickException(str(e))
-    return stats.median(r["opavg_ms"] for r in rows), plan.notes
-
-
-@click.command("calibrate", cls=FidelityCommand, context_settings=CONTEXT)
-@click.option("--nsamples", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Samples of the no-reader mapper run, per backend.")
-@click.option("--duration", type=click.FloatRange(min=0.1, max=3600), default=2.0,
-              show_default=True, metavar="SECONDS", help="Length of one such sample.")
-@click.option("--mb", type=click.IntRange(min=1, max=4096), default=128,
-              show_default=True, help="Size of the region the walks measure.")
-@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Repetitions of each walk measurement (the median is kept).")
-@click.option("--write", "write", is_flag=True,
-              help="Store the derived values as the defaults in "
-                   "procvma/calibration.py instead of only printing them.")
-def calibrate_cmd(nsamples, duration, mb, repeat, write):
-    """Measure this machine's kernel where the simulator does not model
-    the work step by step, subtract the simulator's own cost for the same
-    thing, and print the knob values that follow (see
-    procvma/calibration.py for what each knob is).  No root needed.
-    Run it on a quiet machine: a busy one inflates every figure."""
-    runner.check_ready("kernel")
-    from procvma._core import lib
-
-    args = " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
-    load = os.getloadavg()[0]
-    if load > 1.0:
-        click.echo(f"procvma calibrate: load average {load:.2f}: "
-                   "figures will be inflated", err=True)
-    npages = mb * 256
-    iters = max(3, 20 * 32768 // npages)
-    p = {"duration": duration, "mb": (mb,), "gb": ()}
-
-    t0 = time.monotonic()
-    clock_ns = _median_of(lambda: lib.pv_calib_clock_ns(1000000), repeat)
-    k_op, notes = no_reader_opavg("kernel", p, nsamples)
-    s_op, _ = no_reader_opavg("sim", p, nsamples)
-    for note in notes:
-        click.echo(f"procvma calibrate: {note}", err=True)
-    walks = {}
-    for procfile in ("smaps_rollup", "smaps"):
-        walks[procfile] = (host_walk_ns(lib, procfile, npages, 0, iters, repeat) / npages,
-                           sim_walk_ns(lib, procfile, npages, 0, iters, repeat) / npages)
-    # maps has no page walk: its cost is per VMA (VMAs of one page).
-    nvmas = (npages + 1) // 2
-    walks["maps"] = (host_walk_ns(lib, "maps", npages, 1, iters, repeat) / nvmas,
-                     sim_walk_ns(lib, "maps", npages, 1, iters, repeat) / nvmas)
-    # A scanner's pass outside the lock: open+close for the in-process
-    # reader; fork to exit for cat, whose own small rollup walk is
-    # negligible next to it.
-    open_close = _median_of(lambda: lib.pv_calib_proc_pass_ns(
-        b"/proc/self/smaps_rollup", 20000, 0), repeat)
-    cat = _median_of(lambda: lib.pv_calib_cat_pass_ns(
-        b"/proc/self/smaps_rollup", 50), repeat)
-
-    pass_costs = {"cat": cat, "read": open_close}
-    values = {
-        "op_cost_ns": max(0.0, (k_op - s_op) * 1e6),
-        "walk_cost_ns": max(0.0, walks["smaps_rollup"][0] - walks["smaps_rollup"][1]),
-        "pass_cost_ns": pass_costs["cat"],
-    }
-    host = {"kernel_release": hostinfo.kernel_release(), "cpu_model": hostinfo.cpu_model(),
-            "ncpus": len(hostinfo.cpus_online()), "load": load, "args": args}
-    note = calibration.measured_note(host)
-
-    rows = [
-        ("clock read (CLOCK_MONOTONIC)", f"{clock_ns:.0f} ns", f"{clock_ns:.0f} ns", ""),
-        ("mmap/munmap, 1 page, no readers (opavg)", f"{k_op * 1e3:.2f} us",
-         f"{s_op * 1e3:.2f} us", f"op_cost_ns = {values['op_cost_ns']:.0f}"),
-        ("smaps_rollup walk, per page", f"{walks['smaps_rollup'][0]:.1f} ns",
-         f"{walks['smaps_rollup'][1]:.1f} ns", f"walk_cost_ns = {values['walk_cost_ns']:.1f}"),
-        ("smaps walk, per page", f"{walks['smaps'][0]:.1f} ns",
-         f"{walks['smaps'][1]:.1f} ns", "(same knob)"),
-        ("maps, per VMA", f"{walks['maps'][0]:.0f} ns", f"{walks['maps'][1]:.0f} ns",
-         "(no knob)"),
-        ("scanner pass: cat (the reference's scanner)", f"{cat / 1e3:.0f} us", "0 us",
-         f"pass_cost_ns = {values['pass_cost_ns']:.0f}"),
-        ("scanner pass: open+close (--scanner read)", f"{open_close / 1e3:.1f} us",
-         "0 us", f"(PASS_COST_NS[\"read\"])"),
-    ]
-    click.echo(f"Calibrating the simulator against Linux {host['kernel_release']} "
-               f"({host['cpu_model']}, load average {load:.2f}, "
-               f"{time.monotonic() - t0:.0f} s)")
-    click.echo("")
-    click.echo(f"{'measurement':<44} {'host kernel':>12} {'simulator':>12}   knob")
-    for name, k, s, knob in rows:
-        click.echo(f"{name:<44} {k:>12} {s:>12}   {knob}")
-    click.echo("")
-    block = calibration.render_block(values, pass_costs, note)
-    if write:
-        try:
-            path = calibration.write_block(values, pass_costs, note)
-        except OSError as e:
-            raise click.ClickException(f"cannot store the defaults: {e}")
-        click.echo(f"defaults stored in {path}:")
-    else:
-        click.echo("defaults (procvma/calibration.py; --write stores them there):")
-    click.echo(block, nl=False)
     return 0
