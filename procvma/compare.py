@@ -18,10 +18,9 @@ from __future__ import annotations
 import math
 import textwrap
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Sequence, Tuple
 
 import click
-import pandas as pd
 
 from procvma import names, schema, stats
 
@@ -40,6 +39,9 @@ BY_ORDER = {
 
 # Short names of the figures, as --metric takes them and tables show them.
 METRIC_LABELS = {col: name for name, col in schema.METRIC_NAMES.items()}
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class BadInput(click.ClickException):
@@ -378,6 +380,7 @@ def compare_cmd(files, by, metrics, include_hangs):
         if len(values) > 2:
             for s in sides[1:]:
                 s.name = "B"
+        import pandas as pd
         kept = pd.concat([s.rows for s in sides])
         rows = compare_by(kept, by, metrics)
         if not rows:

@@ -27,10 +27,9 @@ import math
 import operator
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Sequence, Tuple
 
 import click
-import pandas as pd
 
 from procvma import names, schema, stats
 from procvma.commands import EXIT_INCONCLUSIVE
@@ -46,6 +45,9 @@ INCONCLUSIVE = "inconclusive"
 
 # Past this many samples a side, "about N would decide" says nothing useful.
 MOST_SAMPLES = 1000
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def fmt_pct(value: float) -> str:

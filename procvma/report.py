@@ -12,10 +12,9 @@ from __future__ import annotations
 import math
 import shlex
 from dataclasses import dataclass
-from typing import List
+from typing import TYPE_CHECKING, List
 
 import click
-import pandas as pd
 
 from procvma import schema, stats, table
 from procvma.compare import (BadInput, Side, config_groups, describe,
@@ -26,6 +25,9 @@ WIDTH = 72
 
 DESIGNS = {"mmap": "--lock mmap (/proc walk under mmap_lock)",
            "vma": "--lock vma (/proc walk under per-VMA locks)"}
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -76,7 +78,7 @@ def pairs_in_two(a: pd.DataFrame, b: pd.DataFrame, path_a: str,
 # ---- what a pair says --------------------------------------------------------
 
 def first(rows: pd.DataFrame, column: str) -> str:
-    values = [str(v) for v in rows.get(column, pd.Series(dtype=str))
+    values = [str(v) for v in (rows[column] if column in rows else [])
               if str(v) not in ("", "nan")]
     return values[0] if values else ""
 
@@ -156,9 +158,9 @@ def samples_line(pair: Pair) -> str:
     dur = fmt_value(pair.config.get("duration", float("nan")))
     text = (f"{len(b.rows)} baseline and {len(a.rows)} patched samples of "
             f"{dur} s, reading /proc/PID/{pair.config.get('procfile')}")
-    loads = pd.concat([b.all_rows, a.all_rows])["loadavg1"].dropna()
-    if len(loads):
-        text += (f"; 1-min load average {loads.min():.2f}-{loads.max():.2f} "
+    loads = [v for s in (b, a) for v in s.all_rows["loadavg1"].dropna()]
+    if loads:
+        text += (f"; 1-min load average {min(loads):.2f}-{max(loads):.2f} "
                  f"at sample start")
     return text
 
@@ -174,8 +176,8 @@ def hung_line(pair: Pair) -> str:
 
 
 def no_pass_count(side: Side) -> int:
-    return int((side.all_rows.get("no_pass", pd.Series(dtype=float))
-                > 0).sum())
+    rows = side.all_rows
+    return int((rows["no_pass"] > 0).sum()) if "no_pass" in rows else 0
 
 
 @dataclass
