@@ -204,7 +204,7 @@ def format_table(points, pairs, by_key, metric, header):
 @click.command("fidelity", cls=commands.Command, context_settings=CONTEXT)
 @options.apply_options(FIDELITY_OPTIONS)
 @options.apply_options({k: options.RUN_OPTIONS[k] for k in
-                        ("nsamples", "csv", "seed", "quiet",
+                        ("nsamples", "csv", "seed", "quiet", "holes",
                          *options.COST_OPTIONS)})
 @options.apply_options(options.SAMPLE_OPTIONS,
                        skip={"busyduration", "nbusytasks", "procfile"})
@@ -250,8 +250,9 @@ def fidelity_cmd(**p):
         prog="procvma fidelity", quiet=bool(p.get("quiet")))
 
     header = (f"Simulator vs Linux {hostinfo.kernel_release()} on this machine, "
-              f"--scanner {scanner}: {p['nsamples']} sample(s) x {p['duration']:g} s "
-              "per configuration")
+              f"--scanner {scanner}"
+              + (f", --holes {p['holes']}" if p.get("holes") else "")
+              + f": {p['nsamples']} sample(s) x {p['duration']:g} s per configuration")
     text, target = format_table(points, pairs, by_key, metric, header)
     sys.stdout.write(text)
     sys.stdout.flush()

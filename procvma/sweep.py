@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """procvma sweep: the reference's run-latency.sh, which reruns the
 repeater over several --busyduration values, generalised to a grid over
-busyduration, nbusytasks, nbusycpus, procfile and locking design.  One
-table per grid point, one CSV for the whole grid."""
+procfile, region size, holes, busyduration, nbusytasks, nbusycpus and
+locking design.  One table per grid point, one CSV for the whole grid."""
 
 import itertools
 
@@ -13,7 +13,8 @@ from procvma.commands import CONTEXT, command_line, design_title, run_points
 
 # The grid's axes, outermost first; the design varies fastest so that a
 # point's "before" and "after" tables sit next to each other.
-AXES = ["procfile", "busyduration", "nbusytasks", "nbusycpus", "lock"]
+AXES = ["procfile", "gb", "mb", "holes", "busyduration", "nbusytasks",
+        "nbusycpus", "lock"]
 
 LIST_OPTIONS = {
     "busyduration": click.option(
@@ -25,6 +26,15 @@ LIST_OPTIONS = {
     "nbusycpus": click.option(
         "--nbusycpus", type=options.IntList(0), default=None,
         help="Busy CPU counts. (default 2, fewer on a smaller machine)"),
+    "gb": click.option(
+        "--gb", type=options.IntList(1), default=None,
+        help="Region sizes in GiB (or --mb; one of the two)."),
+    "mb": click.option(
+        "--mb", type=options.IntList(1), default=None,
+        help="Region sizes in MiB. (default 128)"),
+    "holes": click.option(
+        "--holes", type=options.IntList(0), default="0", show_default=True,
+        help="Single-page holes the region starts with, spread evenly."),
     "procfile": click.option(
         "--procfile", type=options.WordList(), default="smaps_rollup",
         show_default=True, help="/proc/PID files the scanners read."),
@@ -44,14 +54,27 @@ def point_label(point):
                        skip=set(LIST_OPTIONS))
 def sweep_cmd(**p):
     """Run the benchmark over a grid: every combination of the
-    comma-separated lists given to --busyduration, --nbusytasks,
-    --nbusycpus, --procfile and --lock, one table per point (titled with
-    the point), all samples in one --csv file."""
+    comma-separated lists given to --procfile, --gb or --mb, --holes,
+    --busyduration, --nbusytasks, --nbusycpus and --lock, one table per
+    point (titled with the point), all samples in one --csv file.  Every
+    point is checked (the region fits in memory, the holes in the region)
+    before the first one runs.
+
+    \b
+    How the stall grows with the address space, say:
+      procvma sweep --procfile smaps_rollup --busyduration 2 --mb 128,1024,8192
+      procvma sweep --procfile smaps_rollup --busyduration 2 --holes 0,1000,10000
+    """
     backend = p.get("backend") or "sim"
     options.check_backend_options(backend, p["lock"])
+    if p["gb"] and p["mb"]:
+        raise click.UsageError("give region sizes with --gb or with --mb, not both")
     locks = p["lock"] or (list(names.LOCKS) if backend == "sim" else [None])
     grid = {
         "procfile": p["procfile"],
+        "gb": p["gb"] or [None],
+        "mb": p["mb"] or [None],
+        "holes": p["holes"],
         "busyduration": p["busyduration"],
         "nbusytasks": p["nbusytasks"],
         "nbusycpus": p["nbusycpus"] or [None],
@@ -62,7 +85,10 @@ def sweep_cmd(**p):
     combos = list(itertools.product(*(grid[a] for a in AXES)))
     for n, values in enumerate(combos, 1):
         point = dict(zip(AXES, values))
-        plan = options.make_plan(dict(p, **point, seed=p["seed"] if seed is None else seed))
+        q = dict(p, **point, seed=p["seed"] if seed is None else seed)
+        # make_plan takes --gb/--mb as run-proc-vs-map gives them: tuples.
+        q.update({k: () if point[k] is None else (point[k],) for k in ("gb", "mb")})
+        plan = options.make_plan(q)
         seed = plan.seed
         notes += [x for x in plan.notes if x not in notes]
         design = plan.designs[0]

@@ -205,3 +205,43 @@ def test_a_kernel_without_procmap_query_is_refused_up_front(monkeypatch):
     r = invoke("--backend", "kernel", "--scanner", "query", "--procfile", "maps")
     assert r.exit_code == 2 and r.stderr.count("\n") == 1
     assert "PROCMAP_QUERY" in r.stderr and "no such ioctl" in r.stderr
+
+
+# ---- how the stall grows: sweep over sizes and holes ---------------------
+
+def test_sweep_takes_lists_of_sizes_and_holes(tmp_path):
+    from procvma.sweep import sweep_cmd
+    out = tmp_path / "grow.csv"
+    r = CliRunner().invoke(sweep_cmd, [
+        "--mb", "4,8", "--holes", "0,50", "--busyduration", "2", "--lock", "vma",
+        "--nsamples", "1", "--duration", "0.2", "--op-cost-ns", "0",
+        "--cpumapper", str(CPUS[0]), "--cpuscript", str(CPUS[0]),
+        "--cpubusytasks", str(CPUS[-1]), "--nbusycpus", "1", "--csv", str(out)])
+    assert r.exit_code == 0, r.stderr
+    titles = [line for line in r.stdout.splitlines() if line.startswith("Point ")]
+    assert [t.split(" -- ")[0].split(": ", 1)[1].split()[2:6] for t in titles] == [
+        ["--mb", "4", "--holes", "0"], ["--mb", "4", "--holes", "50"],
+        ["--mb", "8", "--holes", "0"], ["--mb", "8", "--holes", "50"]]
+    import csv
+    rows = list(csv.DictReader(open(out)))
+    assert [(r["region_pages"], r["holes"]) for r in rows] == [
+        ("1024", "0"), ("1024", "50"), ("2048", "0"), ("2048", "50")]
+    assert all(int(r["vmas"]) >= int(r["holes"]) for r in rows)
+
+
+@pytest.mark.parametrize("args, what", [
+    (["--gb", "1", "--mb", "2"], "not both"),
+    (["--mb", "1", "--holes", "0,100"], "--holes 100"),
+    (["--gb", "1,1000000"], "--gb 1000000"),
+])
+def test_sweep_checks_every_point_first(args, what):
+    r = CliRunner().invoke(cli.main, ["sweep", *args])
+    assert r.exit_code == 2
+    assert r.stderr.count("\n") == 1 and what in r.stderr
+    assert "Point" not in r.stdout
+
+
+def test_fidelity_takes_holes_and_checks_them():
+    r = CliRunner().invoke(cli.main, ["fidelity", "--holes", "100000", "--mb", "64"])
+    assert r.exit_code == 2
+    assert r.stderr.count("\n") == 1 and "--holes 100000" in r.stderr
