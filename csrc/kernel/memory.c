@@ -13,6 +13,7 @@
 #include "compiler.h"
 #include "mm.h"
 #include "mmap_lock.h"
+#include "vma_tree.h"
 
 static unsigned long nr_pmds(unsigned long region_pages)
 {
@@ -112,9 +113,16 @@ unsigned long long mm_pages_footprint(unsigned long region_pages)
 
 /* ---- test hooks --------------------------------------------------------- */
 
-/* The present PTE of region page @pfn; mmap write lock held. */
-static pte_t *present_pte(struct mm_struct *mm, unsigned long pfn)
+/*
+ * The present PTE of region page @pfn, ready to change: mmap write lock
+ * held, and the VMA mapping it write-locked here, as for every PTE change
+ * (the writers' rule above): a per-VMA reader in the middle of a page walk holds
+ * that VMA's read lock, so the change waits for it and the walk sees the
+ * page before or after, never half changed.
+ */
+static pte_t *present_pte_locked(struct mm_struct *mm, unsigned long pfn)
 {
+	struct vm_area_struct *vma;
 	pte_t *table;
 
 	if (pfn >= mm->region_pages)
@@ -122,6 +130,10 @@ static pte_t *present_pte(struct mm_struct *mm, unsigned long pfn)
 	table = pte_table(mm, pfn);
 	if (!table || !pte_present(table[pfn % PTRS_PER_PTE]))
 		return NULL;
+	vma = vma_lookup(mm, page_addr(mm, pfn));
+	if (!vma)
+		return NULL;	/* a present page outside every VMA: not ours */
+	vma_start_write(vma);
 	return &table[pfn % PTRS_PER_PTE];
 }
 
@@ -133,7 +145,7 @@ int pv_page_set_state(struct mm_struct *mm, unsigned long pfn, int mapcount,
 	if (mapcount < 1 || (unsigned int)mapcount > PTE_MAPCOUNT_MAX)
 		return -EINVAL;
 	mmap_write_lock(mm);
-	ptep = present_pte(mm, pfn);
+	ptep = present_pte_locked(mm, pfn);
 	if (ptep)
 		WRITE_ONCE(*ptep, mk_pte((unsigned int)mapcount, PTE_ANON |
 					 (dirty ? PTE_DIRTY : 0) |
@@ -147,7 +159,7 @@ int pv_page_swap_out(struct mm_struct *mm, unsigned long pfn)
 	pte_t *ptep;
 
 	mmap_write_lock(mm);
-	ptep = present_pte(mm, pfn);
+	ptep = present_pte_locked(mm, pfn);
 	if (ptep)
 		WRITE_ONCE(*ptep, PTE_SWAP);
 	mmap_write_unlock(mm);

@@ -19,10 +19,13 @@ void pv_lock_stat_attach(struct pv_lock_stat *st)
 #define GAP_SPIN_LOOPS 200
 
 /*
- * Wait until vm_refcnt == @target.  The writer samples vma_writer_wait
- * before re-reading vm_refcnt; a reader that drops its reference after
- * that read bumps vma_writer_wait (vma_end_read_wake()), so the
- * futex_wait() below cannot miss it.
+ * Wait until vm_refcnt == @target, which leaves the writer alone
+ * (is_vma_writer_only()).  The writer samples vma_writer_wait, then
+ * re-reads vm_refcnt, both seq_cst; the reader whose drop reaches
+ * @target bumps vma_writer_wait after its seq_cst decrement
+ * (vma_end_read()), so if the re-read missed that drop, the bump comes
+ * after our sample and futex_wait() returns at once.  Readers that leave
+ * others behind them do not wake us: nothing we wait for changed.
  */
 static void vma_wait_refcnt(struct vm_area_struct *vma, unsigned int target)
 {
@@ -45,6 +48,7 @@ static void vma_wait_refcnt(struct vm_area_struct *vma, unsigned int target)
 
 void vma_end_read_wake(struct mm_struct *mm)
 {
+	/* seq_cst: after the reader's decrement; see vma_wait_refcnt(). */
 	atomic_fetch_add(&mm->vma_writer_wait, 1);
 	futex_wake_all(&mm->vma_writer_wait);
 }
@@ -83,8 +87,10 @@ void __vma_start_write(struct vm_area_struct *vma, unsigned int mm_lock_seq)
 
 	/*
 	 * From here on vma_start_read() fails on vm_lock_seq alone, until
-	 * vma_end_write_all() moves mm_lock_seq on.  seq_cst store: ordered
-	 * before the offset is dropped below.
+	 * vma_end_write_all() moves mm_lock_seq on.  seq_cst store, before
+	 * the offset is dropped below: pairs with vma_start_read()'s
+	 * re-check after its increment, so a reader that gets in once the
+	 * offset is gone sees this stamp and leaves.
 	 */
 	atomic_store(&vma->vm_lock_seq, mm_lock_seq);
 	if (locked)
@@ -134,10 +140,11 @@ static enum gap_state gap_before(struct mm_struct *mm, unsigned long from_addr,
 			struct vm_area_struct *found = vma_find(mm, from_addr);
 
 			/*
-			 * Our tree reads before the re-check.  A writer that
-			 * changed what we read had bumped mm_lock_seq first
-			 * (its seq_cst increment in mmap_write_lock() is a full
-			 * barrier), so we see the bump here.
+			 * read_seqcount_retry()'s smp_rmb(): our tree reads
+			 * before the re-check.  Pairs with the release fence
+			 * after the increment in mmap_write_lock(): a writer
+			 * that changed what we read had made the count odd
+			 * before, so the re-check sees it move.
 			 */
 			atomic_thread_fence(memory_order_acquire);
 			if (atomic_load_explicit(&mm->mm_lock_seq,

@@ -124,12 +124,30 @@ static inline void mmap_write_lock(struct mm_struct *mm)
 	 * (see vma_start_read()).
 	 */
 	atomic_fetch_add(&mm->mm_lock_seq, 1);
+	/*
+	 * write_seqcount_begin()'s smp_wmb(): the odd count before every
+	 * store of this write cycle (the tree, vma_set_range(), the PTEs).
+	 * The seq_cst increment alone does not order later relaxed stores
+	 * in C11 (ARMv8.0 builds it from ldaxr/stlxr, with no dmb), so a
+	 * lockless reader could see a VMA's new range and still an even
+	 * count.  Pairs with the acquire fence before the re-check in
+	 * lookup_unchanged() and gap_before(): a reader that saw any store
+	 * of this cycle sees the odd count there, and does not trust what
+	 * it read.
+	 */
+	atomic_thread_fence(memory_order_release);
 }
 
 /* vma_end_write_all(): every VMA stamped this cycle is unlocked by this. */
 static inline void vma_end_write_all(struct mm_struct *mm)
 {
-	/* Release: the VMA changes are visible before the locks end. */
+	/*
+	 * Release (seq_cst): every store of the cycle before the count goes
+	 * even.  Pairs with the acquire load of mm_lock_seq that starts a
+	 * lockless look-up (lock_next_vma(), gap_before()), and with
+	 * vma_start_read()'s re-check: a reader that sees the cycle ended
+	 * sees all it changed.
+	 */
 	atomic_fetch_add(&mm->mm_lock_seq, 1);
 }
 
@@ -175,14 +193,36 @@ static inline void vma_start_write(struct vm_area_struct *vma)
 
 void vma_end_read_wake(struct mm_struct *mm);
 
+/*
+ * A writer waits on @refcnt (VMA_LOCK_OFFSET set) and no reader is left:
+ * VMA_LOCK_OFFSET + 1 for an attached VMA (the tree's reference),
+ * VMA_LOCK_OFFSET for one being detached.  Only then is a wake-up worth
+ * its system call; the one for a VMA being detached comes a reader early
+ * at worst, and the writer looks again.
+ */
+static inline bool is_vma_writer_only(unsigned int refcnt)
+{
+	return (refcnt & VMA_LOCK_OFFSET) && refcnt <= VMA_LOCK_OFFSET + 1;
+}
+
 static inline void vma_end_read(struct vm_area_struct *vma)
 {
-	/* Release: our reads of the VMA happen before the writer proceeds. */
+	/*
+	 * A copy: once our reference is dropped the writer may detach the
+	 * VMA and free it (after a grace period, which our caller's RCU
+	 * section may not cover), so vma->vm_mm is not ours to read then.
+	 */
+	struct mm_struct *mm = vma->vm_mm;
+	/*
+	 * Release (seq_cst): our reads of the VMA happen before the drop.
+	 * Pairs with the writer's load of vm_refcnt in vma_wait_refcnt():
+	 * a writer that sees us gone sees nothing of ours still to come.
+	 */
 	unsigned int old = atomic_fetch_sub(&vma->vm_refcnt, 1);
 
-	/* Last reader out while a writer waits: wake it. */
-	if (unlikely((old - 1) & VMA_LOCK_OFFSET))
-		vma_end_read_wake(vma->vm_mm);
+	/* The last reader out while a writer waits: wake it. */
+	if (unlikely(is_vma_writer_only(old - 1)))
+		vma_end_read_wake(mm);
 }
 
 /*
