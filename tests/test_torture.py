@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""procvma torture: a clean run finds nothing while exercising every path
-(both designs, every procfile, fallbacks and drops), each injected fault
+"""procvma torture: a clean run finds nothing while walking every design
+and procfile and checking each walk for lost pages, each injected fault
 is caught and fails the command, and Ctrl-C is never lost."""
 
 import os
@@ -33,7 +33,7 @@ def per_design(stdout, lock):
     return {pf: int(n) for pf, n in (part.split() for part in line.split(", "))}
 
 
-def test_clean_run_has_no_violations_and_reaches_every_path():
+def test_clean_run_has_no_violations_and_checks_every_walk():
     r = torture("--duration", "3")
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.splitlines()
@@ -44,8 +44,11 @@ def test_clean_run_has_no_violations_and_reaches_every_path():
         assert set(walks) == {"maps", "smaps", "smaps_rollup"}
         assert all(n > 0 for n in walks.values()), walks
     assert f["walks"] > 0
-    # The paths that only concurrency reaches were taken.
-    assert f["fallbacks"] > 0 and f["drops"] > 0
+    # Whether this run met a write-locked VMA (fallbacks) or a waiting
+    # writer (drops) is up to the scheduler; tests/c/test_walk_paths.c
+    # takes both paths on purpose.  Every walk is checked for lost pages.
+    assert f["coverage checks"] == f["walks"]
+    assert f["pages checked for coverage"] > 0
     assert f["exact-total checks"] > 0
     end = re.search(r"(?m)^vmas at end: (\d+) in tree \+ (\d+) free = (\d+) of (\d+)$",
                     r.stdout)

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * What the C lock tests share: a CHECK() that counts and returns, bounded
- * waits, and a task that holds mmap_lock until told to let go.
+ * What the C lock tests share: a CHECK() that counts and returns, waits on
+ * a state, and a task that holds mmap_lock until told to let go.
  *
- * Waits are bounded and generous: a check that something did NOT happen
- * looks for 50 ms; one that it did happen allows 5 s.
+ * No test waits a fixed time and hopes: every wait is for the state
+ * itself (a writer queued, a reader asleep, a VMA writer draining), with
+ * a generous deadline (5 s) that only a broken lock reaches.  A check
+ * that something did NOT happen is made once the thread is seen blocked
+ * where the lock keeps it, so it cannot have happened.
  */
 #ifndef PROCVMA_LOCK_TEST_H
 #define PROCVMA_LOCK_TEST_H
@@ -32,14 +35,20 @@ static inline void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+#define WAIT_DEADLINE_MS 5000
+
+/* Wait up to 5 s for @cond, an expression re-evaluated each ms; its last value. */
+#define wait_for(cond) ({						\
+	int __i;							\
+	for (__i = 0; __i < WAIT_DEADLINE_MS && !(cond); __i++)	\
+		sleep_ms(1);						\
+	!!(cond);							\
+})
+
 /* Wait up to 5 s for *flag to become non-zero. */
 static inline int eventually(atomic_int *flag)
 {
-	int i;
-
-	for (i = 0; i < 5000 && !atomic_load(flag); i++)
-		sleep_ms(1);
-	return atomic_load(flag);
+	return wait_for(atomic_load(flag));
 }
 
 /* A thread that takes mmap_lock, says so, and holds it until released. */

@@ -2,10 +2,11 @@
 /*
  * Lock semantics of the simulated mm, one function per behaviour:
  * mmap_lock (rwsem) fairness and contention, the per-VMA lock's read
- * failures, and a VMA writer waiting for its readers.
+ * failures, a VMA writer waiting for its readers and woken by the last
+ * one, and the page test hooks waiting like any other PTE writer.
  *
- * Waits are bounded and generous: a check that something did NOT happen
- * looks for 50 ms; one that it did happen allows 5 s.
+ * Every state is reached through the API, and every wait is for the
+ * state itself (lock_test.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -89,21 +90,6 @@ static void test_read_fails_on_detached_vma(void)
 	passes++;
 }
 
-static void test_read_fails_while_writer_waits(void)
-{
-	struct vm_area_struct *vma;
-	struct mm_struct *mm = mm_one_vma(&vma);
-
-	/* What a writer draining readers leaves in vm_refcnt. */
-	atomic_fetch_add(&vma->vm_refcnt, VMA_LOCK_OFFSET);
-	rcu_read_lock();
-	CHECK(vma_start_read(mm, vma) == -EBUSY);
-	rcu_read_unlock();
-	atomic_fetch_sub(&vma->vm_refcnt, VMA_LOCK_OFFSET);
-	pv_mm_destroy(mm);
-	passes++;
-}
-
 struct vma_writer {
 	struct mm_struct *mm;
 	struct vm_area_struct *vma;
@@ -123,6 +109,12 @@ static void *vma_writer_fn(void *arg)
 	return NULL;
 }
 
+/* A writer is draining the VMA's readers: VMA_LOCK_OFFSET is in vm_refcnt. */
+static bool writer_draining(struct vm_area_struct *vma)
+{
+	return atomic_load(&vma->vm_refcnt) & VMA_LOCK_OFFSET;
+}
+
 static void test_writer_waits_for_vma_readers(void)
 {
 	struct vma_writer w = { 0 };
@@ -134,14 +126,108 @@ static void test_writer_waits_for_vma_readers(void)
 	rcu_read_unlock();
 
 	pthread_create(&t, NULL, vma_writer_fn, &w);
-	sleep_ms(50);
-	CHECK(!atomic_load(&w.locked));		/* still draining us */
-	CHECK(atomic_load(&w.vma->vm_refcnt) & VMA_LOCK_OFFSET);
+	CHECK(wait_for(writer_draining(w.vma)));
+	CHECK(!atomic_load(&w.locked));		/* our reference holds it */
 
 	vma_end_read(w.vma);			/* last reader out wakes it */
 	CHECK(eventually(&w.locked));
 	pthread_join(t, NULL);
 	pv_mm_destroy(w.mm);
+	passes++;
+}
+
+/* While a writer drains the VMA, no new reader gets in. */
+static void test_read_fails_while_writer_waits(void)
+{
+	struct vma_writer w = { 0 };
+	pthread_t t;
+
+	w.mm = mm_one_vma(&w.vma);
+	rcu_read_lock();
+	CHECK(vma_start_read(w.mm, w.vma) == 0);
+	pthread_create(&t, NULL, vma_writer_fn, &w);
+	CHECK(wait_for(writer_draining(w.vma)));
+	/* Not stamped yet (the writer is still draining): the offset says no. */
+	CHECK(vma_start_read(w.mm, w.vma) == -EBUSY);
+	vma_end_read(w.vma);
+	rcu_read_unlock();
+	CHECK(eventually(&w.locked));
+	pthread_join(t, NULL);
+	pv_mm_destroy(w.mm);
+	passes++;
+}
+
+/*
+ * Two readers, a writer draining them: the first to leave does not wake
+ * it (is_vma_writer_only() is false, one reader is still in), the last
+ * does.  Counted on the futex word every wake-up bumps.
+ */
+static void test_only_the_last_reader_wakes_the_writer(void)
+{
+	struct vma_writer w = { 0 };
+	unsigned int wakes;
+	pthread_t t;
+
+	w.mm = mm_one_vma(&w.vma);
+	rcu_read_lock();
+	CHECK(vma_start_read(w.mm, w.vma) == 0);
+	CHECK(vma_start_read(w.mm, w.vma) == 0);
+	rcu_read_unlock();
+	pthread_create(&t, NULL, vma_writer_fn, &w);
+	CHECK(wait_for(writer_draining(w.vma)));
+
+	wakes = atomic_load(&w.mm->vma_writer_wait);
+	vma_end_read(w.vma);
+	CHECK(atomic_load(&w.mm->vma_writer_wait) == wakes);
+	CHECK(!atomic_load(&w.locked));
+	vma_end_read(w.vma);
+	CHECK(atomic_load(&w.mm->vma_writer_wait) == wakes + 1);
+	CHECK(eventually(&w.locked));
+	pthread_join(t, NULL);
+	pv_mm_destroy(w.mm);
+	passes++;
+}
+
+struct page_hook {
+	struct mm_struct *mm;
+	atomic_int done;
+	int err;
+};
+
+static void *page_hook_fn(void *arg)
+{
+	struct page_hook *h = arg;
+
+	pv_rcu_register_thread();
+	h->err = pv_page_set_state(h->mm, 5, 2, 0, 0);
+	atomic_store(&h->done, 1);
+	pv_rcu_unregister_thread();
+	return NULL;
+}
+
+/*
+ * A test hook changing a PTE write-locks the VMA first, so it waits for
+ * a per-VMA reader that may be walking that page.
+ */
+static void test_page_hook_waits_for_vma_readers(void)
+{
+	struct page_hook h = { 0 };
+	struct vm_area_struct *vma;
+	pthread_t t;
+
+	h.mm = mm_one_vma(&vma);
+	rcu_read_lock();
+	CHECK(vma_start_read(h.mm, vma) == 0);
+	rcu_read_unlock();
+	pthread_create(&t, NULL, page_hook_fn, &h);
+	CHECK(wait_for(writer_draining(vma)));
+	CHECK(!atomic_load(&h.done));
+	CHECK(pte_mapcount(ptep_get(h.mm, 5)) == 1);	/* unchanged under our lock */
+	vma_end_read(vma);
+	CHECK(eventually(&h.done));
+	pthread_join(t, NULL);
+	CHECK(h.err == 0 && pte_mapcount(ptep_get(h.mm, 5)) == 2);
+	pv_mm_destroy(h.mm);
 	passes++;
 }
 
@@ -158,14 +244,19 @@ static void test_waiting_writer_blocks_new_readers(void)
 	CHECK(!mmap_lock_is_contended(mm));	/* readers alone: no one waits */
 
 	pthread_create(&tw, NULL, lock_task_fn, &writer);
-	sleep_ms(50);
+	CHECK(wait_for(mmap_lock_is_contended(mm)));	/* what the rollup polls */
 	CHECK(!atomic_load(&writer.acquired));
-	CHECK(mmap_lock_is_contended(mm));	/* what the rollup polls */
 
-	/* A reader arriving now queues behind the writer. */
+	/*
+	 * A reader arriving now queues behind the writer.  Once the writer
+	 * has claimed the handoff it sleeps with no timeout, the only
+	 * sleeper; the late reader is blocked once it sleeps too.
+	 */
 	CHECK(!down_read_trylock(&mm->mmap_lock));
+	CHECK(wait_for(atomic_load(&mm->mmap_lock.handoff) == 1 &&
+		       atomic_load(&mm->mmap_lock.sleepers) == 1));
 	pthread_create(&tl, NULL, lock_task_fn, &late);
-	sleep_ms(50);
+	CHECK(wait_for(atomic_load(&mm->mmap_lock.sleepers) == 2));
 	CHECK(!atomic_load(&late.acquired));
 
 	atomic_store(&reader.release, 1);
@@ -203,8 +294,10 @@ int main(void)
 	test_read_lock_unlocked_vma();
 	test_read_fails_on_write_locked_vma();
 	test_read_fails_on_detached_vma();
-	test_read_fails_while_writer_waits();
 	test_writer_waits_for_vma_readers();
+	test_read_fails_while_writer_waits();
+	test_only_the_last_reader_wakes_the_writer();
+	test_page_hook_waits_for_vma_readers();
 	test_waiting_writer_blocks_new_readers();
 	test_mm_lock_seq_counts_write_cycles();
 	pv_rcu_unregister_thread();
