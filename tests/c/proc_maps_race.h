@@ -24,9 +24,10 @@
  * Anything else fails: the restored first line after the modified last
  * line is the grown VMA skipped and its pages lost.
  *
- * The driver does no I/O but through the callbacks while the modifier
- * runs, and allocates nothing: on the real kernel the reader shares the
- * mm it reads, and a new mapping would move the boundary.
+ * The modifier is a thread (the simulator) or, as in the selftest, a
+ * process of its own whose mm nothing else changes (the real kernel):
+ * struct race_modifier then lives in memory shared with it, and the
+ * reader has it run one change at a time with race_modifier_call().
  */
 #ifndef PROCVMA_PROC_MAPS_RACE_H
 #define PROCVMA_PROC_MAPS_RACE_H
@@ -181,9 +182,14 @@ struct race_result {
 	struct race_boundary bad;	/* the boundary that failed the check */
 };
 
+enum race_cmd { RACE_CMD_NONE, RACE_CMD_MODIFY, RACE_CMD_RESTORE };
+
 struct race_modifier {
-	const struct race_ops *ops;
+	const struct race_ops *ops;	/* the modifier's side: modify, restore */
 	atomic_int run;			/* 1: loop, 0: pause, -1: exit */
+	atomic_int cmd;			/* paused: one change to make (enum race_cmd) */
+	atomic_int cmd_ok;
+	atomic_uint cmd_done;
 	atomic_uint pause_gen;		/* bumped by each race_modifier_pause() */
 	atomic_uint paused_gen;		/* the modifier's answer: seen paused */
 	atomic_int failed;
@@ -205,7 +211,14 @@ static inline void *race_modifier_fn(void *arg)
 	while ((run = atomic_load(&mod->run)) >= 0) {
 		if (!run) {
 			struct timespec ts = { 0, 200000 };
+			int cmd = atomic_exchange(&mod->cmd, RACE_CMD_NONE);
 
+			if (cmd != RACE_CMD_NONE) {
+				atomic_store(&mod->cmd_ok, cmd == RACE_CMD_MODIFY ?
+					     mod->ops->modify(mod->ops->ctx) :
+					     mod->ops->restore(mod->ops->ctx));
+				atomic_fetch_add(&mod->cmd_done, 1);
+			}
 			/*
 			 * A pause_gen read after run said 0 was bumped after
 			 * run became 0, so the next read of run sees 0 too.
@@ -226,13 +239,26 @@ static inline void *race_modifier_fn(void *arg)
 	return NULL;
 }
 
-static inline int race_modifier_start(struct race_modifier *mod, pthread_t *thread)
+/* Fields to zero before the modifier starts, thread or process. */
+static inline void race_modifier_init(struct race_modifier *mod,
+				      const struct race_ops *ops)
 {
+	mod->ops = ops;
 	atomic_init(&mod->run, 0);
+	atomic_init(&mod->cmd, RACE_CMD_NONE);
+	atomic_init(&mod->cmd_ok, 0);
+	atomic_init(&mod->cmd_done, 0);
 	atomic_init(&mod->pause_gen, 0);
 	atomic_init(&mod->paused_gen, 0);
 	atomic_init(&mod->failed, 0);
 	atomic_init(&mod->modifications, 0);
+}
+
+/* The modifier as a thread of this process, paused. */
+static inline int race_modifier_start(struct race_modifier *mod,
+				      const struct race_ops *ops, pthread_t *thread)
+{
+	race_modifier_init(mod, ops);
 	return pthread_create(thread, NULL, race_modifier_fn, mod);
 }
 
@@ -246,6 +272,22 @@ static inline void race_modifier_pause(struct race_modifier *mod)
 	gen = atomic_fetch_add(&mod->pause_gen, 1) + 1;
 	while (atomic_load(&mod->paused_gen) != gen)
 		nanosleep(&ts, NULL);
+}
+
+/*
+ * Have the paused modifier make one change, and wait for it: for a
+ * modifier in another process, whose mm only it may change.
+ */
+static inline bool race_modifier_call(struct race_modifier *mod, enum race_cmd cmd)
+{
+	struct timespec ts = { 0, 100000 };
+	unsigned int done = atomic_load(&mod->cmd_done);
+	int i;
+
+	atomic_store(&mod->cmd, cmd);
+	for (i = 0; i < 50000 && atomic_load(&mod->cmd_done) == done; i++)
+		nanosleep(&ts, NULL);
+	return atomic_load(&mod->cmd_done) != done && atomic_load(&mod->cmd_ok);
 }
 
 static inline void race_modifier_exit(struct race_modifier *mod, pthread_t thread)
@@ -264,16 +306,17 @@ static inline double race_now(void)
 
 /*
  * One scenario: learn the modified and restored boundaries with the
- * modifier paused, then let it run for @seconds and check every boundary
+ * modifier paused (@ops are the reader's side: its read_boundary, and
+ * modify and restore as the reader makes them happen), then let it run for @seconds and check every boundary
  * read meanwhile; with @stop_at_bad, stop at the first bad one.  The
  * modifier must be paused on entry, with the layout restored; it is
  * paused again on return, after a restore.  Returns true if every
  * boundary was good.
  */
-static inline bool race_run(struct race_modifier *mod, enum race_shape shape,
-			    double seconds, bool stop_at_bad, struct race_result *res)
+static inline bool race_run(struct race_modifier *mod, const struct race_ops *ops,
+			    enum race_shape shape, double seconds, bool stop_at_bad,
+			    struct race_result *res)
 {
-	const struct race_ops *ops = mod->ops;
 	struct race_expect e;
 	struct race_boundary orig, seen;
 	double deadline;

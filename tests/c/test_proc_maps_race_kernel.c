@@ -5,10 +5,12 @@
  * kernel does.  The scenarios are the kernel selftest's
  * (tools/testing/selftests/proc/proc-maps-race.c), in code of our own:
  *
- * 129 VMAs of 3 pages side by side, alternately read-write and read-only
- * so that none merges; a thread of this process changes the VMA at a
- * 4 KiB read() boundary of /proc/self/{maps,smaps} and puts it back, over
- * and over, while the main thread reads the file:
+ * A child process maps 129 VMAs of 3 pages side by side, alternately
+ * read-write and read-only so that none merges, then changes the VMA at
+ * a 4 KiB read() boundary of /proc/CHILD/{maps,smaps} and puts it back,
+ * over and over, while the parent reads the file.  A process of its own,
+ * as in the selftest, so that nothing but its changes moves its layout
+ * (the reader's own allocations, a sanitizer's included, go elsewhere):
  *
  *   split/merge     mmap(PROT_NONE) over its first page, then mmap() it
  *                   back with the VMA's own protection
@@ -18,9 +20,7 @@
  *
  *   test_proc_maps_race_kernel [SECONDS]     per case (default 0.5)
  *
- * Needs no privilege: a process may always read its own maps.  Nothing is
- * allocated or printed while the modifier runs, so the layout around the
- * boundary is ours alone.
+ * Needs no privilege: a process may read its own child's maps.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proc_maps_race.h"
@@ -37,22 +40,32 @@
 #define VMA_PAGES 3
 #define MAX_READ (64 * 1024)
 
+/* In memory shared by the reader and the child. */
 struct kernel_ctx {
-	int fd;
 	size_t psize;
-	int skip;			/* whole read()s before the boundary */
-	char *base;			/* our first VMA */
+	char *base;			/* the child's first VMA */
 	int nvmas;
 	char *addr, *next_addr;		/* the VMAs on either side of the boundary */
 	int prot;			/* the boundary VMA's protection */
+	atomic_int mapped;		/* the child: 1 VMAs mapped, -1 failed */
+	struct race_ops child_ops;	/* the child's: the real changes */
+	struct race_modifier mod;
+};
+
+/* The reader's own. */
+struct reader {
+	struct kernel_ctx *c;
+	pid_t child;
+	int fd;
+	int skip;			/* whole read()s before the boundary */
 };
 
 static char readbuf[MAX_READ];
 
 /* One read() of a page, as the selftest does; every one ends a line. */
-static long read_page(struct kernel_ctx *c)
+static long read_page(struct reader *r)
 {
-	ssize_t n = read(c->fd, readbuf, c->psize);
+	ssize_t n = read(r->fd, readbuf, r->c->psize);
 
 	if (n <= 0 || readbuf[n - 1] != '\n')
 		return -1;
@@ -61,20 +74,35 @@ static long read_page(struct kernel_ctx *c)
 
 static bool kernel_read_boundary(void *arg, struct race_boundary *out)
 {
-	struct kernel_ctx *c = arg;
+	struct reader *r = arg;
 	long n;
 	int i;
 
-	if (lseek(c->fd, 0, SEEK_SET) < 0)
+	if (lseek(r->fd, 0, SEEK_SET) < 0)
 		return false;
-	for (i = 0; i < c->skip; i++)
-		if (read_page(c) < 0)
+	for (i = 0; i < r->skip; i++)
+		if (read_page(r) < 0)
 			return false;
-	n = read_page(c);
+	n = read_page(r);
 	if (n < 0 || !race_find_line(readbuf, (size_t)n, true, &out->last))
 		return false;
-	n = read_page(c);
+	n = read_page(r);
 	return n >= 0 && race_find_line(readbuf, (size_t)n, false, &out->first);
+}
+
+/* The reader's modify and restore: the child makes them. */
+static bool call_modify(void *arg)
+{
+	struct reader *r = arg;
+
+	return race_modifier_call(&r->c->mod, RACE_CMD_MODIFY);
+}
+
+static bool call_restore(void *arg)
+{
+	struct reader *r = arg;
+
+	return race_modifier_call(&r->c->mod, RACE_CMD_RESTORE);
 }
 
 static bool split(void *arg)
@@ -162,7 +190,7 @@ static bool map_vmas(struct kernel_ctx *c)
 	return true;
 }
 
-/* Index of our VMA starting at @start, or -1. */
+/* Index of the child's VMA starting at @start, or -1. */
 static int our_vma(const struct kernel_ctx *c, unsigned long start)
 {
 	uintptr_t b = (uintptr_t)c->base, span = VMA_PAGES * c->psize;
@@ -173,16 +201,17 @@ static int our_vma(const struct kernel_ctx *c, unsigned long start)
 }
 
 /*
- * The first read() boundary with one of our VMAs on each side, the one
- * before it not the last of ours.
+ * The first read() boundary with one of the child's VMAs on each side,
+ * the one before it not the last of them.
  */
-static bool find_boundary(struct kernel_ctx *c)
+static bool find_boundary(struct reader *r)
 {
+	struct kernel_ctx *c = r->c;
 	struct race_boundary b;
 	int i;
 
-	for (c->skip = 0; c->skip < 4096; c->skip++) {
-		if (!kernel_read_boundary(c, &b))
+	for (r->skip = 0; r->skip < 4096; r->skip++) {
+		if (!kernel_read_boundary(r, &b))
 			return false;
 		i = our_vma(c, b.last.start);
 		if (i >= 0 && i + 1 < c->nvmas && our_vma(c, b.first.start) == i + 1 &&
@@ -196,22 +225,36 @@ static bool find_boundary(struct kernel_ctx *c)
 	return false;
 }
 
+/* The child: map the VMAs, then change them as the reader says. */
+static void child_main(struct kernel_ctx *c, pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
+	atomic_store(&c->mapped, map_vmas(c) ? 1 : -1);
+	race_modifier_fn(&c->mod);
+	_exit(0);
+}
+
 static int failures, passes;
 
-static void run_file(const char *file, struct race_modifier *mod,
-		     struct race_ops *ops, struct kernel_ctx *c, double seconds)
+static void run_file(const char *file, struct reader *r, double seconds)
 {
+	struct kernel_ctx *c = r->c;
+	struct race_ops ops = {
+		.ctx = r, .read_boundary = kernel_read_boundary,
+		.modify = call_modify, .restore = call_restore,
+	};
 	char path[64];
 	size_t i;
 
-	snprintf(path, sizeof(path), "/proc/self/%s", file);
-	c->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (c->fd < 0 || !find_boundary(c)) {
-		printf("FAIL %s: no read() boundary between two of our VMAs (%s)\n",
-		       file, c->fd < 0 ? strerror(errno) : "layout");
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)r->child, file);
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0 || !find_boundary(r)) {
+		printf("FAIL %s: no read() boundary between two of the child's VMAs (%s)\n",
+		       file, r->fd < 0 ? strerror(errno) : "layout");
 		failures++;
-		if (c->fd >= 0)
-			close(c->fd);
+		if (r->fd >= 0)
+			close(r->fd);
 		return;
 	}
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
@@ -219,13 +262,14 @@ static void run_file(const char *file, struct race_modifier *mod,
 		double t0 = race_now();
 		bool ok;
 
-		ops->modify = scenarios[i].modify;
-		ops->restore = scenarios[i].restore;
-		ok = race_run(mod, scenarios[i].shape, seconds, false, &res);
+		/* The child is paused: it reads these when told to run. */
+		c->child_ops.modify = scenarios[i].modify;
+		c->child_ops.restore = scenarios[i].restore;
+		ok = race_run(&c->mod, &ops, scenarios[i].shape, seconds, false, &res);
 		printf("kernel/%s %s: %.2f s, %d reads skipped, %llu boundary reads "
 		       "(restored %llu, modified %llu, reported twice %llu, bad %llu), "
 		       "%llu modifications\n", file, scenarios[i].name,
-		       race_now() - t0, c->skip, res.reads, res.seen[RACE_SEEN_RESTORED],
+		       race_now() - t0, r->skip, res.reads, res.seen[RACE_SEEN_RESTORED],
 		       res.seen[RACE_SEEN_MODIFIED], res.seen[RACE_SEEN_REPORTED_TWICE],
 		       res.seen[RACE_SEEN_BAD], res.modifications);
 		if (!ok || !res.reads) {
@@ -235,31 +279,60 @@ static void run_file(const char *file, struct race_modifier *mod,
 			passes++;
 		}
 	}
-	close(c->fd);
+	close(r->fd);
 }
 
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 0.5;
-	struct kernel_ctx c = { .psize = (size_t)sysconf(_SC_PAGESIZE) };
-	struct race_ops ops = { .ctx = &c, .read_boundary = kernel_read_boundary };
-	struct race_modifier mod = { .ops = &ops };
-	pthread_t thread;
+	struct kernel_ctx *c;
+	struct reader r = { .fd = -1 };
+	pid_t parent = getpid();
+	int status, i;
 
-	/* Enough VMAs that maps holds more than a page of them, as the selftest. */
-	c.nvmas = (int)(c.psize / 32 + 1);
-	if (c.psize > MAX_READ || race_modifier_start(&mod, &thread)) {
-		printf("FAIL: set-up\n");
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		 -1, 0);
+	if (c == MAP_FAILED) {
+		printf("FAIL: no shared page\n");
 		return 1;
 	}
-	if (!map_vmas(&c)) {
-		printf("FAIL: mapping %d VMAs: %s\n", c.nvmas, strerror(errno));
+	c->psize = (size_t)sysconf(_SC_PAGESIZE);
+	/* Enough VMAs that maps holds more than a page of them, as the selftest. */
+	c->nvmas = (int)(c->psize / 32 + 1);
+	c->child_ops.ctx = c;
+	c->child_ops.modify = split;
+	c->child_ops.restore = merge;
+	race_modifier_init(&c->mod, &c->child_ops);
+	atomic_init(&c->mapped, 0);
+	if (c->psize > MAX_READ) {
+		printf("FAIL: pages of %zu bytes\n", c->psize);
+		return 1;
+	}
+	fflush(stdout);
+	r.c = c;
+	r.child = fork();
+	if (r.child < 0) {
+		printf("FAIL: fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (r.child == 0)
+		child_main(c, parent);
+
+	for (i = 0; i < 50000 && !atomic_load(&c->mapped); i++)
+		usleep(100);
+	if (atomic_load(&c->mapped) != 1) {
+		printf("FAIL: the child could not map %d VMAs\n", c->nvmas);
 		failures++;
 	} else {
-		run_file("maps", &mod, &ops, &c, seconds);
-		run_file("smaps", &mod, &ops, &c, seconds);
+		run_file("maps", &r, seconds);
+		run_file("smaps", &r, seconds);
 	}
-	race_modifier_exit(&mod, thread);
+	atomic_store(&c->mod.run, -1);
+	if (waitpid(r.child, &status, 0) != r.child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		printf("FAIL: the child did not exit cleanly\n");
+		failures++;
+	}
 	printf("test_proc_maps_race_kernel: %d passed, %d failed\n", passes, failures);
 	return failures ? 1 : 0;
 }

@@ -146,7 +146,7 @@ static void run_case(int procfile, int lock, const struct scenario *s,
 		.modify = s->modify, .restore = s->restore,
 		.thread_start = rcu_start, .thread_end = rcu_end,
 	};
-	struct race_modifier mod = { .ops = &ops };
+	struct race_modifier mod;
 	struct race_result res;
 	const char *how = inject ? "skip-merged" : "clean";
 	double t0;
@@ -159,7 +159,7 @@ static void run_case(int procfile, int lock, const struct scenario *s,
 	}
 	c->procfile = procfile;
 	c->lock = lock;
-	if (race_modifier_start(&mod, &thread)) {
+	if (race_modifier_start(&mod, &ops, &thread)) {
 		printf("FAIL %s/%s %s: no modifier thread\n", lock_name[lock],
 		       file_name[procfile], s->name);
 		failures++;
@@ -174,7 +174,7 @@ static void run_case(int procfile, int lock, const struct scenario *s,
 	}
 	pv_mm_set_inject(c->mm, inject);
 	t0 = race_now();
-	ok = race_run(&mod, s->shape, seconds, inject != 0, &res);
+	ok = race_run(&mod, &ops, s->shape, seconds, inject != 0, &res);
 	printf("%s/%s %s, %s: %.2f s, %llu reads (restored %llu, modified %llu, "
 	       "reported twice %llu, bad %llu), %llu modifications\n",
 	       lock_name[lock], file_name[procfile], s->name, how, race_now() - t0,
