@@ -6,10 +6,15 @@ ratio.  (procvma calibrate, in calibrate.py, tunes the simulator's host
 costs so that they agree.)
 
 Which simulated design stands for the host kernel depends on the kernel:
-since per-VMA /proc reading (6.x), maps is read under per-VMA locks while
-smaps_rollup still takes mmap_lock.  So the simulator's mmap design is
-compared with the kernel's smaps_rollup and its vma design with the
-kernel's maps, each reading the same file as the kernel it stands for.
+since per-VMA /proc reading (6.17), maps is read under per-VMA locks while
+smaps_rollup still takes mmap_lock.  So each kernel file is set beside
+the simulated design that reads it the way this kernel does, as procvma
+info finds out by tracing (locktrace.procfile_locks()); where it cannot
+(no root), Linux 6.17's pairing is assumed and said so.
+
+Beside opavg, the mechanism: the mapper's wait for the write lock per
+operation and the scanners' average read hold, from the simulator's own
+locks and from the kernel's mmap_lock tracepoints (root and tracefs).
 """
 
 import math
@@ -23,6 +28,10 @@ from procvma.commands import CONTEXT
 
 # Ratios sim/kernel inside this band count as "within 2x".
 BAND = (0.5, 2.0)
+# Below this both sides are noise (a clock read, a tracepoint or two:
+# the kernel's uncontended write lock "waits" a microsecond), and their
+# ratio is not shown.
+RESOLUTION_MS = 0.002
 # The point the acceptance target is stated for: the seed's configuration.
 TARGET = {"busyduration": 2, "nbusytasks": 1}
 
@@ -42,9 +51,38 @@ class Pair:
                 f"vs kernel {self.kernel_procfile}")
 
 
-def make_pairs(vma_procfile):
-    return [Pair("mmap_lock", "mmap", "smaps_rollup", "smaps_rollup"),
-            Pair("per-VMA", "vma", vma_procfile, "maps")]
+# The kernel files compared, and how a design is called in the table.
+KERNEL_PROCFILES = ("smaps_rollup", "maps")
+DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA"}
+# Linux 6.17 and later, for a kernel that cannot be asked.
+ASSUMED_LOCKS = {"smaps_rollup": "mmap", "maps": "vma"}
+
+
+def make_pairs(vma_procfile, kernel_locks):
+    """Each kernel file beside the simulated design that reads it under
+    the lock kernel_locks (procfile -> "mmap" | "vma") says this kernel
+    uses; the vma design reads vma_procfile against the kernel's maps."""
+    pairs = []
+    for kfile in KERNEL_PROCFILES:
+        lock = kernel_locks[kfile]
+        sim_file = vma_procfile if lock == "vma" and kfile == "maps" else kfile
+        pairs.append(Pair(f"{kfile} ({DESIGN_NAMES[lock]})", lock, sim_file, kfile))
+    return pairs
+
+
+def kernel_locks():
+    """(procfile -> "mmap" | "vma", note or None): which lock this kernel
+    reads each compared file under, found by tracing; assumed, with a
+    note saying so, where tracing cannot run."""
+    from procvma import locktrace
+
+    found = locktrace.procfile_locks(KERNEL_PROCFILES)
+    if all(found[f] in DESIGN_NAMES for f in KERNEL_PROCFILES):
+        return found, None
+    return dict(ASSUMED_LOCKS), (
+        "cannot tell which lock this kernel reads /proc/PID files under "
+        "(procvma info needs root and tracefs): assuming smaps_rollup under "
+        "mmap_lock and maps under per-VMA locks, as Linux 6.17 and later")
 
 
 FIDELITY_OPTIONS = {
@@ -112,7 +150,24 @@ class Run(commands.Point):
         self.key = key                  # (point, pair name, "sim"|"kernel")
 
     def median(self, metric):
-        return stats.median(r[metric] for r in self.rows)
+        """Median over the samples of a CSV column, or of a function of
+        the row (MECHANISM)."""
+        value = metric if callable(metric) else (lambda r: r[metric])
+        return stats.median(value(r) for r in self.rows)
+
+
+def mapper_wait_per_op(row):
+    """The mapper's mean wait for the write lock per mmap()/munmap(), ms:
+    the part of opavg that is queueing for mmap_lock."""
+    ops = row["nmaps"] + row["nunmaps"]
+    return row["mapper_wait_ms"] / ops if ops else math.nan
+
+
+# Why the mapper stalls, simulator against kernel: (what, figure).
+MECHANISM = [
+    ("mapper's write-lock wait per mmap()/munmap()", mapper_wait_per_op),
+    ("scanners' mmap_lock read hold, average", lambda row: row["reader_hold_avg_ms"]),
+]
 
 
 def plan_runs(p, points, pairs, scanner="cat"):
@@ -164,11 +219,14 @@ def spearman(xs, ys):
     return float(spearmanr(*zip(*pairs)).statistic)
 
 
-def format_table(points, pairs, by_key, metric, header):
-    """The side-by-side table; returns (text, {pair name: target ratio})."""
+def format_table(points, pairs, by_key, metric, header, what=None, labels=True):
+    """The side-by-side table of metric (a column, or a function of a row
+    that what names), with the pairs' labels unless labels is false;
+    returns (text, {pair name: target ratio})."""
+    what = what or metric
     lines = [header, ""]
     cols = "".join(f"  {'sim':>8} {'kernel':>8} {'sim/kern':>8}" for _ in pairs)
-    title = "".join(f"  {pair.name:^26}" for pair in pairs)
+    title = "".join(f"  {pair.name:^26.26}" for pair in pairs)
     lines.append(f"{'':>12} {'':>10}{title}")
     lines.append(f"{'busyduration':>12} {'nbusytasks':>10}{cols}")
     target_ratio, series = {}, {pair.name: ([], []) for pair in pairs}
@@ -178,7 +236,8 @@ def format_table(points, pairs, by_key, metric, header):
         for pair in pairs:
             sim = by_key[(point, pair.name, "sim")].median(metric)
             ker = by_key[(point, pair.name, "kernel")].median(metric)
-            ratio = stats.ratio(sim, ker)
+            ratio = (stats.ratio(sim, ker) if not _known(sim) or not _known(ker)
+                     or max(sim, ker) >= RESOLUTION_MS else math.nan)
             flag = " " if not _known(ratio) or BAND[0] <= ratio <= BAND[1] else "!"
             cells += f"  {_fmt(sim, 8)} {_fmt(ker, 8)} {_fmt(ratio, 7, 2)}{flag}"
             series[pair.name][0].append(sim)
@@ -187,9 +246,9 @@ def format_table(points, pairs, by_key, metric, header):
                 target_ratio[pair.name] = ratio
         lines.append(f"{'-' if bd is None else bd:>12} {nt:>10}{cells}")
     lines.append("")
-    for pair in pairs:
+    for pair in pairs if labels else ():
         lines.append(f"  {pair.label()}")
-    lines.append(f"  median {metric} in ms per configuration; "
+    lines.append(f"  median {what} in ms per configuration; "
                  f"! marks a ratio outside [{BAND[0]:g}, {BAND[1]:g}]")
     if target_ratio:
         lines.append("  at --busyduration 2 --nbusytasks 1: " + ", ".join(
@@ -210,10 +269,14 @@ def format_table(points, pairs, by_key, metric, header):
                        skip={"busyduration", "nbusytasks", "procfile"})
 def fidelity_cmd(**p):
     """Run the same experiment on the simulator and on this machine's
-    kernel and print them side by side: the simulated mmap design against
-    the kernel's smaps_rollup (read under mmap_lock), the simulated vma
-    design against the kernel's maps (read under per-VMA locks), at every
-    point of the --busyduration x --nbusytasks grid.
+    kernel and print them side by side: the kernel's smaps_rollup and
+    maps, each against the simulated design that reads it under the lock
+    this kernel uses (as procvma info finds out; on Linux 6.18 the mmap
+    design against smaps_rollup, the vma design against maps), at every
+    point of the --busyduration x --nbusytasks grid.  Then why the mapper
+    stalls, the same way: its wait for the write lock per operation, and
+    the scanners' average read hold (the kernel's from its mmap_lock
+    tracepoints: root and tracefs).
 
     \b
     A quick look (one point, about 10 s):
@@ -224,7 +287,8 @@ def fidelity_cmd(**p):
             p[k] = v
     metric = p.pop("metric")
     check = p.pop("check")
-    pairs = make_pairs(p.pop("vma_procfile"))
+    locks, lock_note = kernel_locks()
+    pairs = make_pairs(p.pop("vma_procfile"), locks)
     scanner = p.pop("scanner")
     points = grid_points(p.pop("busyduration"), p.pop("nbusytasks"))
     if check and (TARGET["busyduration"], TARGET["nbusytasks"]) not in points:
@@ -236,7 +300,8 @@ def fidelity_cmd(**p):
     if p.get("csv_path"):
         from procvma.csvio import ResultsWriter
         writer = ResultsWriter.open(p["csv_path"], commands.command_line())
-    for note in notes:
+    trace, trace_note = _open_trace(p["duration"])
+    for note in notes + [n for n in (lock_note, trace_note) if n]:
         click.echo(f"procvma fidelity: {note}", err=True)
 
     for i, run in enumerate(runs, 1):
@@ -244,16 +309,27 @@ def fidelity_cmd(**p):
         run.tag = (f"[{i}/{len(runs)} {q['backend']} {q['lock']} {q['procfile']} "
                    f"bd {q['busyduration']} nt {q['nbusytasks']}]")
         run.label = run.tag + " "
-    status, failure = commands.run_each(
-        runs, p["nsamples"], seed, writer,
-        figures=lambda row: f"{metric} {row[metric]:.3f} ms",
-        prog="procvma fidelity", quiet=bool(p.get("quiet")))
+    try:
+        status, failure = commands.run_each(
+            runs, p["nsamples"], seed, writer,
+            figures=lambda row: f"{metric} {row[metric]:.3f} ms",
+            prog="procvma fidelity", quiet=bool(p.get("quiet")), trace=trace)
+    finally:
+        if trace:
+            trace.close()
 
     header = (f"Simulator vs Linux {hostinfo.kernel_release()} on this machine, "
               f"--scanner {scanner}"
               + (f", --holes {p['holes']}" if p.get("holes") else "")
               + f": {p['nsamples']} sample(s) x {p['duration']:g} s per configuration")
     text, target = format_table(points, pairs, by_key, metric, header)
+    for what, figure in MECHANISM:
+        text += "\n" + format_table(
+            points, pairs, by_key, figure, f"Why the mapper stalls: the {what}",
+            what, labels=False)[0]
+    if trace is None:
+        text += ("  (kernel: - where its mmap_lock tracepoints could not be "
+                 "traced; needs root and tracefs)\n")
     sys.stdout.write(text)
     sys.stdout.flush()
     if commands.interrupted(status):
@@ -270,3 +346,14 @@ def fidelity_cmd(**p):
                        f"[{BAND[0]:g}, {BAND[1]:g}]: {', '.join(bad)}", err=True)
             return 1
     return 0
+
+
+def _open_trace(duration):
+    """(an entered locktrace.LockTrace, None), or (None, why not): the
+    kernel runs' lock figures need root and tracefs, the rest does not."""
+    from procvma import locktrace
+
+    try:
+        return locktrace.LockTrace(locktrace.buffer_kb_for(duration)).__enter__(), None
+    except locktrace.TraceUnavailable as e:
+        return None, f"no kernel lock figures: {e}"

@@ -171,9 +171,12 @@ def run_samples(params, nsamples, seed, on_sample=None, label="", trace=None):
     "sample", "seed" and the measured figures); it may raise SampleFailed
     to end the run there.  Returns the rows.
     Raises Interrupted or SampleFailed carrying the rows finished.
-    trace: a locktrace.LockTrace for the kernel backend's lock figures."""
+    trace: a locktrace.LockTrace for the kernel backend's lock figures
+    (the simulator's need none)."""
     core = load_core()
     core.bench_reset_stop()
+    if params.get("backend") != "kernel":
+        trace = None
     rows = []
     try:
         for k in range(1, nsamples + 1):

@@ -85,7 +85,9 @@ def test_fidelity_prints_both_pairs_side_by_side(tmp_path):
     lines = r.stdout.splitlines()
     assert lines[0].startswith("Simulator vs Linux ") and "--scanner cat" in lines[0]
     assert "mmap_lock" in lines[2] and "per-VMA" in lines[2]
-    rows = [line.split() for line in lines if re.match(r"\s+(-|\d+)\s+\d+\s", line)]
+    why = [i for i, line in enumerate(lines) if line.startswith("Why the mapper stalls")]
+    rows = [line.split() for line in lines[:why[0]]
+            if re.match(r"\s+(-|\d+)\s+\d+\s", line)]
     assert [row[:2] for row in rows] == [["-", "0"], ["2", "1"]]
     for row in rows:
         assert len(row) == 8    # point, then sim, kernel, ratio per pair
@@ -94,7 +96,11 @@ def test_fidelity_prints_both_pairs_side_by_side(tmp_path):
             s, k, q = float(sim), float(ker), float(ratio.rstrip("!"))
             assert (s - 5e-4) / (k + 5e-4) - 0.005 <= q
             assert k <= 5e-4 or q <= (s + 5e-4) / (k - 5e-4) + 0.005
-    assert "at --busyduration 2 --nbusytasks 1: mmap_lock " in r.stdout
+    assert ("at --busyduration 2 --nbusytasks 1: smaps_rollup (mmap_lock) "
+            in r.stdout)
+    # Then why: the mapper's wait and the scanners' holds, the same way.
+    assert len(why) == 2
+    assert "write-lock wait" in lines[why[0]] and "read hold" in lines[why[1]]
 
     with open(out) as f:
         got = [(d["backend"], d["lock"], d["procfile"], d["nbusytasks"])
@@ -106,6 +112,36 @@ def test_fidelity_prints_both_pairs_side_by_side(tmp_path):
                    ("kernel", "kernel", "smaps_rollup", "1"),
                    ("sim", "vma", "maps", "1"),
                    ("kernel", "kernel", "maps", "1")]
+
+
+def test_each_kernel_file_beside_the_design_that_reads_it_as_the_kernel_does():
+    def pairs(locks, vma_procfile="maps"):
+        return [(p.kernel_procfile, p.lock, p.sim_procfile)
+                for p in fidelity.make_pairs(vma_procfile, locks)]
+
+    # Linux 6.17 on, and the seed's --vma-procfile.
+    assert pairs({"smaps_rollup": "mmap", "maps": "vma"}) == [
+        ("smaps_rollup", "mmap", "smaps_rollup"), ("maps", "vma", "maps")]
+    assert pairs({"smaps_rollup": "mmap", "maps": "vma"}, "smaps_rollup") == [
+        ("smaps_rollup", "mmap", "smaps_rollup"), ("maps", "vma", "smaps_rollup")]
+    # Before per-VMA maps, and with the seed patch merged.
+    assert pairs({"smaps_rollup": "mmap", "maps": "mmap"}) == [
+        ("smaps_rollup", "mmap", "smaps_rollup"), ("maps", "mmap", "maps")]
+    assert pairs({"smaps_rollup": "vma", "maps": "vma"}) == [
+        ("smaps_rollup", "vma", "smaps_rollup"), ("maps", "vma", "maps")]
+
+
+def test_fidelity_says_when_it_assumes_the_kernels_locks(monkeypatch):
+    from procvma import locktrace
+
+    monkeypatch.setattr(locktrace, "procfile_locks",
+                        lambda files: dict.fromkeys(files, "unknown"))
+    locks, note = fidelity.kernel_locks()
+    assert locks == {"smaps_rollup": "mmap", "maps": "vma"}
+    assert "assuming" in note
+    monkeypatch.setattr(locktrace, "procfile_locks",
+                        lambda files: dict.fromkeys(files, "mmap"))
+    assert fidelity.kernel_locks() == ({"smaps_rollup": "mmap", "maps": "mmap"}, None)
 
 
 @pytest.mark.parametrize("args, message", [
