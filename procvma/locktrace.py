@@ -44,11 +44,12 @@ import ctypes
 import mmap
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
 from collections import namedtuple
+
+from procvma import runner
 
 SYSTEM = "mmap_lock"
 EVENTS = ("mmap_lock_start_locking", "mmap_lock_acquire_returned",
@@ -249,6 +250,7 @@ class LockTrace:
         self.mounted = False
         self.dir = None
         self.marker_fd = -1
+        self._signals = None
 
     # -- set-up and clean-up --
 
@@ -258,7 +260,11 @@ class LockTrace:
         except BaseException:
             self.close()
             raise
-        self._catch_termination()
+        # SIGTERM and SIGHUP stop the run as Ctrl-C does, so that close()
+        # runs on those ways out too: by default Python would die on them
+        # and leave the instance behind.
+        self._signals = contextlib.ExitStack()
+        self._signals.enter_context(runner.stopping_on_signals())
         return self
 
     def __exit__(self, *exc):
@@ -305,28 +311,12 @@ class LockTrace:
         self.marker_fd = os.open(os.path.join(self.dir, "trace_marker"),
                                  os.O_WRONLY | os.O_CLOEXEC)
 
-    def _catch_termination(self):
-        """SIGTERM and SIGHUP end a run as Ctrl-C does (KeyboardInterrupt),
-        so that close() runs on that way out too; by default Python would
-        die on them with the instance left behind.  Only the main thread
-        may set handlers: elsewhere the caller's own handling stands."""
-        self._saved_handlers = {}
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def interrupt(signum, frame):
-            raise KeyboardInterrupt
-
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            if signal.getsignal(sig) == signal.SIG_DFL:
-                self._saved_handlers[sig] = signal.signal(sig, interrupt)
-
     def close(self):
         """Remove the instance (its events, pid list and buffer with it),
         and unmount tracefs if it was mounted for us.  Idempotent."""
-        for sig, handler in getattr(self, "_saved_handlers", {}).items():
-            signal.signal(sig, handler)
-        self._saved_handlers = {}
+        if self._signals is not None:
+            self._signals.close()
+            self._signals = None
         if self.marker_fd >= 0:
             os.close(self.marker_fd)
             self.marker_fd = -1

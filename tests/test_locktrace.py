@@ -303,7 +303,7 @@ def test_kernel_trace_cleans_up_after_ctrl_c_and_sigterm(tracefs, tmp_path):
         time.sleep(0.5)
         p.send_signal(sig)
         stdout, stderr = p.communicate(timeout=60)
-        assert p.returncode == 130, stderr
+        assert p.returncode == 128 + sig, stderr
         with open(out) as f:
             rows = list(csv.DictReader(f))
         assert 1 <= len(rows) < 5
