@@ -763,11 +763,10 @@ static void check_locks_free(struct torture_run *run)
 	struct rw_semaphore *sem = &run->mm->mmap_lock;
 	unsigned int seq = atomic_load(&run->mm->mm_lock_seq);
 
-	if (atomic_load(&sem->count) || atomic_load(&sem->writers_waiting) ||
-	    atomic_load(&sem->sleepers))
-		violation(run, "end: mmap_lock not free (count %d, writers waiting %d, "
-			  "sleepers %d)", atomic_load(&sem->count),
-			  atomic_load(&sem->writers_waiting), atomic_load(&sem->sleepers));
+	if (atomic_load(&sem->count) || sem->wait_head)
+		violation(run, "end: mmap_lock not free (count %#lx, %s)",
+			  atomic_load(&sem->count),
+			  sem->wait_head ? "tasks still queued" : "nobody queued");
 	if (seq & 1)
 		violation(run, "end: mm_lock_seq %u is odd: a write cycle never ended", seq);
 }

@@ -248,15 +248,13 @@ static void test_waiting_writer_blocks_new_readers(void)
 	CHECK(!atomic_load(&writer.acquired));
 
 	/*
-	 * A reader arriving now queues behind the writer.  Once the writer
-	 * has claimed the handoff it sleeps with no timeout, the only
-	 * sleeper; the late reader is blocked once it sleeps too.
+	 * A reader arriving now queues behind the writer (other readers
+	 * are in: it may not steal); it is blocked once it is on the list.
 	 */
 	CHECK(!down_read_trylock(&mm->mmap_lock));
-	CHECK(wait_for(atomic_load(&mm->mmap_lock.handoff) == 1 &&
-		       atomic_load(&mm->mmap_lock.sleepers) == 1));
+	CHECK(wait_for(rwsem_nr_waiters(&mm->mmap_lock) == 1));
 	pthread_create(&tl, NULL, lock_task_fn, &late);
-	CHECK(wait_for(atomic_load(&mm->mmap_lock.sleepers) == 2));
+	CHECK(wait_for(rwsem_nr_waiters(&mm->mmap_lock) == 2));
 	CHECK(!atomic_load(&late.acquired));
 
 	atomic_store(&reader.release, 1);

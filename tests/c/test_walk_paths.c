@@ -100,7 +100,7 @@ static void test_vma_reader_falls_back_on_write_locked_vma(void)
 	CHECK(eventually(&h.locked));
 	pthread_create(&tw, NULL, walk_fn, &w);
 	/* Asleep on mmap_lock: it fell back. */
-	CHECK(wait_for(atomic_load(&mm->mmap_lock.sleepers) == 1));
+	CHECK(wait_for(rwsem_nr_waiters(&mm->mmap_lock) == 1));
 	CHECK(!atomic_load(&w.done));
 	atomic_store(&h.release, 1);
 	CHECK(eventually(&w.done));
@@ -114,8 +114,10 @@ static void test_vma_reader_falls_back_on_write_locked_vma(void)
 
 /*
  * An observer that, at the rollup's first VMA (mmap_lock held), starts a
- * writer and waits until it has queued and claimed the handoff, and at
- * the second notes whether the writer got in between.
+ * writer and lets it queue and wait past RWSEM_WAIT_TIMEOUT; at the
+ * second, the drop after the first having woken the writer, waits until
+ * the writer has claimed the handoff (or got in); at the third notes
+ * whether the writer got in between.
  */
 struct drop_obs {
 	struct walk_observer obs;
@@ -139,9 +141,12 @@ static void drop_obs_vma_shown(struct walk_observer *obs, unsigned long start,
 		atomic_store(&d->writer.release, 1);
 		d->writer_started = !pthread_create(&d->thread, NULL, lock_task_fn,
 						    &d->writer);
-		if (d->writer_started)
-			wait_for(atomic_load(&sem->handoff) == 1);
+		if (d->writer_started && wait_for(rwsem_is_contended(sem)))
+			sleep_ms(20);	/* RWSEM_WAIT_TIMEOUT is 4 to 8 ms */
 	} else if (d->shown == 2) {
+		wait_for((atomic_load(&sem->count) & RWSEM_FLAG_HANDOFF) ||
+			 atomic_load(&d->writer.acquired));
+	} else if (d->shown == 3) {
 		d->writer_went_first = atomic_load(&d->writer.acquired);
 	}
 }
@@ -219,7 +224,7 @@ static void test_vma_rollup_drops_after_fallback(void)
 	pthread_create(&th, NULL, vma_holder_fn, &h);
 	CHECK(eventually(&h.locked));
 	pthread_create(&tw, NULL, walk_fn, &w);
-	CHECK(wait_for(atomic_load(&mm->mmap_lock.sleepers) == 1));
+	CHECK(wait_for(rwsem_nr_waiters(&mm->mmap_lock) == 1));
 	atomic_store(&h.release, 1);
 	CHECK(eventually(&w.done));
 	pthread_join(th, NULL);
