@@ -175,6 +175,26 @@ def hung_line(pair: Pair) -> str:
             + f" hung; {how}")
 
 
+def busy_lines(pair: Pair) -> List[str]:
+    """run-proc-vs-map's busy-machine warning, from what the rows
+    recorded: for the one run both sides came from, or for each file."""
+    from procvma.commands import machine_was_busy
+
+    def busy(frames):
+        rows = [r for f in frames for r in f.to_dict("records")]
+        if not rows or "procs_running" not in rows[0]:
+            return None
+        online = _cpulist(first(frames[0], "cpus_online"))
+        return machine_was_busy(rows, rows[0], online) if online else None
+
+    b, a = pair.before, pair.after
+    if b.what == a.what:
+        said = busy([b.all_rows, a.all_rows])
+        return [said] if said else []
+    return [f"{s.name}: {said}" for s in (b, a)
+            for said in [busy([s.all_rows])] if said]
+
+
 def no_pass_count(side: Side) -> int:
     rows = side.all_rows
     return int((rows["no_pass"] > 0).sum()) if "no_pass" in rows else 0
@@ -323,6 +343,8 @@ def section_text(pair: Pair) -> List[str]:
             out += wrap_field("Warning", f"{side.name}: {no_pass_count(side)}"
                               f" sample(s) in which no scanner completed a "
                               f"pass")
+    for said in busy_lines(pair):
+        out += wrap_field("Warning", said)
     for side in (pair.before, pair.after):
         out.append("")
         out += wrap_text(f"{side.name}: {measured(side)}")
@@ -357,6 +379,7 @@ def section_markdown(pair: Pair) -> List[str]:
         if no_pass_count(side):
             out.append(f"| Warning | {side.name}: {no_pass_count(side)} "
                        f"sample(s) in which no scanner completed a pass |")
+    out += [f"| Warning | {said} |" for said in busy_lines(pair)]
     for side in (pair.before, pair.after):
         out += ["", f"**{side.name}:** {measured(side)}", "", "```",
                 *rawdata(side).strip("\n").split("\n"), "```"]

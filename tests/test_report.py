@@ -15,8 +15,8 @@ COMMAND = ("run-proc-vs-map --nsamples 20 --duration 5 --busyduration 2 "
 def rows(locks=("mmap", "vma"), **over):
     out = sample_rows(nsamples=7, procfiles=("smaps_rollup",), locks=locks)
     for r in out:
-        r.update(command=COMMAND, cpus_online="0-1", loadavg1=0.5,
-                 procs_running=1, no_pass=0, **over)
+        r.update(dict(command=COMMAND, cpus_online="0-1", loadavg1=0.5,
+                      procs_running=1, no_pass=0), **over)
     return out
 
 
@@ -121,3 +121,15 @@ def test_what_cannot_be_reported_is_one_line(tmp_path, setup, message):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.output
+
+
+def test_a_busy_machine_is_said(tmp_path):
+    out = report(write_csv(tmp_path / "quiet.csv", rows())).output
+    assert "machine was busy" not in out
+    out = report(write_csv(tmp_path / "busy.csv",
+                           rows(procs_running=4, loadavg1=3.5))).output
+    assert max(map(len, out.splitlines())) <= WIDTH
+    assert ("Warning: the machine was busy: at the start of 14 of 14 "
+            "samples, 3 other task(s) were runnable, with 0 CPU(s) to spare "
+            "besides the run's 2 (1-min load average up to 3.50)") in \
+        " ".join(out.split())
