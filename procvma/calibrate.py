@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """procvma calibrate: measure the host kernel's costs that the model does
 not do step by step, subtract the simulator's own cost for the same
-thing, and derive the knobs of procvma/calibration.py from the
-difference."""
+thing, and derive the knobs (procvma/calibration.py says what each is)
+from the difference; --write stores them as this user's calibration."""
 
 import os
 import sys
@@ -61,13 +61,12 @@ def no_reader_opavg(backend, p, nsamples):
     q = dict(p, backend=backend, procfile="smaps_rollup", nbusytasks=0,
              busyduration=0, lock="mmap" if backend == "sim" else None,
              nsamples=nsamples, rawdata=False, scanner=None, csv_path=None,
-             **dict.fromkeys(calibration.KNOBS))
+             # The simulator's own cost, which the knobs are to make up.
+             **dict.fromkeys(calibration.KNOBS, 0.0 if backend == "sim" else None))
     plan = options.make_plan(q)
     params = dict(plan.sample, lock=plan.designs[0])
-    if backend == "sim":
-        params.update(dict.fromkeys(calibration.KNOBS, 0.0))
     point = commands.Point(params, f"[--backend {backend}]", f"--backend {backend}, ")
-    status, failure = commands.run_each([point], nsamples, plan.seed)
+    status, failure = commands.run_each([point], nsamples, plan.seed, quiet=True)
     if commands.interrupted(status):
         raise click.Abort()
     if failure:
@@ -85,14 +84,19 @@ def no_reader_opavg(backend, p, nsamples):
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
               help="Repetitions of each walk measurement (the median is kept).")
 @click.option("--write", "write", is_flag=True,
-              help="Store the derived values as the defaults in "
-                   "procvma/calibration.py instead of only printing them.")
+              help="Store the derived values as this user's calibration, "
+                   f"which later runs use (${calibration.ENV}, else "
+                   "calibration.json in the user's config directory), "
+                   "instead of only printing them.")
 def calibrate_cmd(nsamples, duration, mb, repeat, write):
     """Measure this machine's kernel where the simulator does not model
     the work step by step, subtract the simulator's own cost for the same
     thing, and print the knob values that follow (see
     procvma/calibration.py for what each knob is).  No root needed.
-    Run it on a quiet machine: a busy one inflates every figure."""
+    Run it on a quiet machine: a busy one inflates every figure.
+
+    Runs use this user's calibration once --write has stored it, the
+    shipped defaults until then."""
     runner.check_ready("kernel")
     from procvma._core import lib
 
@@ -127,30 +131,28 @@ def calibrate_cmd(nsamples, duration, mb, repeat, write):
     cat = _median_of(lambda: lib.pv_calib_cat_pass_ns(
         b"/proc/self/smaps_rollup", 50), repeat)
 
-    pass_costs = {"cat": cat, "read": open_close}
-    values = {
-        "op_cost_ns": max(0.0, (k_op - s_op) * 1e6),
-        "walk_cost_ns": max(0.0, walks["smaps_rollup"][0] - walks["smaps_rollup"][1]),
-        "pass_cost_ns": pass_costs["cat"],
-    }
     host = {"kernel_release": hostinfo.kernel_release(), "cpu_model": hostinfo.cpu_model(),
             "ncpus": len(hostinfo.cpus_online()), "load": load, "args": args}
-    note = calibration.measured_note(host)
+    cal = calibration.Calibration(
+        op_cost_ns=max(0.0, (k_op - s_op) * 1e6),
+        walk_cost_ns=max(0.0, walks["smaps_rollup"][0] - walks["smaps_rollup"][1]),
+        pass_cost_ns={"cat": cat, "read": open_close},
+        measured=calibration.measured_note(host))
 
     rows = [
         ("clock read (CLOCK_MONOTONIC)", f"{clock_ns:.0f} ns", f"{clock_ns:.0f} ns", ""),
         ("mmap/munmap, 1 page, no readers (opavg)", f"{k_op * 1e3:.2f} us",
-         f"{s_op * 1e3:.2f} us", f"op_cost_ns = {values['op_cost_ns']:.0f}"),
+         f"{s_op * 1e3:.2f} us", f"op_cost_ns = {cal.op_cost_ns:.0f}"),
         ("smaps_rollup walk, per page", f"{walks['smaps_rollup'][0]:.1f} ns",
-         f"{walks['smaps_rollup'][1]:.1f} ns", f"walk_cost_ns = {values['walk_cost_ns']:.1f}"),
+         f"{walks['smaps_rollup'][1]:.1f} ns", f"walk_cost_ns = {cal.walk_cost_ns:.1f}"),
         ("smaps walk, per page", f"{walks['smaps'][0]:.1f} ns",
          f"{walks['smaps'][1]:.1f} ns", "(same knob)"),
         ("maps, per VMA", f"{walks['maps'][0]:.0f} ns", f"{walks['maps'][1]:.0f} ns",
          "(no knob)"),
         ("scanner pass: cat (the reference's scanner)", f"{cat / 1e3:.0f} us", "0 us",
-         f"pass_cost_ns = {values['pass_cost_ns']:.0f}"),
+         f"pass_cost_ns cat = {cat:.0f}"),
         ("scanner pass: open+close (--scanner read)", f"{open_close / 1e3:.1f} us",
-         "0 us", f"(PASS_COST_NS[\"read\"])"),
+         "0 us", f"pass_cost_ns read = {open_close:.0f}"),
     ]
     click.echo(f"Calibrating the simulator against Linux {host['kernel_release']} "
                f"({host['cpu_model']}, load average {load:.2f}, "
@@ -160,14 +162,16 @@ def calibrate_cmd(nsamples, duration, mb, repeat, write):
     for name, k, s, knob in rows:
         click.echo(f"{name:<44} {k:>12} {s:>12}   {knob}")
     click.echo("")
-    block = calibration.render_block(values, pass_costs, note)
+    path = calibration.user_path()
     if write:
         try:
-            path = calibration.write_block(values, pass_costs, note)
+            calibration.store(cal, path)
         except OSError as e:
-            raise click.ClickException(f"cannot store the defaults: {e}")
-        click.echo(f"defaults stored in {path}:")
+            raise click.ClickException(f"cannot store the calibration in {path}: "
+                                       f"{e.strerror or e}")
+        click.echo(f"calibration stored in {path}, which later runs use:")
     else:
-        click.echo("defaults (procvma/calibration.py; --write stores them there):")
-    click.echo(block, nl=False)
+        click.echo(f"calibration (--write stores it in {path}, "
+                   "which later runs then use):")
+    click.echo(cal.to_json(), nl=False)
     return 0

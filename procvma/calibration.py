@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The simulator's calibrated costs: the one place their defaults live.
+"""The simulator's calibrated costs: what each knob is, and where its
+values come from.
 
 The model does the kernel's locking and bookkeeping step by step but not
 everything the host kernel pays for around them.  Three knobs add that
@@ -28,16 +29,25 @@ pass_cost_ns  per scanner pass, outside any mm lock: what the host pays
               themselves the model does step by step.
               The simulator's scanner has no such work of its own.
 
-`procvma calibrate` measures all of this on the machine it runs on and
-prints the block below; with --write it replaces the block in this file.
+The values are data.  The package ships defaults measured on the
+reference machine (calibration.json beside this module).  `procvma
+calibrate` measures them on the machine it runs on and prints them; with
+--write it stores them in the user's own file, calibration.json in the
+user's config directory (platformdirs), or at $PROCVMA_CALIBRATION, and
+from then on runs take the user's file instead of the shipped defaults.
+Nothing is ever written into the package.
+
 A run takes these values (pass_cost_ns: its scanner's) unless the user
-gives --op-cost-ns, --walk-cost-ns or --pass-cost-ns, and records the
-values it used in its CSV.  The kernel backend ignores them.
+gives --op-cost-ns, --walk-cost-ns or --pass-cost-ns, and records in its
+CSV the values it used and where they came from (calibration_source).
+The kernel backend ignores them.
 """
 
 import datetime
+import json
+import math
 import os
-import re
+from dataclasses import dataclass
 
 KNOBS = ("op_cost_ns", "walk_cost_ns", "pass_cost_ns")
 # The scanners (--scanner), whose pass costs are kept; the first is the
@@ -46,44 +56,129 @@ SCANNERS = ("cat", "read")
 # Scanners whose pass costs, outside any lock, what another's does.
 PASS_COST_AS = {"query": "read"}
 
-# BEGIN CALIBRATED -- written by `procvma calibrate --write`
-CALIBRATED = {
-    "op_cost_ns": 11876.0,
-    "walk_cost_ns": 59.8,
-}
-PASS_COST_NS = {
-    "cat": 1037285.9,
-    "read": 4864.7,
-}
-MEASURED = '2026-11-25, Linux 6.18.44-fc-v782, AMD EPYC, 2 CPUs, load average 0.56: procvma calibrate --write'
-# END CALIBRATED
+# The user's calibration file, if set; else the user's config directory's.
+ENV = "PROCVMA_CALIBRATION"
+SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "calibration.json")
+# calibration_source of the shipped defaults; a user's file is named by its path.
+SHIPPED_SOURCE = "shipped"
 
-_BLOCK = re.compile(r"^# BEGIN CALIBRATED.*?^# END CALIBRATED\n",
-                    re.MULTILINE | re.DOTALL)
+
+class CalibrationError(ValueError):
+    """A calibration file that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    op_cost_ns: float
+    walk_cost_ns: float
+    pass_cost_ns: dict              # per scanner, over SCANNERS
+    measured: str                   # when, where and how they were measured
+    source: str = SHIPPED_SOURCE    # or the path of the user's file
+
+    def defaults(self, scanner=None):
+        """The knob values a simulated run with this scanner takes."""
+        scanner = scanner or SCANNERS[0]
+        return {"op_cost_ns": self.op_cost_ns, "walk_cost_ns": self.walk_cost_ns,
+                "pass_cost_ns": self.pass_cost_ns[PASS_COST_AS.get(scanner, scanner)]}
+
+    def to_json(self):
+        return json.dumps({
+            "op_cost_ns": round(self.op_cost_ns, 1),
+            "walk_cost_ns": round(self.walk_cost_ns, 1),
+            "pass_cost_ns": {s: round(self.pass_cost_ns[s], 1) for s in SCANNERS},
+            "measured": self.measured,
+        }, indent=2) + "\n"
+
+
+def user_path():
+    """Where a user's calibration is stored and looked for."""
+    if os.environ.get(ENV):
+        return os.environ[ENV]
+    import platformdirs
+    return os.path.join(platformdirs.user_config_dir("procvma"), "calibration.json")
+
+
+def load():
+    """The calibration in force: the user's file if there is one, the
+    shipped defaults otherwise.  CalibrationError for a file that is
+    there but unusable."""
+    path = user_path()
+    if os.path.exists(path):
+        return read(path, source=path)
+    return read(SHIPPED, source=SHIPPED_SOURCE)
+
+
+def _number(path, what, v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) \
+            or not math.isfinite(v) or v < 0:
+        raise CalibrationError(f"{path}: {what}: {v!r} is not a number >= 0")
+    return float(v)
+
+
+def read(path, source=None):
+    """The Calibration in path (a file as to_json writes it)."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except OSError as e:
+        raise CalibrationError(f"{path}: cannot read: {e.strerror or e}")
+    except ValueError as e:
+        raise CalibrationError(f"{path}: not a calibration file: {e}")
+    if not isinstance(data, dict):
+        raise CalibrationError(f"{path}: not a calibration file: not a JSON object")
+    for key in ("op_cost_ns", "walk_cost_ns", "pass_cost_ns", "measured"):
+        if key not in data:
+            raise CalibrationError(f"{path}: no {key!r}")
+    passes = data["pass_cost_ns"]
+    if not isinstance(passes, dict) or any(s not in passes for s in SCANNERS):
+        raise CalibrationError(f"{path}: pass_cost_ns: needs a value for each "
+                               f"scanner ({', '.join(SCANNERS)})")
+    return Calibration(
+        op_cost_ns=_number(path, "op_cost_ns", data["op_cost_ns"]),
+        walk_cost_ns=_number(path, "walk_cost_ns", data["walk_cost_ns"]),
+        pass_cost_ns={s: _number(path, f"pass_cost_ns {s}", passes[s])
+                      for s in SCANNERS},
+        measured=str(data["measured"]),
+        source=source or path)
+
+
+def store(cal, path=None):
+    """Write cal to path (user_path() by default), whole or not at all,
+    and return the path.  OSError if it cannot be written."""
+    path = path or user_path()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w") as f:
+            f.write(cal.to_json())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def sim_costs(params):
+    """The knob values a simulated sample runs with, params' own where
+    given (not None) and the calibration's otherwise (the pass cost that
+    of params' scanner), with calibration_source: where they came from."""
+    given = [k for k in KNOBS if params.get(k) is not None]
+    flags = ", ".join("--" + k.replace("_", "-") for k in given)
+    if len(given) == len(KNOBS):
+        return dict({k: float(params[k]) for k in KNOBS},
+                    calibration_source=f"{flags} given")
+    cal = load()
+    costs = dict(cal.defaults(params.get("scanner")),
+                 **{k: float(params[k]) for k in given})
+    costs["calibration_source"] = cal.source + (f", {flags} given" if given else "")
+    return costs
 
 
 def sim_knobs(params):
-    """The knob values a simulated sample runs with: params' own where
-    given (not None), the calibrated defaults otherwise, the pass cost
-    being that of params' scanner (cat when it names none)."""
-    scanner = params.get("scanner") or SCANNERS[0]
-    defaults = dict(CALIBRATED,
-                    pass_cost_ns=PASS_COST_NS[PASS_COST_AS.get(scanner, scanner)])
-    return {k: float(defaults[k] if params.get(k) is None else params[k])
-            for k in KNOBS}
-
-
-def render_block(values, pass_costs, note):
-    """The CALIBRATED block for values (a dict over op_cost_ns and
-    walk_cost_ns), pass_costs (a dict over SCANNERS) and note."""
-    lines = ["# BEGIN CALIBRATED -- written by `procvma calibrate --write`",
-             "CALIBRATED = {"]
-    lines += [f'    "{k}": {float(values[k]):.1f},' for k in KNOBS
-              if k != "pass_cost_ns"]
-    lines += ["}", "PASS_COST_NS = {"]
-    lines += [f'    "{k}": {float(pass_costs[k]):.1f},' for k in SCANNERS]
-    lines += ["}", f"MEASURED = {note!r}", "# END CALIBRATED", ""]
-    return "\n".join(lines)
+    """The knob values alone of sim_costs(params)."""
+    costs = sim_costs(params)
+    return {k: costs[k] for k in KNOBS}
 
 
 def measured_note(host, when=None):
@@ -92,20 +187,3 @@ def measured_note(host, when=None):
     return (f"{when}, Linux {host['kernel_release']}, {host['cpu_model']}, "
             f"{host['ncpus']} CPUs, load average {host['load']:.2f}: "
             f"procvma calibrate {host['args']}")
-
-
-def write_block(values, pass_costs, note, path=None):
-    """Replace the CALIBRATED block in path (this module's source by
-    default) and return the path.  OSError if it cannot be written."""
-    path = path or os.path.abspath(__file__)
-    with open(path) as f:
-        text = f.read()
-    new, n = _BLOCK.subn(lambda m: render_block(values, pass_costs, note), text,
-                         count=1)
-    if n != 1:
-        raise OSError(f"{path}: no CALIBRATED block to replace")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(new)
-    os.replace(tmp, path)
-    return path

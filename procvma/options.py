@@ -473,13 +473,16 @@ def check_backend_options(backend, lock, costs=None, trace=False, locks=False):
 
 
 def cost_params(backend, p):
-    """The cost knobs a sample records: the calibrated values (or the
-    user's) for the simulator, its pass cost that of p's scanner; 0 for
-    the kernel, which has its own."""
+    """The cost knobs a sample records, with where they came from: the
+    calibrated values (or the user's) for the simulator, its pass cost
+    that of p's scanner; 0 for the kernel, which has its own."""
     from procvma import calibration
-    if backend == "sim":
-        return calibration.sim_knobs(p)
-    return dict.fromkeys(calibration.KNOBS, 0.0)
+    if backend == "kernel":
+        return dict(dict.fromkeys(calibration.KNOBS, 0.0), calibration_source="-")
+    try:
+        return calibration.sim_costs(p)
+    except calibration.CalibrationError as e:
+        raise click.ClickException(str(e))
 
 
 def make_plan(p, usable=None):

@@ -28,6 +28,8 @@ CONFIG_COLUMNS = [
     "op_cost_ns",     # sim: calibrated host costs (procvma/calibration.py);
     "walk_cost_ns",   #   kernel: 0
     "pass_cost_ns",
+    "calibration_source",   # sim: where the knobs came from: "shipped",
+                            #   the user's file, "--op-cost-ns given"; kernel: -
 ]
 
 # What one sample measured (SPEC §3).  Times in milliseconds.
@@ -82,8 +84,8 @@ COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
 # them in (numbers with NaN, text with "") rather than rejecting older files.
 OPTIONAL_COLUMNS = ["cpuscript", "scanner", "holes", "retries", "nfailed",
                     "setup_s", "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
-                    "no_pass", "cpus_online", "loadavg1", "procs_running",
-                    "command"] + LOCK_COLUMNS
+                    "calibration_source", "no_pass", "cpus_online",
+                    "loadavg1", "procs_running", "command"] + LOCK_COLUMNS
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.

@@ -4,10 +4,9 @@ and store, and the cost knobs they tune.  Short runs; no timing is
 asserted except a spin the knob guarantees."""
 
 import csv
+import json
 import os
 import re
-import runpy
-import shutil
 
 import click
 import pytest
@@ -22,38 +21,65 @@ QUICK = ["--nsamples", "1", "--duration", "0.5"]
 
 
 def test_knobs_default_to_the_calibrated_values_unless_given():
+    cal = calibration.load()
+    assert cal.source == "shipped"
     assert calibration.sim_knobs({}) == dict(
-        calibration.CALIBRATED, pass_cost_ns=calibration.PASS_COST_NS["cat"])
+        op_cost_ns=cal.op_cost_ns, walk_cost_ns=cal.walk_cost_ns,
+        pass_cost_ns=cal.pass_cost_ns["cat"])
     assert calibration.sim_knobs({"scanner": "read"})["pass_cost_ns"] == \
-        calibration.PASS_COST_NS["read"]
+        cal.pass_cost_ns["read"]
     got = calibration.sim_knobs({"op_cost_ns": 5, "walk_cost_ns": None})
     assert got["op_cost_ns"] == 5.0
-    assert got["walk_cost_ns"] == calibration.CALIBRATED["walk_cost_ns"]
+    assert got["walk_cost_ns"] == cal.walk_cost_ns
 
 
-def test_plan_records_the_knobs_for_the_sim_and_zero_for_the_kernel():
+def test_plan_records_the_knobs_and_where_they_came_from():
     sim = options.make_plan({"procfile": "smaps_rollup", "pass_cost_ns": 7.0})
     assert sim.sample["pass_cost_ns"] == 7.0
-    assert sim.sample["op_cost_ns"] == calibration.CALIBRATED["op_cost_ns"]
+    assert sim.sample["op_cost_ns"] == calibration.load().op_cost_ns
+    assert sim.sample["calibration_source"] == "shipped, --pass-cost-ns given"
     ker = options.make_plan({"backend": "kernel", "procfile": "maps"})
     assert all(ker.sample[k] == 0.0 for k in calibration.KNOBS)
+    assert ker.sample["calibration_source"] == "-"
     with pytest.raises(click.UsageError, match="--walk-cost-ns"):
         options.make_plan({"backend": "kernel", "walk_cost_ns": 1.0})
 
 
-def test_write_block_replaces_only_the_calibrated_block(tmp_path):
-    path = tmp_path / "calibration.py"
-    shutil.copy(calibration.__file__, path)
-    before = path.read_text()
-    values = {"op_cost_ns": 1234.5, "walk_cost_ns": 42.0, "pass_cost_ns": 3000.0}
-    passes = {"cat": 3000.0, "read": 6.5}
-    calibration.write_block(values, passes, "measured here", str(path))
-    ns = runpy.run_path(str(path))
-    assert ns["CALIBRATED"] == {k: values[k] for k in ("op_cost_ns", "walk_cost_ns")}
-    assert ns["PASS_COST_NS"] == passes
-    assert ns["MEASURED"] == "measured here"
-    strip = re.compile(r"# BEGIN CALIBRATED.*# END CALIBRATED", re.DOTALL)
-    assert strip.sub("", path.read_text()) == strip.sub("", before)
+MEASURED = calibration.Calibration(op_cost_ns=1234.5, walk_cost_ns=42.0,
+                                   pass_cost_ns={"cat": 3000.0, "read": 6.5},
+                                   measured="measured here")
+
+
+def test_a_stored_calibration_is_what_later_loads_take(tmp_path, monkeypatch):
+    path = tmp_path / "conf" / "calibration.json"
+    monkeypatch.setenv("PROCVMA_CALIBRATION", str(path))
+    assert calibration.load().source == "shipped"
+    assert calibration.store(MEASURED) == str(path)
+    got = calibration.load()
+    assert got == calibration.Calibration(**dict(vars(MEASURED), source=str(path)))
+    plan = options.make_plan({"procfile": "smaps_rollup", "scanner": "read"})
+    assert plan.sample["op_cost_ns"] == 1234.5
+    assert plan.sample["pass_cost_ns"] == 6.5
+    assert plan.sample["calibration_source"] == str(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{", "not a calibration file"),
+    ("[]", "not a calibration file"),
+    ('{"op_cost_ns": 1, "walk_cost_ns": 1, "measured": ""}', "no 'pass_cost_ns'"),
+    ('{"op_cost_ns": -1, "walk_cost_ns": 1, "measured": "",'
+     ' "pass_cost_ns": {"cat": 1, "read": 1}}', "op_cost_ns: -1"),
+    ('{"op_cost_ns": 1, "walk_cost_ns": 1, "measured": "",'
+     ' "pass_cost_ns": {"cat": 1}}', "a value for each scanner"),
+])
+def test_an_unusable_calibration_file_is_one_line_naming_it(tmp_path, text, message):
+    path = tmp_path / "calibration.json"
+    path.write_text(text)
+    r = run("run-proc-vs-map", *QUICK, env=dict(os.environ,
+                                                PROCVMA_CALIBRATION=str(path)))
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith(f"run-proc-vs-map: error: {path}: ")
+    assert message in r.stderr and r.stderr.count("\n") == 1, r.stderr
 
 
 def test_walk_cost_is_spent_per_page_walked():
@@ -158,23 +184,58 @@ def test_fidelity_bad_input_is_one_line_and_exit_2(args, message):
     assert r.stderr.count("\n") == 1, r.stderr
 
 
-def test_calibrate_prints_every_knob_and_stores_nothing():
-    src = calibration.__file__
-    mtime = os.stat(src).st_mtime_ns
-    r = run("procvma", "calibrate", "--nsamples", "1", "--duration", "0.3",
-            "--mb", "8", "--repeat", "1")
+CALIBRATE_QUICK = ["--nsamples", "1", "--duration", "0.3", "--mb", "8", "--repeat", "1"]
+
+
+def package_files():
+    pkg = os.path.dirname(calibration.__file__)
+    return {name: os.stat(os.path.join(pkg, name)).st_mtime_ns
+            for name in os.listdir(pkg)}
+
+
+def printed_calibration(stdout):
+    return json.loads(stdout[stdout.index("\n{") + 1:])
+
+
+def test_calibrate_prints_every_knob_and_stores_nothing(tmp_path):
+    before = package_files()
+    path = tmp_path / "calibration.json"
+    r = run("procvma", "calibrate", *CALIBRATE_QUICK,
+            env=dict(os.environ, PROCVMA_CALIBRATION=str(path)))
     assert r.returncode == 0, r.stderr
     for name in ("mmap/munmap", "smaps_rollup walk", "smaps walk", "maps, per VMA",
                  "scanner pass: cat", "open+close"):
         assert name in r.stdout
-    block = r.stdout[r.stdout.index("# BEGIN CALIBRATED"):]
-    ns = {}
-    exec(block, ns)
-    assert set(ns["CALIBRATED"]) == {"op_cost_ns", "walk_cost_ns"}
-    assert all(v >= 0 for v in ns["CALIBRATED"].values())
+    assert f"--write stores it in {path}" in r.stdout
+    data = printed_calibration(r.stdout)
+    assert data["op_cost_ns"] >= 0 and data["walk_cost_ns"] >= 0
     # One pass cost per scanner: cat's forks processes, far dearer than
     # the in-process open+close.
-    assert set(ns["PASS_COST_NS"]) == set(calibration.SCANNERS)
-    assert ns["PASS_COST_NS"]["cat"] > 10 * ns["PASS_COST_NS"]["read"] > 0
-    assert "procvma calibrate" in ns["MEASURED"]
-    assert os.stat(src).st_mtime_ns == mtime
+    assert set(data["pass_cost_ns"]) == set(calibration.SCANNERS)
+    assert data["pass_cost_ns"]["cat"] > 10 * data["pass_cost_ns"]["read"] > 0
+    assert "procvma calibrate" in data["measured"]
+    assert not path.exists()
+    assert package_files() == before
+
+
+def test_calibrate_write_stores_the_users_file_and_later_runs_use_it(tmp_path):
+    before = package_files()
+    path = tmp_path / "config" / "calibration.json"
+    env = dict(os.environ, PROCVMA_CALIBRATION=str(path))
+    r = run("procvma", "calibrate", *CALIBRATE_QUICK, "--write", env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"calibration stored in {path}" in r.stdout
+    stored = calibration.read(str(path))
+    assert json.loads(path.read_text()) == printed_calibration(r.stdout)
+    assert package_files() == before
+
+    out = tmp_path / "run.csv"
+    r = run("run-proc-vs-map", "--nsamples", "1", "--duration", "0.3",
+            "--lock", "vma", "--scanner", "read", "--csv", str(out), env=env)
+    assert r.returncode == 0, r.stderr
+    with open(out) as f:
+        row, = csv.DictReader(f)
+    assert row["calibration_source"] == str(path)
+    assert float(row["op_cost_ns"]) == stored.op_cost_ns
+    assert float(row["walk_cost_ns"]) == stored.walk_cost_ns
+    assert float(row["pass_cost_ns"]) == stored.pass_cost_ns["read"]

@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Every test, and every command a test runs, sees the shipped calibration,
+not a calibration the person running the tests stored for themselves."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shipped_calibration(tmp_path_factory):
+    path = tmp_path_factory.mktemp("calibration") / "none.json"
+    old = os.environ.get("PROCVMA_CALIBRATION")
+    os.environ["PROCVMA_CALIBRATION"] = str(path)
+    yield
+    if old is None:
+        del os.environ["PROCVMA_CALIBRATION"]
+    else:
+        os.environ["PROCVMA_CALIBRATION"] = old
