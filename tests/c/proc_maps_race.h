@@ -162,6 +162,14 @@ enum race_shape {
 	RACE_NONE_CHANGES,	/* re-map in place: the layout stays */
 };
 
+/* One race: the change, its undoing, and how the boundary shows it. */
+struct race_scenario {
+	const char *name;
+	bool (*modify)(void *ctx);
+	bool (*restore)(void *ctx);
+	enum race_shape shape;
+};
+
 struct race_ops {
 	void *ctx;
 	/* Read the file from the start up to the boundary; false on error. */

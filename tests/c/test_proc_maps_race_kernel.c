@@ -157,12 +157,7 @@ static bool patch(void *arg)
 	return mprotect(c->addr + c->psize, c->psize, c->prot) == 0;
 }
 
-static const struct scenario {
-	const char *name;
-	bool (*modify)(void *);
-	bool (*restore)(void *);
-	enum race_shape shape;
-} scenarios[] = {
+static const struct race_scenario scenarios[] = {
 	{ "split", split, merge, RACE_BOTH_CHANGE },
 	{ "shrink", shrink, expand, RACE_LAST_CHANGES },
 	{ "remap", remap, patch, RACE_BOTH_CHANGE },

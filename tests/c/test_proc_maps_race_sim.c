@@ -102,12 +102,7 @@ static void rcu_end(void *arg)
 	pv_rcu_unregister_thread();
 }
 
-static const struct scenario {
-	const char *name;
-	bool (*modify)(void *);
-	bool (*restore)(void *);
-	enum race_shape shape;
-} scenarios[] = {
+static const struct race_scenario scenarios[] = {
 	{ "split", split, merge, RACE_BOTH_CHANGE },
 	{ "shrink", shrink, expand, RACE_LAST_CHANGES },
 	{ "remap", merge, merge, RACE_NONE_CHANGES },
@@ -137,7 +132,7 @@ static bool build(struct sim_ctx *c)
 	       c->a + VMA_PAGES + 1 < NVMAS * (VMA_PAGES + 1);
 }
 
-static void run_case(int procfile, int lock, const struct scenario *s,
+static void run_case(int procfile, int lock, const struct race_scenario *s,
 		     double seconds, int inject)
 {
 	struct sim_ctx *c = calloc(1, sizeof(*c));
