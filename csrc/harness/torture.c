@@ -589,15 +589,14 @@ static void check_rollup(struct torture_reader *r, const char *how, const char *
 			  mss->private_dirty >> 10);
 }
 
-/* A walk wholly inside one conserving phase sees that phase's layout. */
+/*
+ * A walk wholly inside one conserving phase sees that phase's layout:
+ * @pages populated in @vmas VMAs, read inside the walk's epoch window.
+ */
 static void check_conserving(struct torture_reader *r, const char *how,
-			     const char *file)
+			     const char *file, unsigned long pages, unsigned long vmas)
 {
 	struct torture_run *run = r->run;
-	unsigned long pages = atomic_load_explicit(&run->conserve_pages,
-						   memory_order_relaxed);
-	unsigned long vmas = atomic_load_explicit(&run->conserve_vmas,
-						  memory_order_relaxed);
 	unsigned long long seen = 0;
 	unsigned long i;
 
@@ -662,16 +661,23 @@ static void reader_walk(struct torture_reader *r)
 	struct torture_run *run = r->run;
 	const char *how = lock_name[r->lock], *file = pv_procfile_name(r->procfile);
 	unsigned long long before;
-	unsigned long e1, e2;
+	unsigned long e1, e2, pages, vmas;
 	long n;
 
 	/* Acquire: pairs with the release store in op_done(). */
 	before = atomic_load_explicit(&run->ops_done, memory_order_acquire);
 	/* Acquire: pairs with the release store in maybe_switch_phase(). */
 	e1 = atomic_load_explicit(&run->epoch, memory_order_acquire);
+	/*
+	 * The phase's totals, read inside the window the re-check below
+	 * validates: read after the walk, they could be a later phase's, set
+	 * while this thread waited for a CPU.
+	 */
+	pages = atomic_load_explicit(&run->conserve_pages, memory_order_relaxed);
+	vmas = atomic_load_explicit(&run->conserve_vmas, memory_order_relaxed);
 	n = proc_read_all(run->mm, r->procfile, r->lock, r->buf, r->buflen,
 			  &r->stats[r->lock], &r->obs);
-	/* The seqcount's read side: the walk's loads before the re-check. */
+	/* The seqcount's read side: the walk's and the totals' loads before the re-check. */
 	atomic_thread_fence(memory_order_acquire);
 	e2 = atomic_load_explicit(&run->epoch, memory_order_relaxed);
 
@@ -691,7 +697,7 @@ static void reader_walk(struct torture_reader *r)
 		violation(run, "%s/%s: %ld bytes of text, more than the region can need",
 			  how, file, n);
 	if (e1 == e2 && (e1 & 1))
-		check_conserving(r, how, file);
+		check_conserving(r, how, file, pages, vmas);
 	if (r->nshown < r->shown_cap)
 		check_coverage(r, before, how, file);
 }
