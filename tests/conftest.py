@@ -17,3 +17,13 @@ def shipped_calibration(tmp_path_factory):
         del os.environ["PROCVMA_CALIBRATION"]
     else:
         os.environ["PROCVMA_CALIBRATION"] = old
+
+
+@pytest.fixture(autouse=True)
+def cpu_affinity():
+    """A run pins this process to --cpuscript, as the reference pins its
+    driver; each test starts with the CPUs the session started with, so
+    that one test's run does not shrink the next one's layout."""
+    cpus = os.sched_getaffinity(0)
+    yield
+    os.sched_setaffinity(0, cpus)
