@@ -205,9 +205,9 @@ def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax,
                 except runner.SampleFailed as e:
                     point.rows, status, failure = e.samples, 1, str(e)
                 progress.table(point.tag, point.rows, figures)
-                warn_no_pass(point, prog)
                 if done:
                     done(point, status, failure)
+                warn_no_pass(point, prog)
                 if status:
                     break
     finally:

@@ -157,6 +157,18 @@ def test_csv_is_appended_to_and_a_foreign_file_is_left_alone(tmp_path):
     assert foreign.read_text() == "name,size\nfoo,1\n"
 
 
+def test_samples_too_short_for_a_pass_are_flagged(tmp_path):
+    out = tmp_path / "out.csv"
+    r = run("run-proc-vs-map", "--duration", "0.0001", "--nsamples", "2",
+            "--lock", "vma", "--mb", "4", "--procfile", "smaps_rollup",
+            "--csv", str(out))
+    assert r.returncode == 0, r.stderr
+    assert ("warning: [1/1 vma] 2 of 2 sample(s) in which no scanner "
+            "completed a pass of /proc/PID/smaps_rollup") in r.stderr
+    assert [(row["walks"], row["no_pass"]) for row in read_csv(out)] == \
+        [("0", "1"), ("0", "1")]
+
+
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A 8 KiB tmpfs: room for a dozen rows (root only)."""
