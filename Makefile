@@ -14,7 +14,8 @@ STAMP    := $(VENV)/.procvma-installed
 CSRC     := $(wildcard csrc/sources.mk csrc/*.h csrc/*/*.c csrc/*/*.h)
 
 # The CI regression gate: a short benchmark of both designs, which must keep
-# the per-VMA design at least 10x faster on median opavg.  It guards the
+# the per-VMA design at least 10x faster on median opavg, all of the ratio's
+# 95% interval (5 samples a side: at least 4 are needed to decide).  It guards the
 # locking designs, so it runs with --op-cost-ns 0: that knob adds the host's
 # per-call work outside any lock (syscall, page zeroing; 12 us on the
 # reference machine) to both designs alike, and would only shrink the ratio
