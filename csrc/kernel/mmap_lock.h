@@ -94,9 +94,7 @@ static inline void mmap_read_unlock(struct mm_struct *mm)
 
 /*
  * Let a waiting writer in, and take the read lock again (see
- * rwsem_cycle_read()).  On the kernel that is a release and an
- * acquisition, so it counts as two holds here too, even when the model
- * keeps the lock across it.
+ * rwsem_cycle_read()): a release and an acquisition, two holds.
  */
 static inline void mmap_read_cycle(struct mm_struct *mm)
 {
