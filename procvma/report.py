@@ -292,11 +292,19 @@ def wrap_text(text: str) -> List[str]:
 
 
 def commands(pair: Pair) -> List[tuple]:
-    b = first(pair.before.all_rows, "command")
-    a = first(pair.after.all_rows, "command")
+    """(label, command line) for each command that ran the samples: a
+    results file appended to by several runs holds several."""
+    def of(side):
+        rows = side.all_rows
+        found = [str(c) for c in rows["command"]] if "command" in rows else []
+        return list(dict.fromkeys(c for c in found if c not in ("", "nan"))) \
+            or [""]
+
+    b, a = of(pair.before), of(pair.after)
     if a == b:
-        return [("Execution command:", b)]
-    return [("Baseline command:", b), ("Patched command:", a)]
+        return [("Execution command:", c) for c in b]
+    return [("Baseline command:", c) for c in b] + \
+        [("Patched command:", c) for c in a]
 
 
 def rawdata(side: Side) -> str:

@@ -133,3 +133,14 @@ def test_a_busy_machine_is_said(tmp_path):
             "samples, 3 other task(s) were runnable, with 0 CPU(s) to spare "
             "besides the run's 2 (1-min load average up to 3.50)") in \
         " ".join(out.split())
+
+
+def test_every_command_that_added_samples_is_given(tmp_path):
+    data = rows()
+    for r in data:      # samples 5-7 of each design from a second run
+        if r["sample"] > 4:
+            r["command"] = "run-proc-vs-map --nsamples 4 --csv seed.csv"
+    out = report(write_csv(tmp_path / "two-runs.csv", data)).output
+    assert out.count("Execution command: ") == 2
+    assert "Execution command: run-proc-vs-map --nsamples 4 --csv seed.csv" \
+        in out
