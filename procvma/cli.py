@@ -64,7 +64,7 @@ def _unavailable(name, why):
     "compare": "procvma.compare:compare_cmd",
     "gate": "procvma.gate:gate_cmd",
     "report": "procvma.report:report_cmd",
-    "info": "procvma.hostinfo:info_cmd",
+    "info": "procvma.info:info_cmd",
     "sweep": "procvma.sweep:sweep_cmd",
     "fidelity": "procvma.fidelity:fidelity_cmd",
     "calibrate": "procvma.calibrate:calibrate_cmd",

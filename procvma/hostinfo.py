@@ -1,20 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """What the host is: the facts a kernel-backend result depends on, for
-`procvma info` and for the CSV's host columns.
+`procvma info` (info.py) and for the CSV's host columns.
 
 Every function answers from what an unprivileged user can read and never
 raises for a missing source: it says "unknown" (or None) instead.
+Option checking imports this module for every command, --help included,
+so what only some functions need is imported inside them.
 """
 
 import errno
-import gzip
 import os
 import re
-import shutil
-import subprocess
 import time
-
-import click
 
 from procvma import __version__
 
@@ -32,6 +29,8 @@ def _config_lines(release=None):
     """The running kernel's build configuration as (source, lines), from
     /proc/config.gz (CONFIG_IKCONFIG_PROC) or /boot/config-RELEASE; (None,
     None) when neither is readable."""
+    import gzip
+
     release = release or kernel_release()
     sources = [("/proc/config.gz", gzip.open),
                (f"/boot/config-{release}", open)]
@@ -162,6 +161,9 @@ def procmap_query(maps="/proc/self/maps"):
 
 
 def _run(cmd):
+    import shutil
+    import subprocess
+
     if not shutil.which(cmd[0]):
         return None
     try:
@@ -231,25 +233,3 @@ def info():
         ("CPU model", cpu_model()),
         ("procvma", __version__),
     ]
-
-
-@click.command("info", context_settings={"help_option_names": ["-h", "--help"]})
-def info_cmd():
-    """What this machine is, as far as procvma's results depend on it:
-    kernel release, whether the kernel has per-VMA locks
-    (CONFIG_PER_VMA_LOCK, from /proc/config.gz or /boot/config-RELEASE),
-    CPUs online, vm.max_map_count, the liburcu version, the clock's
-    resolution and the CPU model.
-
-    Then, one line per /proc/PID file, which lock this kernel reads it
-    under: "mmap" (mmap_lock) or "vma" (per-VMA locks), found by tracing
-    reads of a throw-away process's files; "unknown" without root and
-    tracefs."""
-    from procvma import locktrace
-
-    pairs = info()
-    width = max(len(label) for label, _ in pairs) + 1
-    for label, value in pairs:
-        click.echo(f"{label + ':':<{width}} {value}")
-    for name, lock in locktrace.procfile_locks().items():
-        click.echo(f"procfile {name}: {lock}")
