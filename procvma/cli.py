@@ -17,9 +17,10 @@ from procvma.commands import (CONTEXT, Command, OneLineErrors, command_line,
 # ---- procvma: the command group ------------------------------------------
 
 class LazyGroup(OneLineErrors, click.Group):
-    """click's lazy-loading pattern: subcommand name -> "module:attr",
-    imported on first use, so each subcommand's module (and what it
-    imports: matplotlib, scipy, the C core) costs nothing until asked for."""
+    """click's lazy-loading pattern: subcommand name -> ("module:attr",
+    one-line help).  --help lists the subcommands from the one-liners, so
+    each subcommand's module (and what it imports: matplotlib, scipy,
+    pandas, the C core) is imported only when that subcommand runs."""
 
     def __init__(self, *args, lazy_subcommands=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -33,8 +34,19 @@ class LazyGroup(OneLineErrors, click.Group):
             return self._lazy_load(cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def format_commands(self, ctx, formatter):
+        rows = [(name, self.lazy_subcommands[name][1]
+                 if name in self.lazy_subcommands else
+                 super().get_command(ctx, name).get_short_help_str(10**6))
+                for name in self.list_commands(ctx)]
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, click.utils.make_default_short_help(h, limit))
+                                    for name, h in rows])
+
     def _lazy_load(self, cmd_name):
-        modname, attr = self.lazy_subcommands[cmd_name].split(":")
+        modname, attr = self.lazy_subcommands[cmd_name][0].split(":")
         try:
             cmd = getattr(importlib.import_module(modname), attr)
         except (ImportError, AttributeError) as e:
@@ -45,8 +57,8 @@ class LazyGroup(OneLineErrors, click.Group):
 
 
 def _unavailable(name, why):
-    """Stand-in for a subcommand whose module cannot be imported: listed in
-    --help as unavailable, and a one-line error when run."""
+    """Stand-in for a subcommand whose module cannot be imported: a
+    one-line error when run."""
 
     @click.command(name, help=f"(unavailable: {why})", add_help_option=False,
                    context_settings={"ignore_unknown_options": True,
@@ -58,16 +70,26 @@ def _unavailable(name, why):
 
 
 @click.group("procvma", cls=LazyGroup, context_settings=CONTEXT, lazy_subcommands={
-    "show": "procvma.show:show_cmd",
-    "torture": "procvma.torture:torture_cmd",
-    "plot": "procvma.plot:plot_cmd",
-    "compare": "procvma.compare:compare_cmd",
-    "gate": "procvma.gate:gate_cmd",
-    "report": "procvma.report:report_cmd",
-    "info": "procvma.info:info_cmd",
-    "sweep": "procvma.sweep:sweep_cmd",
-    "fidelity": "procvma.fidelity:fidelity_cmd",
-    "calibrate": "procvma.calibrate:calibrate_cmd",
+    "show": ("procvma.show:show_cmd",
+             "Print a simulated /proc/PID/PROCFILE in the kernel's format."),
+    "torture": ("procvma.torture:torture_cmd",
+                "Churn a simulated mm while readers walk it; check every walk."),
+    "plot": ("procvma.plot:plot_cmd",
+             "Plot results files: sorted opmax, opavg and the latency tail."),
+    "compare": ("procvma.compare:compare_cmd",
+                "Compare two results files, configuration by configuration."),
+    "gate": ("procvma.gate:gate_cmd",
+             "CI verdict: fail on a median regression or a broken ratio."),
+    "report": ("procvma.report:report_cmd",
+               "The cover-letter block for a results file."),
+    "info": ("procvma.info:info_cmd",
+             "What this machine is, as far as procvma's results depend on it."),
+    "sweep": ("procvma.sweep:sweep_cmd",
+              "Run the benchmark over a grid of options, one table per point."),
+    "fidelity": ("procvma.fidelity:fidelity_cmd",
+                 "Run the simulator and this machine's kernel side by side."),
+    "calibrate": ("procvma.calibrate:calibrate_cmd",
+                  "Measure the host costs the model leaves out; derive the knobs."),
 })
 @click.version_option(version=__version__, prog_name="procvma")
 def main():

@@ -9,13 +9,12 @@ it imports none of them, so no command module imports another back.
 import os
 import shlex
 import signal
-import statistics
 import sys
 import time
 
 import click
 
-from procvma import hostinfo, options, runner, schema, table
+from procvma import hostinfo, options, runner, schema, stats, table
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -143,7 +142,7 @@ class Progress:
         if self.quiet or self.tty or not rows:
             return
         hung = sum(1 for r in rows if r["hang"])
-        med = {k: statistics.median(r[k] for r in rows)
+        med = {k: stats.median(r[k] for r in rows)
                for k in schema.METRICS if k in rows[0]}
         now = time.monotonic()
         click.echo(f"{tag} {len(rows)} sample{'s' * (len(rows) != 1)} in "

@@ -21,7 +21,6 @@ import math
 import sys
 
 import click
-from scipy.stats import spearmanr
 
 from procvma import calibration, commands, hostinfo, options, runner, stats
 from procvma.commands import CONTEXT
@@ -213,6 +212,8 @@ def _fmt(v, width, prec=3):
 def spearman(xs, ys):
     """Rank correlation of two equally long lists (ties get mean ranks);
     None with fewer than three points or a constant list."""
+    from scipy.stats import spearmanr
+
     pairs = [(x, y) for x, y in zip(xs, ys) if _known(x) and _known(y)]
     if len(pairs) < 3 or any(len(set(col)) < 2 for col in zip(*pairs)):
         return None

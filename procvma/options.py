@@ -12,7 +12,6 @@ to fit a small machine; a CPU the user names must exist.
 """
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -485,6 +484,12 @@ def cost_params(backend, p):
         raise click.ClickException(str(e))
 
 
+def random_seed():
+    import secrets      # hashlib and more: not for every --help
+
+    return secrets.randbits(32)
+
+
 def make_plan(p, usable=None):
     """Validate the parsed options p (a dict of click params) into a Plan.
     Raises click.UsageError naming the first problem; opens nothing."""
@@ -528,7 +533,7 @@ def make_plan(p, usable=None):
     plan = Plan(backend=backend, designs=designs, sample=sample,
                 nsamples=p.get("nsamples") or DEFAULTS["nsamples"],
                 rawdata=bool(p.get("rawdata")),
-                seed=secrets.randbits(32) if seed is None else seed,
+                seed=random_seed() if seed is None else seed,
                 seed_given=seed is not None,
                 csv_path=p.get("csv_path"), quiet=bool(p.get("quiet")),
                 trace=bool(p.get("trace")), locks=bool(p.get("locks")))

@@ -15,14 +15,16 @@ Three panels, one line per (results file, configuration):
 from __future__ import annotations
 
 import os
-from typing import List, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Sequence, Tuple
 
 import click
-import numpy as np
-import pandas as pd
 
 from procvma import schema, stats
 from procvma.compare import BadInput, fmt_value
+
+if TYPE_CHECKING:   # numpy and pandas load when a plot is drawn, not for --help
+    import numpy as np
+    import pandas as pd
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -57,10 +59,14 @@ class Series:
         self.rows = rows
 
     def values(self, column: str) -> np.ndarray:
+        import numpy as np
+
         return np.sort(self.rows[column].dropna().to_numpy(dtype=float))
 
     def hung_points(self, column: str):
         """(x, y) of the hung samples on the sorted line of column."""
+        import numpy as np
+
         rows = self.rows.dropna(subset=[column]).sort_values(
             column, kind="stable")
         hung = (rows["hang"] > 0).to_numpy()
@@ -145,6 +151,8 @@ def _common_subtitle(series: Sequence[Series], varying: Sequence[str]) -> str:
 
 def _decades(arrays: Sequence[np.ndarray]) -> float:
     """How many powers of ten the positive values span."""
+    import numpy as np
+
     vals = np.concatenate([np.asarray(a)[np.asarray(a) > 0] for a in arrays]
                           or [np.array([])])
     return float(np.log10(vals.max() / vals.min())) if vals.size else 0.0
@@ -171,6 +179,7 @@ HUNG_STYLE = dict(linestyle="none", marker="X", markersize=11,
 
 def _sorted_panel(ax, series, column, styles, title, ylabel):
     """Returns the series' lines, in order, for the legend."""
+    import numpy as np
     from matplotlib.ticker import MaxNLocator
 
     arrays = [s.values(column) for s in series]

@@ -18,12 +18,11 @@ so below MIN_SAMPLES a side no interval is given at all.
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-# numpy and scipy are imported where they are used: the benchmark's own
-# table takes its medians from here, and must not wait for them to load.
+# Modules are imported where they are used: the benchmark's own table
+# takes its medians from here, and `procvma --help` loads that table.
 
 ALPHA = 0.05
 CONFIDENCE = 1 - ALPHA
@@ -48,6 +47,8 @@ def median(values: Sequence[float]) -> float:
     """Median of the values that are known (not None or NaN), the mean of
     the two middle values for an even count, as the reference harness
     computes it; NaN for no values."""
+    import statistics
+
     known = [float(v) for v in values if v is not None and not math.isnan(v)]
     return statistics.median(known) if known else math.nan
 
