@@ -147,15 +147,15 @@ static int pv_sim_scanner_grow(struct pv_sim_task *t, unsigned long need)
 }
 
 /*
- * What a real scanner pays per pass outside any mm lock: by default what
- * the reference's scanner, cat, costs from fork to exit less the walk;
- * with --scanner read's value, open() and close() of /proc/PID/FILE and
- * the read() that returns EOF.  Spent inside the timed pass, as the
- * kernel backend times a pass.
+ * What a real scanner pays per pass outside any mm lock: for --scanner
+ * cat, the reference's bash loop forking and execing cat, less the
+ * walk; for --scanner read, open() and close() of /proc/PID/FILE and the
+ * read() that returns EOF.  CPU work, spent inside the timed pass, as
+ * the kernel backend times a pass.
  */
-static void pv_sim_pass_cost(uint64_t from_ns, double cost_ns)
+static void pv_sim_pass_cost(double cost_ns)
 {
-	spin_until_ns(from_ns + (uint64_t)cost_ns);
+	spin_cpu_ns((uint64_t)cost_ns);
 }
 
 static void pv_sim_scanner_loop(struct pv_sim_task *t)
@@ -171,7 +171,7 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 
 		t0 = ktime_get_ns();
 		if (cfg->pass_cost_ns > 0)
-			pv_sim_pass_cost(t0, cfg->pass_cost_ns);
+			pv_sim_pass_cost(cfg->pass_cost_ns);
 		if (cfg->scanner == PV_SCANNER_QUERY)
 			len = pv_procmap_query_walk(run->mm, cfg->lock, &t->stats);
 		else

@@ -34,7 +34,7 @@
 static void burn_op_cost(const struct mm_struct *mm)
 {
 	if (mm->op_cost_ns > 0)
-		spin_until_ns(ktime_get_ns() + (uint64_t)mm->op_cost_ns);
+		spin_cpu_ns((uint64_t)mm->op_cost_ns);
 }
 
 /* ---- the API ---------------------------------------------------------- */

@@ -293,11 +293,33 @@ queue:
  * steals the lock back long before that writer runs, unless the writer
  * has claimed the handoff, which it does at a wake-up once it has
  * waited RWSEM_WAIT_TIMEOUT.
+ *
+ * In the kernel nothing comes between the two: the reader is in the
+ * kernel, where (on this host's PREEMPT_NONE, as on voluntary
+ * preemption) only cond_resched() lets a busier task in, and the woken
+ * writer needs microseconds to run.  Here the wake is a futex system
+ * call, whose return would let the scheduler put the nice-15 reader
+ * aside in between and hand the writer a lock the kernel's reader would
+ * have kept.  So the writer is woken after the lock is retaken, the
+ * outcome the kernel has, unless the handoff is claimed and the retake
+ * must wait for the writer.
  */
 void rwsem_cycle_read(struct rw_semaphore *sem)
 {
-	up_read(sem);
+	struct wake_q_head wake_q = { .n = 0 };
+	/* Release (seq_cst), as in up_read(). */
+	long tmp = atomic_fetch_sub(&sem->count, RWSEM_READER_BIAS) - RWSEM_READER_BIAS;
+
+	if ((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) == RWSEM_FLAG_WAITERS) {
+		pthread_mutex_lock(&sem->wait_lock);
+		if (sem->wait_head)
+			rwsem_mark_wake(sem, RWSEM_WAKE_ANY, &wake_q);
+		pthread_mutex_unlock(&sem->wait_lock);
+		if (tmp & RWSEM_FLAG_HANDOFF)
+			wake_up_q(&wake_q);
+	}
 	down_read(sem);
+	wake_up_q(&wake_q);
 }
 
 /* ---- writers ----------------------------------------------------------------- */

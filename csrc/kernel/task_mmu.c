@@ -216,8 +216,7 @@ static void smaps_pte_range(const pte_t *ptep, unsigned long n,
 static void burn_walk_cost(const struct mm_struct *mm, unsigned long pages)
 {
 	if (mm->walk_cost_ns > 0 && pages)
-		spin_until_ns(ktime_get_ns() +
-			      (uint64_t)(mm->walk_cost_ns * (double)pages));
+		spin_cpu_ns((uint64_t)(mm->walk_cost_ns * (double)pages));
 }
 
 void pv_mm_set_walk_cost_ns(struct mm_struct *mm, double ns_per_page)
