@@ -106,6 +106,7 @@ def test_grid_runs_the_no_reader_baseline_once():
 def test_fidelity_prints_both_pairs_side_by_side(tmp_path):
     out = tmp_path / "fid.csv"
     r = run("procvma", "fidelity", "--busyduration", "2", "--nbusytasks", "0,1",
+            "--procfile", "smaps_rollup,maps", "--scanner", "cat",
             "--csv", str(out), *QUICK)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -173,7 +174,7 @@ def test_fidelity_says_when_it_assumes_the_kernels_locks(monkeypatch):
 @pytest.mark.parametrize("args, message", [
     (["--nbusytasks", "x"], "'--nbusytasks'"),
     (["--busyduration", "-1"], "'--busyduration'"),
-    (["--check", "--busyduration", "5"], "--check needs"),
+    (["--procfile", "status"], "'--procfile'"),
     (["--vma-procfile", "status"], "'--vma-procfile'"),
     (["--scanner", "dd"], "'--scanner'"),
 ])
@@ -182,6 +183,51 @@ def test_fidelity_bad_input_is_one_line_and_exit_2(args, message):
     assert r.returncode == 2, r.stderr
     assert message in r.stderr
     assert r.stderr.count("\n") == 1, r.stderr
+
+
+def test_default_grid_is_three_by_three_points_for_both_scanners():
+    defaults = {p.name: p.default for p in fidelity.fidelity_cmd.params}
+    assert fidelity.grid_points(options.IntList(0).convert(defaults["busyduration"], None, None),
+                                options.IntList(0).convert(defaults["nbusytasks"], None, None)) \
+        == [(bd, nt) for bd in (1, 2, 5) for nt in (1, 2, 3)]
+    assert defaults["scanner"] == "cat,read" and defaults["procfile"] == "smaps_rollup"
+    assert fidelity.BAND == pytest.approx((1 / 1.5, 1.5))
+
+
+def test_check_names_every_cell_outside_the_band():
+    class FakeRun:
+        def __init__(self, v):
+            self.v = v
+
+        def median(self, metric):
+            return self.v
+
+    pairs = fidelity.make_pairs("maps", {"smaps_rollup": "mmap", "maps": "vma"},
+                                ["smaps_rollup"])
+    name = pairs[0].name
+    points = [(1, 1), (2, 2), (5, 3)]
+    sims = {(1, 1): 0.30, (2, 2): 1.0, (5, 3): 0.2}
+    by_key = {}
+    for pt in points:
+        by_key[(pt, name, "sim")] = FakeRun(sims[pt])
+        by_key[(pt, name, "kernel")] = FakeRun(0.25)
+    bad = fidelity.outside(points, pairs, by_key, "opavg_ms")
+    assert bad == [f"{name} bd 2 nt 2: 4.00"]      # 1.2x and 0.8x are within
+
+
+def test_quick_runs_one_short_sample_per_configuration_per_scanner(tmp_path):
+    out = tmp_path / "quick.csv"
+    r = run("procvma", "fidelity", "--quick", "--busyduration", "2",
+            "--nbusytasks", "1", "--csv", str(out))
+    assert r.returncode == 0, r.stderr
+    headers = [ln for ln in r.stdout.splitlines() if ln.startswith("Simulator vs")]
+    assert len(headers) == 2
+    assert "--scanner cat: 1 sample(s) x 1 s" in headers[0]
+    assert "--scanner read: 1 sample(s) x 1 s" in headers[1]
+    with open(out) as f:
+        got = [(d["backend"], d["scanner"], d["duration"]) for d in csv.DictReader(f)]
+    assert got == [("sim", "cat", "1.0"), ("kernel", "cat", "1.0"),
+                   ("sim", "read", "1.0"), ("kernel", "read", "1.0")]
 
 
 CALIBRATE_QUICK = ["--nsamples", "1", "--duration", "0.3", "--mb", "8", "--repeat", "1"]
