@@ -83,12 +83,16 @@ def no_reader_opavg(backend, p, nsamples):
               show_default=True, help="Size of the region the walks measure.")
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
               help="Repetitions of each walk measurement (the median is kept).")
+@click.option("--scanner", "scanners", type=options.WordList(calibration.SCANNERS),
+              default=",".join(calibration.SCANNERS), show_default=True,
+              help="The scanners (--scanner of a run) whose pass cost to "
+                   "measure; one not measured keeps the value in force.")
 @click.option("--write", "write", is_flag=True,
               help="Store the derived values as this user's calibration, "
                    f"which later runs use (${calibration.ENV}, else "
                    "calibration.json in the user's config directory), "
                    "instead of only printing them.")
-def calibrate_cmd(nsamples, duration, mb, repeat, write):
+def calibrate_cmd(nsamples, duration, mb, repeat, scanners, write):
     """Measure this machine's kernel where the simulator does not model
     the work step by step, subtract the simulator's own cost for the same
     thing, and print the knob values that follow (see
@@ -124,12 +128,17 @@ def calibrate_cmd(nsamples, duration, mb, repeat, write):
     walks["maps"] = (host_walk_ns(lib, "maps", npages, 1, iters, repeat) / nvmas,
                      sim_walk_ns(lib, "maps", npages, 1, iters, repeat) / nvmas)
     # A scanner's pass outside the lock: open+close for the in-process
-    # reader; fork to exit for cat, whose own small rollup walk is
-    # negligible next to it.
-    open_close = _median_of(lambda: lib.pv_calib_proc_pass_ns(
-        b"/proc/self/smaps_rollup", 20000, 0), repeat)
-    cat = _median_of(lambda: lib.pv_calib_cat_pass_ns(
-        b"/proc/self/smaps_rollup", 50), repeat)
+    # reader; for cat, the CPU time of a pass of the reference's bash
+    # loop, cat reading its own small rollup (negligible next to the
+    # fork and exec).
+    measure = {
+        "read": lambda: lib.pv_calib_proc_pass_ns(b"/proc/self/smaps_rollup", 20000, 0),
+        "cat": lambda: lib.pv_calib_cat_pass_ns(b"/proc/self/smaps_rollup", 400),
+    }
+    passes = dict(calibration.load().pass_cost_ns)
+    passes.update({sc: _median_of(measure[sc], repeat) for sc in scanners})
+    cat, open_close = passes["cat"], passes["read"]
+    kept = {sc: "" if sc in scanners else " (kept)" for sc in calibration.SCANNERS}
 
     host = {"kernel_release": hostinfo.kernel_release(), "cpu_model": hostinfo.cpu_model(),
             "ncpus": len(hostinfo.cpus_online()), "load": load, "args": args}
@@ -149,10 +158,11 @@ def calibrate_cmd(nsamples, duration, mb, repeat, write):
          f"{walks['smaps'][1]:.1f} ns", "(same knob)"),
         ("maps, per VMA", f"{walks['maps'][0]:.0f} ns", f"{walks['maps'][1]:.0f} ns",
          "(no knob)"),
-        ("scanner pass: cat (the reference's scanner)", f"{cat / 1e3:.0f} us", "0 us",
-         f"pass_cost_ns cat = {cat:.0f}"),
-        ("scanner pass: open+close (--scanner read)", f"{open_close / 1e3:.1f} us",
-         "0 us", f"pass_cost_ns read = {open_close:.0f}"),
+        ("scanner pass: cat, bash loop, CPU", f"{cat / 1e3:.0f} us{kept['cat']}",
+         "0 us", f"pass_cost_ns cat = {cat:.0f}"),
+        ("scanner pass: open+close (--scanner read)",
+         f"{open_close / 1e3:.1f} us{kept['read']}", "0 us",
+         f"pass_cost_ns read = {open_close:.0f}"),
     ]
     click.echo(f"Calibrating the simulator against Linux {host['kernel_release']} "
                f"({host['cpu_model']}, load average {load:.2f}, "

@@ -285,3 +285,14 @@ def test_calibrate_write_stores_the_users_file_and_later_runs_use_it(tmp_path):
     assert float(row["op_cost_ns"]) == stored.op_cost_ns
     assert float(row["walk_cost_ns"]) == stored.walk_cost_ns
     assert float(row["pass_cost_ns"]) == stored.pass_cost_ns["read"]
+
+
+def test_calibrate_measures_only_the_scanners_named(tmp_path):
+    r = run("procvma", "calibrate", *CALIBRATE_QUICK, "--scanner", "read",
+            env=dict(os.environ, PROCVMA_CALIBRATION=str(tmp_path / "c.json")))
+    assert r.returncode == 0, r.stderr
+    assert "(kept)" in next(ln for ln in r.stdout.splitlines()
+                              if ln.startswith("scanner pass: cat"))
+    # cat's pass is not measured: the value in force stays.
+    assert printed_calibration(r.stdout)["pass_cost_ns"]["cat"] == \
+        calibration.load().pass_cost_ns["cat"]

@@ -138,7 +138,11 @@ double pv_calib_clock_ns(unsigned long n);
  * @read_to_eof, read() to EOF, then close().  -errno on failure.
  */
 double pv_calib_proc_pass_ns(const char *path, unsigned long n, int read_to_eof);
-/* Mean ns of one run of cat @path > /dev/null, fork to exit.  -errno on failure. */
+/*
+ * Mean CPU time in ns of one pass of the cat scanner on @path, the
+ * reference's bash loop forking and execing cat, over at least @n
+ * passes.  -errno on failure.
+ */
 double pv_calib_cat_pass_ns(const char *path, unsigned long n);
 /* Mean ns of one simulated read of @procfile to EOF.  -errno on failure. */
 double pv_calib_sim_pass_ns(struct mm_struct *mm, int procfile, int lock,

@@ -11,15 +11,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
 
 #include "bench_common.h"
+#include "scan_loop.h"
 
 /* Big enough that reading a large smaps takes few read() calls, as cat's 128 KiB. */
 #define CALIB_BUF_SIZE (128 * 1024)
@@ -71,50 +71,71 @@ out:
 	return ret;
 }
 
+/*
+ * CPU time, in clock ticks, that process @pid and its reaped children
+ * used (/proc/PID/stat utime, stime, cutime, cstime); -1 on failure.
+ */
+static long long proc_cpu_ticks(pid_t pid)
+{
+	unsigned long long ut, st;
+	long long cut, cst;
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');		/* the command name may hold anything */
+	for (i = 0; p && i < 12; i++)	/* to field 14, utime */
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, "%llu %llu %lld %lld", &ut, &st, &cut, &cst) != 4)
+		return -1;
+	return (long long)(ut + st) + cut + cst;
+}
+
+/*
+ * As the kernel backend's cat scanner runs it (scan_loop.c): the
+ * reference's bash loop, forking and execing cat once per pass.  What
+ * one pass costs in CPU time, the shell's and its cats': that is what
+ * the simulated scanner spends (spin_cpu_ns()), and unlike the wall time
+ * it does not grow with whatever else runs on the machine.
+ */
 double pv_calib_cat_pass_ns(const char *path, unsigned long n)
 {
-	char *argv[] = { "cat", (char *)path, NULL };
-	posix_spawn_file_actions_t actions;
-	double ret = 0;
-	unsigned long i;
-	uint64_t t0;
+	const struct timespec settle = { 0, 50000000 }, tick = { 0, 5000000 };
+	struct pv_scan_loop l;
+	long long t0, t1;
 	int err;
 
 	if (!n)
 		return 0;
-	err = posix_spawn_file_actions_init(&actions);
+	err = pv_scan_loop_start(&l, path);
 	if (err)
-		return -err;
-	err = posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
-					       O_WRONLY, 0);
-	if (err) {
-		ret = -err;
-		goto out;
-	}
-	t0 = ktime_get_ns();
-	for (i = 0; i < n; i++) {
-		int status;
-		pid_t pid;
-
-		err = posix_spawnp(&pid, "cat", &actions, NULL, argv, environ);
-		if (err) {
-			ret = -err;
-			goto out;
-		}
-		while (waitpid(pid, &status, 0) < 0)
-			if (errno != EINTR) {
-				ret = -errno;
-				goto out;
-			}
-		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-			ret = -EIO;
-			goto out;
+		return err;
+	nanosleep(&settle, NULL);	/* past the shell's start-up */
+	pv_scan_loop_drain(&l);
+	t0 = proc_cpu_ticks(l.pid);
+	pv_scan_loop_begin(&l, 0);
+	while (l.passes < n) {
+		nanosleep(&tick, NULL);
+		if (pv_scan_loop_drain(&l) == -EPIPE) {
+			pv_scan_loop_stop(&l);
+			return -EIO;
 		}
 	}
-	ret = (double)(ktime_get_ns() - t0) / (double)n;
-out:
-	posix_spawn_file_actions_destroy(&actions);
-	return ret;
+	t1 = proc_cpu_ticks(l.pid);
+	pv_scan_loop_end(&l);
+	pv_scan_loop_stop(&l);
+	if (t0 < 0 || t1 < 0)
+		return -EIO;
+	return (double)(t1 - t0) * 1e9 / (double)sysconf(_SC_CLK_TCK) / (double)l.passes;
 }
 
 double pv_calib_sim_pass_ns(struct mm_struct *mm, int procfile, int lock,
