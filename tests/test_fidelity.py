@@ -222,12 +222,12 @@ def test_quick_runs_one_short_sample_per_configuration_per_scanner(tmp_path):
     assert r.returncode == 0, r.stderr
     headers = [ln for ln in r.stdout.splitlines() if ln.startswith("Simulator vs")]
     assert len(headers) == 2
-    assert "--scanner cat: 1 sample(s) x 1 s" in headers[0]
-    assert "--scanner read: 1 sample(s) x 1 s" in headers[1]
+    assert "--scanner cat: 1 sample(s) x 0.5 s" in headers[0]
+    assert "--scanner read: 1 sample(s) x 0.5 s" in headers[1]
     with open(out) as f:
         got = [(d["backend"], d["scanner"], d["duration"]) for d in csv.DictReader(f)]
-    assert got == [("sim", "cat", "1.0"), ("kernel", "cat", "1.0"),
-                   ("sim", "read", "1.0"), ("kernel", "read", "1.0")]
+    assert got == [("sim", "cat", "0.5"), ("kernel", "cat", "0.5"),
+                   ("sim", "read", "0.5"), ("kernel", "read", "0.5")]
 
 
 CALIBRATE_QUICK = ["--nsamples", "1", "--duration", "0.3", "--mb", "8", "--repeat", "1"]
