@@ -86,6 +86,8 @@ def _unavailable(name, why):
              "What this machine is, as far as procvma's results depend on it."),
     "sweep": ("procvma.sweep:sweep_cmd",
               "Run the benchmark over a grid of options, one table per point."),
+    "growth": ("procvma.growth:growth_cmd",
+               "How the stall grows with region size and VMA count, from sweeps."),
     "fidelity": ("procvma.fidelity:fidelity_cmd",
                  "Run the simulator and this machine's kernel side by side."),
     "calibrate": ("procvma.calibrate:calibrate_cmd",
