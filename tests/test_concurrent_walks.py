@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""A writer churning the VMA tree while readers walk it in both designs:
-every walk must keep Documentation/filesystems/proc.rst's first
+"""A writer churning the VMA tree while readers walk it in both designs,
+through the text of maps and smaps or through PROCMAP_QUERY as a
+symbolizer does: every walk must keep Documentation/filesystems/proc.rst's first
 guarantee, addresses never going backwards: each VMA inside the region
 and ending above the one before.  (A VMA that grew back across where the
 walk stood is shown again, grown, so it may start below the previous
@@ -32,7 +33,18 @@ def check_walk(mm, text):
     return n
 
 
-@pytest.mark.parametrize("procfile", ["maps", "smaps"])
+def query_walk(mm, lock, stats):
+    """A symbolizer's walk (PROCMAP_QUERY, covering or next, from 0 on),
+    as the maps lines of the VMAs it was given."""
+    lines, addr = [], 0
+    while (vma := mm.query(addr, lock, stats=stats)) is not None:
+        assert vma["vma_end"] > addr
+        lines.append(f"{vma['vma_start']:x}-{vma['vma_end']:x} rw-p\n")
+        addr = vma["vma_end"]
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("procfile", ["maps", "smaps", "query"])
 def test_walks_stay_consistent_under_churn(procfile):
     mm = SimMM(PAGES)
     stop = threading.Event()
@@ -55,7 +67,8 @@ def test_walks_stay_consistent_under_churn(procfile):
     def reader(lock):
         try:
             while not stop.is_set():
-                check_walk(mm, mm.read(procfile, lock, stats))
+                check_walk(mm, query_walk(mm, lock, stats) if procfile == "query"
+                           else mm.read(procfile, lock, stats))
                 walks[lock] += 1
         except Exception as e:
             errors.append(e)
