@@ -9,12 +9,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from procvma import locktrace, schema
+
+from test_cli import command
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 # A kernel-backend sample (cat scanner, smaps_rollup, busyduration 2) as
@@ -239,14 +240,6 @@ def tracefs_state():
         with open(os.path.join(mount, name)) as f:
             state[name] = f.read()
     return state
-
-
-def command(name):
-    exe = os.path.join(os.path.dirname(sys.executable), name)
-    if os.path.exists(exe):
-        return [exe]
-    func = {"run-proc-vs-map": "run_proc_vs_map", "procvma": "main"}[name]
-    return [sys.executable, "-c", f"from procvma.cli import {func}; {func}()"]
 
 
 def kernel_run(tmp_path, procfile, scanner, *extra, nsamples=1, duration=1):
