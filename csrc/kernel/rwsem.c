@@ -75,6 +75,15 @@ void init_rwsem(struct rw_semaphore *sem)
 
 /* ---- the wait list, under wait_lock ------------------------------------ */
 
+static void rwsem_init_waiter(struct rwsem_waiter *w, enum rwsem_waiter_type type)
+{
+	w->type = type;
+	atomic_init(&w->task, 1);
+	atomic_init(&w->wakeups, 0);
+	w->timeout = jiffies() + RWSEM_WAIT_TIMEOUT;
+	w->handoff_set = false;
+}
+
 static void rwsem_add_waiter(struct rw_semaphore *sem, struct rwsem_waiter *w)
 {
 	w->next = NULL;
@@ -259,11 +268,7 @@ void rwsem_down_read_slowpath(struct rw_semaphore *sem, long count)
 	}
 
 queue:
-	waiter.type = RWSEM_WAITING_FOR_READ;
-	atomic_init(&waiter.task, 1);
-	atomic_init(&waiter.wakeups, 0);
-	waiter.timeout = jiffies() + RWSEM_WAIT_TIMEOUT;
-	waiter.handoff_set = false;
+	rwsem_init_waiter(&waiter, RWSEM_WAITING_FOR_READ);
 
 	pthread_mutex_lock(&sem->wait_lock);
 	if (!sem->wait_head) {
@@ -402,11 +407,7 @@ void rwsem_down_write_slowpath(struct rw_semaphore *sem)
 	if (rwsem_optimistic_spin(sem))
 		return;
 
-	waiter.type = RWSEM_WAITING_FOR_WRITE;
-	atomic_init(&waiter.task, 1);
-	atomic_init(&waiter.wakeups, 0);
-	waiter.timeout = jiffies() + RWSEM_WAIT_TIMEOUT;
-	waiter.handoff_set = false;
+	rwsem_init_waiter(&waiter, RWSEM_WAITING_FOR_WRITE);
 
 	pthread_mutex_lock(&sem->wait_lock);
 	rwsem_add_waiter(sem, &waiter);
