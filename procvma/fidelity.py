@@ -338,7 +338,7 @@ def fidelity_cmd(**p):
     if p.get("csv_path"):
         from procvma.csvio import ResultsWriter
         writer = ResultsWriter.open(p["csv_path"], commands.command_line())
-    trace, trace_note = _open_trace(p["duration"])
+    trace, trace_note = _open_trace(runs[0].params)
     for note in notes + [n for n in (lock_note, trace_note) if n]:
         click.echo(f"procvma fidelity: {note}", err=True)
 
@@ -390,12 +390,13 @@ def fidelity_cmd(**p):
     return 0
 
 
-def _open_trace(duration):
-    """(an entered locktrace.LockTrace, None), or (None, why not): the
-    kernel runs' lock figures need root and tracefs, the rest does not."""
+def _open_trace(params):
+    """(an entered locktrace.LockTrace for samples of params, None), or
+    (None, why not): the kernel runs' lock figures need root and tracefs,
+    the rest does not."""
     from procvma import locktrace
 
     try:
-        return locktrace.LockTrace(locktrace.buffer_kb_for(duration)).__enter__(), None
+        return locktrace.for_sample(params).__enter__(), None
     except locktrace.TraceUnavailable as e:
         return None, f"no kernel lock figures: {e}"

@@ -72,6 +72,9 @@ BUFFER_KB_MIN = 16384
 BUFFER_KB_SETUP_S = 5
 # Past this a run traces only part of each sample, and says so.
 BUFFER_KB_MAX = 1 << 20
+# CPUs none of the run's tasks is pinned to get the smallest buffer: a
+# large machine would otherwise give a trace gigabytes it never uses.
+BUFFER_KB_IDLE_CPU = 64
 
 Event = namedtuple("Event", "pid ts_ns name mm write success text")
 
@@ -229,6 +232,19 @@ def buffer_kb_for(duration_s):
     return min(max(kb, BUFFER_KB_MIN), BUFFER_KB_MAX)
 
 
+def sample_cpus(params):
+    """The CPUs a sample's tasks are pinned to (its children inherit
+    them): the mapper's, the driver's and the busy CPUs."""
+    first = params["cpubusytasks"]
+    return {params["cpumapper"], params["cpuscript"],
+            *range(first, first + params["nbusycpus"])}
+
+
+def for_sample(params):
+    """A LockTrace sized for samples of params (duration and CPUs)."""
+    return LockTrace(buffer_kb_for(params["duration"]), cpus=sample_cpus(params))
+
+
 class LockTrace:
     """A tracefs instance recording the mmap_lock events of the tasks a
     sample starts.  Use as a context manager: on the way out, however it
@@ -243,8 +259,10 @@ class LockTrace:
             figures, lost = tr.collect()
     """
 
-    def __init__(self, buffer_kb=BUFFER_KB_MIN, events=EVENTS):
+    def __init__(self, buffer_kb=BUFFER_KB_MIN, events=EVENTS, cpus=None):
+        """buffer_kb per CPU, on the CPUs in cpus only (None: all)."""
         self.buffer_kb = buffer_kb
+        self.cpus = cpus
         self.events = events
         self.root = None
         self.mounted = False
@@ -297,7 +315,13 @@ class LockTrace:
             self.dir = None
             raise TraceUnavailable(f"cannot create a tracefs instance: {e.strerror}")
         try:
-            self._write("buffer_size_kb", str(self.buffer_kb))
+            if self.cpus is None:
+                self._write("buffer_size_kb", str(self.buffer_kb))
+            else:
+                self._write("buffer_size_kb", str(BUFFER_KB_IDLE_CPU))
+                for cpu in sorted(self.cpus):
+                    self._write(f"per_cpu/cpu{cpu}/buffer_size_kb",
+                                str(self.buffer_kb))
         except OSError as e:
             raise TraceUnavailable(
                 f"cannot allocate a {self.buffer_kb} KiB trace buffer per CPU: "

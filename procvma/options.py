@@ -447,7 +447,7 @@ class Plan:
         if not self.trace:
             return None
         from procvma import locktrace
-        tr = locktrace.LockTrace(locktrace.buffer_kb_for(self.sample["duration"]))
+        tr = locktrace.for_sample(self.sample)
         try:
             return tr.__enter__()
         except locktrace.TraceUnavailable as e:
