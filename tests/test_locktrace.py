@@ -238,7 +238,12 @@ def tracefs_state():
     state = {"mount": mount}
     if mount is None:
         return state
-    state["instances"] = sorted(os.listdir(os.path.join(mount, "instances")))
+    # Another procvma's instance, while it runs, is none of ours; one
+    # whose process is gone is a leftover.
+    state["instances"] = sorted(
+        name for name in os.listdir(os.path.join(mount, "instances"))
+        if not name.startswith(locktrace.INSTANCE_PREFIX)
+        or not locktrace._pid_alive(int(name[len(locktrace.INSTANCE_PREFIX):])))
     names = ["tracing_on", "current_tracer", "set_event", "set_event_pid",
              "buffer_size_kb", "trace_clock", "trace_options",
              "options/event-fork", "options/overwrite"]
