@@ -119,8 +119,9 @@ FIDELITY_OPTIONS = {
              f"[{BAND[0]:.2f}, {BAND[1]:g}]."),
     "quick": click.option(
         "--quick", is_flag=True,
-        help="One 0.5 s sample per configuration (the default grid in under "
-             "a minute): a first look, noisier than the default."),
+        help="One 0.5 s sample per configuration (the default grid took "
+             "2.5 minutes on a shared 2-CPU machine): a first look, noisier "
+             "than the default."),
 }
 
 # Shorter defaults than the benchmark's: the grid multiplies them.
