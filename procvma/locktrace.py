@@ -46,6 +46,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from collections import namedtuple
 
@@ -171,10 +172,15 @@ def _mounts():
         return []
 
 
+PRIVATE_MOUNT_PREFIX = "procvma-tracefs-"
+
+
 def tracefs_mount():
-    """Where tracefs is mounted, or None."""
+    """Where tracefs is mounted, or None.  Another run's private mount
+    (see LockTrace) is not one: it goes when that run ends."""
     points = [fields[1] for fields in _mounts()
-              if len(fields) > 2 and fields[2] == "tracefs"]
+              if len(fields) > 2 and fields[2] == "tracefs"
+              and not os.path.basename(fields[1]).startswith(PRIVATE_MOUNT_PREFIX)]
     if DEFAULT_MOUNT in points:
         return DEFAULT_MOUNT
     return points[0] if points else None
@@ -294,12 +300,16 @@ class LockTrace:
             raise TraceUnavailable("tracing mmap_lock needs root (tracefs)")
         self.root = tracefs_mount()
         if self.root is None:
+            # A mount of our own, in a directory of our own: the system's
+            # mount point stays as it was, and another run's mount is
+            # never ours to take away.
+            private = tempfile.mkdtemp(prefix=PRIVATE_MOUNT_PREFIX)
             try:
-                _mount_tracefs(DEFAULT_MOUNT)
+                _mount_tracefs(private)
             except OSError as e:
-                raise TraceUnavailable(
-                    f"cannot mount tracefs at {DEFAULT_MOUNT}: {e.strerror}")
-            self.root, self.mounted = DEFAULT_MOUNT, True
+                os.rmdir(private)
+                raise TraceUnavailable(f"cannot mount tracefs: {e.strerror}")
+            self.root, self.mounted = private, True
         events = os.path.join(self.root, "events", SYSTEM)
         missing = [e for e in self.events
                    if not os.path.isdir(os.path.join(events, e))]
@@ -358,6 +368,7 @@ class LockTrace:
         if self.mounted:
             with contextlib.suppress(OSError):
                 _umount(self.root)
+                os.rmdir(self.root)
             self.mounted = False
 
     def _write(self, name, value):
