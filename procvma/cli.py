@@ -87,7 +87,7 @@ def _unavailable(name, why):
     "sweep": ("procvma.sweep:sweep_cmd",
               "Run the benchmark over a grid of options, one table per point."),
     "growth": ("procvma.growth:growth_cmd",
-               "How the stall grows with region size and VMA count, from sweeps."),
+               "How the stall grows with region size and VMA count."),
     "fidelity": ("procvma.fidelity:fidelity_cmd",
                  "Run the simulator and this machine's kernel side by side."),
     "calibrate": ("procvma.calibrate:calibrate_cmd",
