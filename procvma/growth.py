@@ -21,7 +21,6 @@ import math
 from typing import Dict, List, Sequence
 
 import click
-import numpy as np
 
 from procvma import schema, stats
 from procvma.compare import BadInput, format_table
@@ -79,6 +78,8 @@ class Line:
     def exponent(self, metric: str = "opavg_ms") -> float:
         """k in metric ~ size^k, least squares on the log-log points (NaN
         with fewer than three sizes)."""
+        import numpy as np
+
         pts = [p for p in self.by_size() if p[metric] > 0]
         if len(pts) < 3:
             return math.nan
