@@ -22,7 +22,7 @@ import sys
 
 import click
 
-from procvma import calibration, commands, hostinfo, options, runner, stats
+from procvma import calibration, commands, hostinfo, options, runner, stats, table
 from procvma.commands import CONTEXT
 
 # Ratios sim/kernel inside this band count as "within 1.5x".
@@ -166,16 +166,9 @@ class Run(commands.Point):
         return stats.median(value(r) for r in self.rows)
 
 
-def mapper_wait_per_op(row):
-    """The mapper's mean wait for the write lock per mmap()/munmap(), ms:
-    the part of opavg that is queueing for mmap_lock."""
-    ops = row["nmaps"] + row["nunmaps"]
-    return row["mapper_wait_ms"] / ops if ops else math.nan
-
-
 # Why the mapper stalls, simulator against kernel: (what, figure).
 MECHANISM = [
-    ("mapper's write-lock wait per mmap()/munmap()", mapper_wait_per_op),
+    ("mapper's write-lock wait per mmap()/munmap()", table.mapper_wait_per_op),
     ("scanners' mmap_lock read hold, average", lambda row: row["reader_hold_avg_ms"]),
 ]
 

@@ -61,6 +61,13 @@ LOCK_HEADER = (
 )
 
 
+def mapper_wait_per_op(sample):
+    """The mapper's mean wait for the write lock per mmap()/munmap(), ms:
+    the part of opavg that is queueing for mmap_lock."""
+    ops = sample["nmaps"] + sample["nunmaps"]
+    return sample["mapper_wait_ms"] / ops if ops else float("nan")
+
+
 def _ms(value, width=9):
     return f"{value:{width}.3f}" if value == value else " " * (width - 1) + "-"
 
@@ -72,8 +79,7 @@ def format_locks(samples):
     lines = list(LOCK_HEADER)
 
     def line(label, s):
-        ops = s["nmaps"] + s["nunmaps"]
-        per_op = s["mapper_wait_ms"] / ops if ops else float("nan")
+        per_op = mapper_wait_per_op(s)
         locks = s["reader_mmap_locks"]
         count = f"{locks:10.0f}" if locks == locks else " " * 9 + "-"
         return (f"{label:<6} {_ms(s['mapper_wait_ms'], 13)} {_ms(per_op)} "
