@@ -19,6 +19,9 @@ import threading
 import time
 
 JOIN_POLL_S = 0.1
+# How _machine_load() counts runnable tasks: the fewest of a few looks.
+RUNNABLE_LOOKS = 5
+RUNNABLE_LOOK_GAP_S = 0.001
 
 
 class Interrupted(Exception):
@@ -200,7 +203,16 @@ def _machine_load():
     where /proc cannot say."""
     from procvma import hostinfo
 
-    load, running = hostinfo.loadavg1(), hostinfo.procs_running()
+    # One look can catch the previous sample's threads still finishing
+    # their exit in the kernel (pthread_join returns before the task is
+    # gone) or a passing kernel thread: what stays runnable over a few
+    # milliseconds is what competes with the sample.
+    looks = []
+    for _ in range(RUNNABLE_LOOKS):
+        looks.append(hostinfo.procs_running())
+        time.sleep(RUNNABLE_LOOK_GAP_S)
+    load = hostinfo.loadavg1()
+    running = None if None in looks else min(looks)
     return {"loadavg1": math.nan if load is None else load,
             "procs_running": math.nan if running is None else running}
 
