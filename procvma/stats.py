@@ -43,13 +43,17 @@ def _clean(values: Sequence[float]) -> np.ndarray:
     return a[~np.isnan(a)]
 
 
+def _known(values: Sequence[float]) -> list:
+    return [float(v) for v in values if v is not None and not math.isnan(v)]
+
+
 def median(values: Sequence[float]) -> float:
     """Median of the values that are known (not None or NaN), the mean of
     the two middle values for an even count, as the reference harness
     computes it; NaN for no values."""
     import statistics
 
-    known = [float(v) for v in values if v is not None and not math.isnan(v)]
+    known = _known(values)
     return statistics.median(known) if known else math.nan
 
 
@@ -61,6 +65,17 @@ def ratio(num: float, den: float) -> float:
     if den == 0:
         return math.inf if num > 0 else math.nan
     return num / den
+
+
+def spread(values: Sequence[float], floor: float = 0.0) -> float:
+    """How many times the largest known value is the smallest (taken as at
+    least floor, below which values are noise): 1 for a single value, NaN
+    for none or all zero, inf when the smallest is 0 and the largest is
+    not."""
+    known = _known(values)
+    if not known:
+        return math.nan
+    return ratio(max(known), max(min(known), floor))
 
 
 def min_pvalue(n1: int, n2: int, alternative: str = "two-sided") -> float:

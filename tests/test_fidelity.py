@@ -5,13 +5,15 @@ asserted except a spin the knob guarantees."""
 
 import csv
 import json
+import math
 import os
 import re
+from types import SimpleNamespace
 
 import click
 import pytest
 
-from procvma import calibration, fidelity, options
+from procvma import calibration, fidelity, options, stats
 from procvma._core import lib
 from procvma.simmm import SimMM
 
@@ -120,7 +122,7 @@ def test_fidelity_prints_both_pairs_side_by_side(tmp_path):
         assert len(row) == 8    # point, then sim, kernel, ratio per pair
         for sim, ker, ratio in (row[2:5], row[5:8]):
             # The printed medians are rounded to 0.001 ms, the ratio to 0.01.
-            s, k, q = float(sim), float(ker), float(ratio.rstrip("!"))
+            s, k, q = float(sim), float(ker), float(ratio.rstrip("!~"))
             assert (s - 5e-4) / (k + 5e-4) - 0.005 <= q
             assert k <= 5e-4 or q <= (s + 5e-4) / (k - 5e-4) + 0.005
     assert ("at --busyduration 2 --nbusytasks 1: smaps_rollup (mmap_lock) "
@@ -194,25 +196,76 @@ def test_default_grid_is_three_by_three_points_for_both_scanners():
     assert fidelity.BAND == pytest.approx((1 / 1.5, 1.5))
 
 
-def test_check_names_every_cell_outside_the_band():
-    class FakeRun:
-        def __init__(self, v):
-            self.v = v
+SMAPS_ROLLUP = fidelity.make_pairs("maps", {"smaps_rollup": "mmap", "maps": "vma"},
+                                   ["smaps_rollup"])
 
-        def median(self, metric):
-            return self.v
 
-    pairs = fidelity.make_pairs("maps", {"smaps_rollup": "mmap", "maps": "vma"},
-                                ["smaps_rollup"])
-    name = pairs[0].name
-    points = [(1, 1), (2, 2), (5, 3)]
-    sims = {(1, 1): 0.30, (2, 2): 1.0, (5, 3): 0.2}
+def finished_runs(samples, pairs=SMAPS_ROLLUP):
+    """by_key of runs whose samples are done: samples maps each point to
+    (sim opavgs, kernel opavgs), the same for every pair."""
     by_key = {}
-    for pt in points:
-        by_key[(pt, name, "sim")] = FakeRun(sims[pt])
-        by_key[(pt, name, "kernel")] = FakeRun(0.25)
-    bad = fidelity.outside(points, pairs, by_key, "opavg_ms")
+    for point, sides in samples.items():
+        for pair in pairs:
+            for side, values in zip(("sim", "kernel"), sides):
+                run = fidelity.Run((point, pair.name, side),
+                                   SimpleNamespace(sample={}), side)
+                run.rows = [{"opavg_ms": v} for v in values]
+                by_key[(point, pair.name, side)] = run
+    return by_key
+
+
+def test_check_names_every_cell_outside_the_band():
+    name = SMAPS_ROLLUP[0].name
+    sims = {(1, 1): 0.30, (2, 2): 1.0, (5, 3): 0.2}
+    by_key = finished_runs({pt: ([v], [0.25]) for pt, v in sims.items()})
+    bad = fidelity.outside(list(sims), SMAPS_ROLLUP, by_key, "opavg_ms")
     assert bad == [f"{name} bd 2 nt 2: 4.00"]      # 1.2x and 0.8x are within
+
+
+def test_spread_is_largest_over_smallest_above_the_resolution():
+    assert stats.spread([3.0, 0.5, None, 1.0]) == pytest.approx(6.0)
+    assert stats.spread([2.0]) == 1.0
+    assert math.isnan(stats.spread([]))
+    # A smallest sample below the floor counts as the floor.
+    assert stats.spread([0.0005, 0.015], floor=0.002) == pytest.approx(7.5)
+
+
+# Per point, (sim, kernel) opavgs: at bd 2 nt 1 one regime each (9x apart
+# at most); at bd 5 nt 3 two on both sides; at bd 5 nt 2 two on the
+# kernel's only, the ratio of the medians within the band; at bd 1 nt 1
+# 30x apart on the simulator, but the smallest is below the resolution.
+REGIMES = {
+    (1, 1): ([0.0005, 0.015], [0.014, 0.016]),
+    (2, 1): ([0.1, 0.9, 0.2], [0.2, 0.25, 0.3]),
+    (5, 3): ([0.019, 686.489, 3.072], [390.913, 2.017, 125.171]),
+    (5, 2): ([1.0, 2.0, 1.5], [0.1, 1.3, 2.0]),
+}
+
+
+def test_a_cell_in_two_regimes_is_marked_and_its_samples_listed():
+    points = list(REGIMES)
+    text, _ = fidelity.format_table(points, SMAPS_ROLLUP, finished_runs(REGIMES),
+                                    "opavg_ms", "header", regimes=True)
+    lines = text.splitlines()
+    rows = {(int(ln.split()[0]), int(ln.split()[1])): ln for ln in lines
+            if re.match(r"\s+\d+\s+\d+\s", ln)}
+    ratio = {pt: ln.split()[4] for pt, ln in rows.items()}
+    assert ratio == {(1, 1): "0.52!", (2, 1): "0.80", (5, 3): "0.02!~", (5, 2): "1.15~"}
+    # The marks keep the columns: every row as wide as the header.
+    header = next(ln for ln in lines if "sim/kern" in ln)
+    assert {len(ln) for ln in rows.values()} == {len(header)}
+    assert any(ln.startswith("  ~ marks a cell") for ln in lines)
+    name = SMAPS_ROLLUP[0].name
+    listed = lines[lines.index("  the samples of each cell marked ~ (opavg_ms, sorted):") + 1:]
+    assert listed == [
+        f"    {name} bd 5 nt 3: sim 0.019 3.072 686.489 | kernel 2.017 125.171 390.913",
+        f"    {name} bd 5 nt 2: sim 1.000 1.500 2.000 | kernel 0.100 1.300 2.000"]
+
+
+def test_the_mechanism_tables_mark_no_regimes():
+    text, _ = fidelity.format_table(list(REGIMES), SMAPS_ROLLUP,
+                                    finished_runs(REGIMES), "opavg_ms", "header")
+    assert "~" not in text
 
 
 def test_quick_runs_one_short_sample_per_configuration_per_scanner(tmp_path):
