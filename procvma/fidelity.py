@@ -254,7 +254,8 @@ def two_regimes(point, pair, by_key, metric):
 
 
 def outside(points, pairs, by_key, metric):
-    """Cells of the table whose ratio is outside BAND: ["bd 2 nt 1 ...", ...]."""
+    """Cells of the table whose ratio is outside BAND: ["bd 2 nt 1 ...", ...],
+    each saying when its samples fall into two regimes."""
     bad = []
     for point in points:
         for pair in pairs:
@@ -262,7 +263,9 @@ def outside(points, pairs, by_key, metric):
             ker = by_key[(point, pair.name, "kernel")].median(metric)
             r = stats.ratio(sim, ker) if _known(sim) and _known(ker) else math.nan
             if not _known(r) or not in_band(r):
-                bad.append(f"{pair.name} {_point(point)}: {_fmt(r, 0, 2).strip()}")
+                bad.append(f"{pair.name} {_point(point)}: {_fmt(r, 0, 2).strip()}"
+                           + (" (spread: two regimes)"
+                              if two_regimes(point, pair, by_key, metric) else ""))
     return bad
 
 

@@ -268,6 +268,15 @@ def test_the_mechanism_tables_mark_no_regimes():
     assert "~" not in text
 
 
+def test_check_says_which_cells_outside_the_band_fall_into_two_regimes():
+    name = SMAPS_ROLLUP[0].name
+    bad = fidelity.outside(list(REGIMES), SMAPS_ROLLUP, finished_runs(REGIMES),
+                           "opavg_ms")
+    # bd 5 nt 2 is in two regimes too, but within the band.
+    assert bad == [f"{name} bd 1 nt 1: 0.52",
+                   f"{name} bd 5 nt 3: 0.02 (spread: two regimes)"]
+
+
 def test_quick_runs_one_short_sample_per_configuration_per_scanner(tmp_path):
     out = tmp_path / "quick.csv"
     r = run("procvma", "fidelity", "--quick", "--busyduration", "2",
