@@ -121,6 +121,19 @@ def test_sample_reads_every_procfile(procfile):
     assert out.walks > 0
 
 
+def test_scanners_have_read_the_file_through_before_the_mapper_starts():
+    # The reference starts its scanners a second before anything else, so
+    # one is in the middle of a pass when the mapper makes its first call.
+    # A pass made to cost 0.3 s of CPU shows that the sample's set-up
+    # (which ends when the mapper starts) waited for one whole pass.
+    cfg = make_config(duration=0.1, busyduration=0)
+    cfg.scanner = lib.PV_SCANNER_READ
+    cfg.pass_cost_ns = 0.3e9
+    rc, out = run(cfg)
+    assert rc == 0, errmsg(out)
+    assert out.setup_s >= 0.3
+
+
 def test_sample_without_busy_tasks_walks_nothing():
     rc, out = run(make_config(nbusytasks=0, duration=0.3))
     assert rc == 0, errmsg(out)

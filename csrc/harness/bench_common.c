@@ -125,16 +125,22 @@ void pv_gate_destroy(struct pv_start_gate *g)
 	pthread_mutex_destroy(&g->lock);
 }
 
-int pv_gate_arrive(struct pv_start_gate *g, int err, uint64_t *start_ns)
+/* Count a task in, with g->lock held. */
+static void gate_check_in(struct pv_start_gate *g, int err)
 {
-	int ret;
-
-	pthread_mutex_lock(&g->lock);
 	g->arrived++;
 	if (err && !g->first_err)
 		g->first_err = err;
 	/* One condvar for both directions: the driver and the tasks recheck. */
 	pthread_cond_broadcast(&g->cond);
+}
+
+int pv_gate_arrive(struct pv_start_gate *g, int err, uint64_t *start_ns)
+{
+	int ret;
+
+	pthread_mutex_lock(&g->lock);
+	gate_check_in(g, err);
 	while (g->state == PV_GATE_WAITING)
 		pthread_cond_wait(&g->cond, &g->lock);
 	ret = g->state == PV_GATE_OPEN ? 0 : -ECANCELED;
@@ -142,6 +148,13 @@ int pv_gate_arrive(struct pv_start_gate *g, int err, uint64_t *start_ns)
 		*start_ns = g->start_ns;
 	pthread_mutex_unlock(&g->lock);
 	return ret;
+}
+
+void pv_gate_report(struct pv_start_gate *g, int err)
+{
+	pthread_mutex_lock(&g->lock);
+	gate_check_in(g, err);
+	pthread_mutex_unlock(&g->lock);
 }
 
 int pv_gate_wait_ready(struct pv_start_gate *g)
@@ -165,6 +178,8 @@ uint64_t pv_gate_open(struct pv_start_gate *g)
 	now = ktime_get_ns();
 	g->start_ns = now;
 	g->state = PV_GATE_OPEN;
+	/* Pairs with the acquire load in pv_gate_is_open(). */
+	atomic_store_explicit(&g->opened, 1, memory_order_release);
 	pthread_cond_broadcast(&g->cond);
 	pthread_mutex_unlock(&g->lock);
 	return now;

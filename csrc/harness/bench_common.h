@@ -51,6 +51,8 @@ int pv_sample_fail(struct pv_sample *out, int err, const char *fmt, ...)
  * The start barrier (the reference's waitfile): every task places itself,
  * reports in, and waits; the driver waits until all have reported, then
  * opens the gate for all at once, or aborts the sample if any failed.
+ * Scanners report in without waiting: they are already reading when the
+ * gate opens, as the reference's are (see pv_gate_report()).
  */
 struct pv_start_gate {
 	pthread_mutex_t lock;
@@ -60,6 +62,7 @@ struct pv_start_gate {
 	int first_err;		/* -errno of the first task that failed, or 0 */
 	int state;		/* PV_GATE_* */
 	uint64_t start_ns;	/* when the gate opened */
+	atomic_int opened;	/* state == PV_GATE_OPEN, readable without the lock */
 };
 
 #define PV_GATE_WAITING 0
@@ -74,6 +77,17 @@ void pv_gate_destroy(struct pv_start_gate *g);
  * when it was aborted.  @start_ns (may be NULL) receives the start time.
  */
 int pv_gate_arrive(struct pv_start_gate *g, int err, uint64_t *start_ns);
+/*
+ * A task that does not wait for the gate reports in: 0 once it is doing
+ * what it does during the sample, or -errno if it cannot.
+ */
+void pv_gate_report(struct pv_start_gate *g, int err);
+/* Has the gate opened?  For a task that did not wait at it. */
+static inline int pv_gate_is_open(struct pv_start_gate *g)
+{
+	/* Pairs with the release store in pv_gate_open(): start_ns is set. */
+	return atomic_load_explicit(&g->opened, memory_order_acquire);
+}
 /* The driver: wait until every task reported in; 0 or the first -errno. */
 int pv_gate_wait_ready(struct pv_start_gate *g);
 /* The driver: let everyone go; returns the start time. */

@@ -355,24 +355,45 @@ static int tasks_stopping(const struct kbench *kb)
 	       pv_stopping();
 }
 
+/*
+ * --scanner read or query.  It reads from before the mapper starts, as the
+ * reference's scanners do, and reports in at the gate once it has read the
+ * file through; the sample's figures start with its first pass after the
+ * gate opened.
+ */
 static void scanner_loop(struct ktask *t)
 {
-	while (!tasks_stopping(t->kb)) {
-		uint64_t t0 = ktime_get_ns(), dt;
-		int err = scan_once(t);
+	struct kbench *kb = t->kb;
+	int reported = 0, counting = 0;
 
+	while (!tasks_stopping(kb)) {
+		uint64_t t0, dt;
+		int err;
+
+		if (!counting && pv_gate_is_open(&kb->gate)) {
+			t->walks = t->walk_sum_ns = t->walk_max_ns = 0;
+			counting = 1;
+		}
+		t0 = ktime_get_ns();
+		err = scan_once(t);
 		if (err) {
 			/* A pass cut short by the end of the sample is no error. */
-			if (!tasks_stopping(t->kb))
+			if (!tasks_stopping(kb))
 				scan_describe(t, err);
-			return;
+			break;
 		}
 		dt = ktime_get_ns() - t0;
 		t->walks++;
 		t->walk_sum_ns += dt;
 		if (dt > t->walk_max_ns)
 			t->walk_max_ns = dt;
+		if (!reported) {
+			pv_gate_report(&kb->gate, 0);
+			reported = 1;
+		}
 	}
+	if (!reported)
+		pv_gate_report(&kb->gate, t->err ? -t->err : 0);
 }
 
 /*
@@ -413,6 +434,32 @@ static void stat_mapper(void *arg)
 	stat((const char *)arg, &st);
 }
 
+/*
+ * Start the cat scanner's shell loop, placed as this thread is, and wait
+ * until it has read the file through once: it scans before the mapper
+ * starts, as the reference's scanners do.  0 or -errno, with t->errmsg.
+ */
+static int scanner_cat_start(struct ktask *t)
+{
+	int r = pv_scan_loop_start(&t->loop, t->kb->procpath);
+
+	if (r) {
+		snprintf(t->errmsg, sizeof(t->errmsg),
+			 "cannot run bash for the cat scanner: %s", strerror(-r));
+		return r;
+	}
+	while (!tasks_stopping(t->kb) &&
+	       (r = pv_scan_loop_wait_pass(&t->loop, 100)) == 0)
+		;
+	if (r < 0) {
+		snprintf(t->errmsg, sizeof(t->errmsg),
+			 "cat %s failed in the scanner's shell loop",
+			 t->kb->procpath);
+		return r == -EPIPE ? -EIO : r;
+	}
+	return 0;
+}
+
 static void *ktask_main(void *arg)
 {
 	struct ktask *t = arg;
@@ -422,26 +469,19 @@ static void *ktask_main(void *arg)
 
 	err = pv_place_self(t->cpu, t->is_scanner ? PV_SCANNER_NICE :
 						    PV_BUSY_NICE);
-	/*
-	 * The shell loop starts now, placed as this thread is, and scans
-	 * before the mapper starts, as the reference's scanners do.
-	 */
-	if (!err && t->is_scanner && kb->cfg->scanner == PV_SCANNER_CAT) {
-		err = pv_scan_loop_start(&t->loop, kb->procpath);
-		if (err)
-			snprintf(t->errmsg, sizeof(t->errmsg),
-				 "cannot run bash for the cat scanner: %s",
-				 strerror(-err));
+	if (!err && t->is_scanner && kb->cfg->scanner != PV_SCANNER_CAT) {
+		scanner_loop(t);	/* reports in at the gate itself */
+		return NULL;
 	}
+	if (!err && t->is_scanner)
+		err = scanner_cat_start(t);
 	if (pv_gate_arrive(&kb->gate, err, &start_ns)) {
 		if (t->is_scanner)
 			pv_scan_loop_stop(&t->loop);
 		return NULL;
 	}
-	if (t->is_scanner && kb->cfg->scanner == PV_SCANNER_CAT)
+	if (t->is_scanner)
 		scanner_cat_loop(t, start_ns);
-	else if (t->is_scanner)
-		scanner_loop(t);
 	else
 		pv_busy_wait_loop(kb->cfg->busyduration_ms, &kb->stop_tasks,
 				  stat_mapper, kb->smapspath);

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -132,6 +133,7 @@ int pv_scan_loop_drain(struct pv_scan_loop *l)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		for (i = 0; i < n; i++) {
 			if (buf[i] == '\n') {
+				l->lines++;
 				scan_loop_line(l);
 				l->linelen = 0;
 			} else if (l->linelen < (int)sizeof(l->line) - 1) {
@@ -139,6 +141,19 @@ int pv_scan_loop_drain(struct pv_scan_loop *l)
 			}
 		}
 	}
+}
+
+int pv_scan_loop_wait_pass(struct pv_scan_loop *l, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = l->out, .events = POLLIN };
+	int err;
+
+	if (!l->lines && poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	err = pv_scan_loop_drain(l);
+	if (l->lines)
+		return 1;
+	return err;
 }
 
 void pv_scan_loop_stop(struct pv_scan_loop *l)

@@ -22,6 +22,7 @@ struct pv_scan_loop {
 	double from_s;			/* count passes ending after this (CLOCK_REALTIME s) */
 	double until_s;			/* ... and up to this; 0: no end yet */
 	double last_s;			/* end of the last pass counted */
+	unsigned long long lines;	/* passes reported, counted or not */
 	unsigned long long passes;
 	uint64_t sum_ns;
 	uint64_t max_ns;
@@ -36,6 +37,11 @@ void pv_scan_loop_begin(struct pv_scan_loop *l, uint64_t ago_ns);
  * once the loop has ended (cat failed and the shell left its loop).
  */
 int pv_scan_loop_drain(struct pv_scan_loop *l);
+/*
+ * Wait up to @timeout_ms for the loop to report its first pass.  1 once
+ * it has, 0 if not yet, -EPIPE if the loop ended, or -errno.
+ */
+int pv_scan_loop_wait_pass(struct pv_scan_loop *l, int timeout_ms);
 /* Passes ending after now no longer count. */
 void pv_scan_loop_end(struct pv_scan_loop *l);
 /* Kill the shell and its cat, reap it, and take in its last passes. */
