@@ -158,15 +158,12 @@ static void pv_sim_pass_cost(double cost_ns)
 	spin_cpu_ns((uint64_t)cost_ns);
 }
 
-/* The sample's figures start with the first pass after the gate opened. */
+/* The sample's lock figures start with the first pass after the gate opened. */
 static void pv_sim_scanner_reset(struct pv_sim_task *t)
 {
 	memset(&t->stats, 0, sizeof(t->stats));
 	/* Between passes: no hold is in progress to lose. */
 	memset(&t->lockstat, 0, sizeof(t->lockstat));
-	t->passes = 0;
-	t->walk_sum_ns = 0;
-	t->walk_max_ns = 0;
 }
 
 /*
@@ -181,6 +178,7 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 {
 	struct pv_sim_run *run = t->run;
 	const struct pv_bench_config *cfg = run->cfg;
+	uint64_t end_ns = 0;
 	int reported = 0, counting = 0;
 
 	/* Flags only: see pv_stopping(). */
@@ -191,6 +189,7 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 
 		if (!counting && pv_gate_is_open(&run->gate)) {
 			pv_sim_scanner_reset(t);
+			end_ns = run->gate.start_ns + (uint64_t)(cfg->duration_s * 1e9);
 			counting = 1;
 		}
 		t0 = ktime_get_ns();
@@ -206,10 +205,13 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 			t->read_err = len;
 			break;
 		}
-		t->passes++;
-		t->walk_sum_ns += ns;
-		if (ns > t->walk_max_ns)
-			t->walk_max_ns = ns;
+		/* A pass counts when the sample holds all of it. */
+		if (counting && t0 + ns <= end_ns) {
+			t->passes++;
+			t->walk_sum_ns += ns;
+			if (ns > t->walk_max_ns)
+				t->walk_max_ns = ns;
+		}
 		if (!reported) {
 			pv_gate_report(&run->gate, 0);
 			reported = 1;
