@@ -1,10 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Every test, and every command a test runs, sees the shipped calibration,
-not a calibration the person running the tests stored for themselves."""
+not a calibration the person running the tests stored for themselves.
+Helpers more than one test file uses live here too."""
 
 import os
 
 import pytest
+from click.testing import CliRunner
+
+
+def invoke(cmd, *args):
+    """Run a click command in this process, each argument as its text."""
+    result = CliRunner().invoke(cmd, [str(a) for a in args])
+    # Exit statuses come from the command, never from an escaped exception.
+    assert result.exception is None or isinstance(result.exception,
+                                                  SystemExit), result.output
+    return result
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -11,12 +11,12 @@ import math
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from procvma import schema, stats
 from procvma.commands import EXIT_INCONCLUSIVE
 from procvma.compare import WIDTH, compare_cmd, compare_frames
 from procvma.gate import gate_cmd, parse_requirement
+from conftest import invoke as run
 
 # Median opavg (ms) of each design, as in the seed's tables.
 OPAVG = {"mmap": 0.174, "vma": 0.009}
@@ -65,14 +65,6 @@ def base(tmp_path):
 def slow_vma(tmp_path):
     return write_csv(tmp_path / "slow-vma.csv",
                      sample_rows(scale={"vma": 5.0}))
-
-
-def run(cmd, *args):
-    result = CliRunner().invoke(cmd, [str(a) for a in args])
-    # Exit statuses come from the command, never from an escaped exception.
-    assert result.exception is None or isinstance(result.exception,
-                                                  SystemExit), result.output
-    return result
 
 
 def flat(text):

@@ -3,10 +3,10 @@
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from procvma import schema
 from procvma.plot import plot_cmd
+from conftest import invoke
 
 
 def results(path, backend="sim", locks=("mmap", "vma"),
@@ -34,10 +34,7 @@ def results(path, backend="sim", locks=("mmap", "vma"),
 
 
 def plot(*args):
-    result = CliRunner().invoke(plot_cmd, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception,
-                                                  SystemExit), result.output
-    return result
+    return invoke(plot_cmd, *args)
 
 
 def one_line_error(result):

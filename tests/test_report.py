@@ -3,9 +3,9 @@
 hand-made results files whose figures are known."""
 
 import pytest
-from click.testing import CliRunner
 
 from procvma.report import WIDTH, report_cmd
+from conftest import invoke
 from test_compare_gate import sample_rows, write_csv
 
 COMMAND = ("run-proc-vs-map --nsamples 20 --duration 5 --busyduration 2 "
@@ -21,10 +21,7 @@ def rows(locks=("mmap", "vma"), **over):
 
 
 def report(*args):
-    result = CliRunner().invoke(report_cmd, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception,
-                                                  SystemExit), result.output
-    return result
+    return invoke(report_cmd, *args)
 
 
 def test_one_file_reports_mmap_against_vma(tmp_path):
