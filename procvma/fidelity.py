@@ -127,9 +127,9 @@ FIDELITY_OPTIONS = {
              f"[{BAND[0]:.2f}, {BAND[1]:g}]."),
     "quick": click.option(
         "--quick", is_flag=True,
-        help="One 0.5 s sample per configuration (the default grid took "
-             "2.5 minutes on a shared 2-CPU machine): a first look, noisier "
-             "than the default."),
+        help="One 0.5 s sample per configuration, the whole grid in about "
+             "30 s on a 2-CPU machine: a first look, noisier than the "
+             "default (a starved sample runs on until its last call returns)."),
 }
 
 # Shorter defaults than the benchmark's: the grid multiplies them.
@@ -358,7 +358,7 @@ def fidelity_cmd(**p):
     tracepoints: root and tracefs).
 
     \b
-    The whole grid, one short sample each (about a minute):
+    The whole grid, one short sample each (about 30 s):
       procvma fidelity --quick
     One point, both scanners (about 20 s):
       procvma fidelity --busyduration 2 --nbusytasks 1 --nsamples 1 --duration 2
