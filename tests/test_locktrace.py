@@ -187,16 +187,20 @@ def test_sim_figures_count_what_the_walkers_did(procfile):
     (mm,) = sim_rows("mmap", procfile)
     (vma,) = sim_rows("vma", procfile)
     if procfile == "smaps_rollup":
-        # One lock per walk, and one more per drop-and-retake.
-        assert mm["reader_mmap_locks"] == mm["walks"] + mm["drops"]
+        # One lock per pass, and one more per drop-and-retake.  The pass
+        # under way when the sample ended has its locks counted, as the
+        # kernel's trace has them, but is no walk: the sample does not
+        # hold all of it.
+        assert 0 <= mm["reader_mmap_locks"] - mm["walks"] - mm["drops"] <= 1
     else:
         # One lock per read() chunk: more than one per walk of 4 KiB chunks.
         assert mm["reader_mmap_locks"] > mm["walks"] > 0
     # The per-VMA design takes mmap_lock only to fall back.
     assert vma["reader_mmap_locks"] == vma["fallbacks"]
     for row in (mm, vma):
-        # A hold lies within one walk; a wait within the mapper's time.
-        assert row["reader_hold_max_ms"] <= row["walk_max_ms"]
+        # A hold lies within the sample, or the pass under way at its end,
+        # which the scanners finish within the hang grace (5 s).
+        assert row["reader_hold_max_ms"] <= 1000 * (1.0 + 5.0)
         assert 0 <= row["reader_hold_avg_ms"] <= row["reader_hold_max_ms"]
         # The mapper waits inside its timed calls.
         ops = row["nmaps"] + row["nunmaps"] + row["nfailed"]

@@ -47,6 +47,28 @@ void pv_sample_from_hist(struct pv_sample *out, const struct pv_hist *h);
 int pv_sample_fail(struct pv_sample *out, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A scanner's passes that lie wholly inside the sample. */
+struct pv_pass_times {
+	unsigned long long passes;
+	uint64_t sum_ns;	/* their total time */
+	uint64_t max_ns;	/* the longest */
+};
+
+/*
+ * Count the pass of @ns that began at @t0 if the sample, which ends at
+ * @end_ns, holds all of it (@end_ns 0: the sample has not begun).
+ */
+static inline void pv_pass_times_add(struct pv_pass_times *p, uint64_t t0,
+				     uint64_t ns, uint64_t end_ns)
+{
+	if (!end_ns || t0 + ns > end_ns)
+		return;
+	p->passes++;
+	p->sum_ns += ns;
+	if (ns > p->max_ns)
+		p->max_ns = ns;
+}
+
 /*
  * The start barrier (the reference's waitfile): every task places itself,
  * reports in, and waits; the driver waits until all have reported, then

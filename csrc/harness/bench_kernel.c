@@ -63,9 +63,7 @@ struct ktask {
 	/* Scanner only. */
 	char *buf;
 	struct pv_scan_loop loop;	/* --scanner cat: the shell loop */
-	unsigned long long walks;
-	uint64_t walk_sum_ns;
-	uint64_t walk_max_ns;
+	struct pv_pass_times pass;
 	int err;			/* first failed pass during the sample */
 	char errmsg[200];
 };
@@ -383,13 +381,7 @@ static void scanner_loop(struct ktask *t)
 			break;
 		}
 		dt = ktime_get_ns() - t0;
-		/* A pass counts when the sample holds all of it. */
-		if (end_ns && t0 + dt <= end_ns) {
-			t->walks++;
-			t->walk_sum_ns += dt;
-			if (dt > t->walk_max_ns)
-				t->walk_max_ns = dt;
-		}
+		pv_pass_times_add(&t->pass, t0, dt, end_ns);
 		if (!reported) {
 			pv_gate_report(&kb->gate, 0);
 			reported = 1;
@@ -424,9 +416,9 @@ static void scanner_cat_loop(struct ktask *t, uint64_t start_ns)
 	}
 	pv_scan_loop_end(l);
 	pv_scan_loop_stop(l);
-	t->walks = l->passes;
-	t->walk_sum_ns = l->sum_ns;
-	t->walk_max_ns = l->max_ns;
+	t->pass = (struct pv_pass_times){
+		.passes = l->passes, .sum_ns = l->sum_ns, .max_ns = l->max_ns,
+	};
 }
 
 /* The busy-waiter's spin body: the reference's busywait stat()s smaps. */
@@ -600,10 +592,10 @@ static void collect(struct kbench *kb, struct pv_sample *out)
 	for (i = 0; i < kb->ntasks; i++) {
 		const struct ktask *t = &kb->tasks[i];
 
-		out->walks += t->walks;
-		sum += t->walk_sum_ns;
-		if (t->walk_max_ns > max)
-			max = t->walk_max_ns;
+		out->walks += t->pass.passes;
+		sum += t->pass.sum_ns;
+		if (t->pass.max_ns > max)
+			max = t->pass.max_ns;
 	}
 	out->walk_avg_ms = out->walks ? (double)sum / out->walks / 1e6 : 0;
 	out->walk_max_ms = (double)max / 1e6;

@@ -49,9 +49,7 @@ struct pv_sim_task {
 	unsigned long buflen;
 	long read_err;			/* -errno from pv_proc_read_all */
 	struct pv_walk_stats stats;
-	unsigned long long passes;
-	uint64_t walk_sum_ns;
-	uint64_t walk_max_ns;
+	struct pv_pass_times pass;
 
 	/* mapper (write waits) and scanner (read holds) */
 	struct pv_lock_stat lockstat;
@@ -158,7 +156,11 @@ static void pv_sim_pass_cost(double cost_ns)
 	spin_cpu_ns((uint64_t)cost_ns);
 }
 
-/* The sample's lock figures start with the first pass after the gate opened. */
+/*
+ * The sample's lock figures are those of the passes that began within it
+ * (a pass still under way at its end included, as the kernel's trace has
+ * it): they start with the first pass after the gate opened.
+ */
 static void pv_sim_scanner_reset(struct pv_sim_task *t)
 {
 	memset(&t->stats, 0, sizeof(t->stats));
@@ -178,19 +180,21 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 {
 	struct pv_sim_run *run = t->run;
 	const struct pv_bench_config *cfg = run->cfg;
-	uint64_t end_ns = 0;
-	int reported = 0, counting = 0;
+	uint64_t end_ns = 0;	/* the sample's end, once it has begun */
+	int reported = 0;
 
 	/* Flags only: see pv_stopping(). */
 	while (!atomic_load_explicit(&run->busy_stop, memory_order_relaxed) &&
 	       !pv_stopping()) {
+		/* Between passes no hold is in progress: a copy is whole. */
+		const struct pv_lock_stat lockstat = t->lockstat;
+		const struct pv_walk_stats stats = t->stats;
 		uint64_t t0, ns;
 		long len;
 
-		if (!counting && pv_gate_is_open(&run->gate)) {
+		if (!end_ns && pv_gate_is_open(&run->gate)) {
 			pv_sim_scanner_reset(t);
 			end_ns = run->gate.start_ns + (uint64_t)(cfg->duration_s * 1e9);
-			counting = 1;
 		}
 		t0 = ktime_get_ns();
 		if (cfg->pass_cost_ns > 0)
@@ -205,12 +209,11 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 			t->read_err = len;
 			break;
 		}
-		/* A pass counts when the sample holds all of it. */
-		if (counting && t0 + ns <= end_ns) {
-			t->passes++;
-			t->walk_sum_ns += ns;
-			if (ns > t->walk_max_ns)
-				t->walk_max_ns = ns;
+		pv_pass_times_add(&t->pass, t0, ns, end_ns);
+		if (end_ns && t0 > end_ns) {
+			/* After the sample, waiting to be told to stop. */
+			t->lockstat = lockstat;
+			t->stats = stats;
 		}
 		if (!reported) {
 			pv_gate_report(&run->gate, 0);
@@ -418,13 +421,13 @@ static void pv_sim_collect(struct pv_sample *out, const struct pv_sim_run *run,
 
 		if (t->role != PV_SIM_SCANNER)
 			continue;
-		out->walks += t->passes;
+		out->walks += t->pass.passes;
 		out->drops += t->stats.drops;
 		out->fallbacks += t->stats.fallbacks;
 		out->retries += t->stats.retries;
-		walk_sum_ns += t->walk_sum_ns;
-		if (t->walk_max_ns > walk_max_ns)
-			walk_max_ns = t->walk_max_ns;
+		walk_sum_ns += t->pass.sum_ns;
+		if (t->pass.max_ns > walk_max_ns)
+			walk_max_ns = t->pass.max_ns;
 		out->reader_mmap_locks += t->lockstat.read_locks;
 		hold_ns += t->lockstat.read_hold_ns;
 		if (t->lockstat.read_hold_max_ns > hold_max_ns)
