@@ -4,6 +4,7 @@ not a calibration the person running the tests stored for themselves.
 Helpers more than one test file uses live here too."""
 
 import os
+import signal
 
 import pytest
 from click.testing import CliRunner
@@ -16,6 +17,18 @@ def invoke(cmd, *args):
     assert result.exception is None or isinstance(result.exception,
                                                   SystemExit), result.output
     return result
+
+
+@pytest.fixture(autouse=True, scope="session")
+def sigint_delivered():
+    """The Ctrl-C tests need SIGINT to arrive.  A test run started in the
+    background by a non-interactive shell (`make test &` in a script)
+    begins with SIGINT ignored, which Python and every command it starts
+    would keep; handled here, it reaches this process as KeyboardInterrupt,
+    and exec gives the commands the tests start its default action."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
 
 
 @pytest.fixture(autouse=True, scope="session")
