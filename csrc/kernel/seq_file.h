@@ -60,27 +60,14 @@ static inline void seq_pad(struct seq_file *m, char c)
 		seq_putc(m, c);
 }
 
-/* @delim, then @v in lower-case hex, zero-padded to at least @width digits. */
-static inline void seq_put_hex_ll(struct seq_file *m, const char *delim,
-				  unsigned long long v, unsigned int width)
-{
-	char tmp[16];
-	unsigned int len = 0;
-
-	if (delim)
-		seq_puts(m, delim);
-	do {
-		tmp[sizeof(tmp) - 1 - len++] = "0123456789abcdef"[v & 0xf];
-		v >>= 4;
-	} while (v);
-	while (len < width && len < sizeof(tmp))
-		tmp[sizeof(tmp) - 1 - len++] = '0';
-	seq_write(m, tmp + sizeof(tmp) - len, len);
-}
-
-/* @delim, then @v in decimal, right-aligned with spaces in @width columns. */
-static inline void seq_put_decimal_ull_width(struct seq_file *m, const char *delim,
-					     unsigned long long v, unsigned int width)
+/*
+ * @delim, then @v in @base (10 or 16, lower case), padded on the left with
+ * @pad to at least @width characters.  Digits are produced from the right
+ * into a buffer wide enough for any 64-bit value in base 10.
+ */
+static inline void seq_put_ull_base(struct seq_file *m, const char *delim,
+				    unsigned long long v, unsigned int base,
+				    unsigned int width, char pad)
 {
 	char tmp[24];
 	unsigned int len = 0;
@@ -88,12 +75,26 @@ static inline void seq_put_decimal_ull_width(struct seq_file *m, const char *del
 	if (delim)
 		seq_puts(m, delim);
 	do {
-		tmp[sizeof(tmp) - 1 - len++] = '0' + v % 10;
-		v /= 10;
+		tmp[sizeof(tmp) - 1 - len++] = "0123456789abcdef"[v % base];
+		v /= base;
 	} while (v);
 	while (len < width && len < sizeof(tmp))
-		tmp[sizeof(tmp) - 1 - len++] = ' ';
+		tmp[sizeof(tmp) - 1 - len++] = pad;
 	seq_write(m, tmp + sizeof(tmp) - len, len);
+}
+
+/* @delim, then @v in lower-case hex, zero-padded to at least @width digits. */
+static inline void seq_put_hex_ll(struct seq_file *m, const char *delim,
+				  unsigned long long v, unsigned int width)
+{
+	seq_put_ull_base(m, delim, v, 16, width, '0');
+}
+
+/* @delim, then @v in decimal, right-aligned with spaces in @width columns. */
+static inline void seq_put_decimal_ull_width(struct seq_file *m, const char *delim,
+					     unsigned long long v, unsigned int width)
+{
+	seq_put_ull_base(m, delim, v, 10, width, ' ');
 }
 
 static inline void seq_put_decimal_ull(struct seq_file *m, const char *delim,
