@@ -38,37 +38,64 @@ double pv_calib_clock_ns(unsigned long n)
 	return (double)(ktime_get_ns() - t0) / (double)n;
 }
 
-double pv_calib_proc_pass_ns(const char *path, unsigned long n, int read_to_eof)
+/*
+ * Time @n calls of @pass(@arg, buf), each given a CALIB_BUF_SIZE buffer:
+ * nanoseconds per call, or the first call's -errno.
+ */
+static double calib_time_passes(int (*pass)(void *arg, char *buf), void *arg,
+				unsigned long n)
 {
 	char *buf = malloc(CALIB_BUF_SIZE);
 	double ret = -ENOMEM;
 	uint64_t t0;
 	unsigned long i;
+	int err;
 
 	if (!buf || !n)
 		goto out;
 	t0 = ktime_get_ns();
 	for (i = 0; i < n; i++) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t got;
-
-		if (fd < 0) {
-			ret = -errno;
+		err = pass(arg, buf);
+		if (err) {
+			ret = err;
 			goto out;
 		}
-		while (read_to_eof && (got = read(fd, buf, CALIB_BUF_SIZE)) != 0) {
-			if (got < 0 && errno != EINTR) {
-				ret = -errno;
-				close(fd);
-				goto out;
-			}
-		}
-		close(fd);
 	}
 	ret = (double)(ktime_get_ns() - t0) / (double)n;
 out:
 	free(buf);
 	return ret;
+}
+
+struct host_pass {
+	const char *path;
+	int read_to_eof;
+};
+
+/* open(), then read() to EOF if asked, then close(): 0 or -errno. */
+static int host_pass(void *arg, char *buf)
+{
+	const struct host_pass *h = arg;
+	int fd = open(h->path, O_RDONLY | O_CLOEXEC), err = 0;
+	ssize_t got;
+
+	if (fd < 0)
+		return -errno;
+	while (h->read_to_eof && (got = read(fd, buf, CALIB_BUF_SIZE)) != 0) {
+		if (got < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+double pv_calib_proc_pass_ns(const char *path, unsigned long n, int read_to_eof)
+{
+	struct host_pass h = { .path = path, .read_to_eof = read_to_eof };
+
+	return calib_time_passes(host_pass, &h, n);
 }
 
 /*
@@ -138,31 +165,32 @@ double pv_calib_cat_pass_ns(const char *path, unsigned long n)
 	return (double)(t1 - t0) * 1e9 / (double)sysconf(_SC_CLK_TCK) / (double)l.passes;
 }
 
+struct sim_pass {
+	struct mm_struct *mm;
+	int procfile;
+	int lock;
+};
+
+/*
+ * One read to EOF of the simulated file: 0 or -errno.  The text beyond
+ * the buffer is produced and dropped, as a short read() would leave it to
+ * the next call.
+ */
+static int sim_pass(void *arg, char *buf)
+{
+	const struct sim_pass *sp = arg;
+	long len = pv_proc_read_all(sp->mm, sp->procfile, sp->lock, buf,
+				    CALIB_BUF_SIZE, NULL);
+
+	return len < 0 ? (int)len : 0;
+}
+
 double pv_calib_sim_pass_ns(struct mm_struct *mm, int procfile, int lock,
 			    unsigned long n)
 {
-	char *buf = malloc(CALIB_BUF_SIZE);
-	double ret = -ENOMEM;
-	uint64_t t0;
-	unsigned long i;
+	struct sim_pass sp = { .mm = mm, .procfile = procfile, .lock = lock };
 
-	if (!buf || !n)
-		goto out;
-	t0 = ktime_get_ns();
-	for (i = 0; i < n; i++) {
-		/* The text beyond the buffer is produced and dropped, as a
-		 * short read() would leave it to the next call. */
-		long len = pv_proc_read_all(mm, procfile, lock, buf, CALIB_BUF_SIZE, NULL);
-
-		if (len < 0) {
-			ret = (double)len;
-			goto out;
-		}
-	}
-	ret = (double)(ktime_get_ns() - t0) / (double)n;
-out:
-	free(buf);
-	return ret;
+	return calib_time_passes(sim_pass, &sp, n);
 }
 
 void *pv_calib_region_map(unsigned long npages, unsigned long vma_pages)
