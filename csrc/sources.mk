@@ -8,8 +8,11 @@
 # The simulated kernel: includes nothing outside csrc/kernel/.
 KERNEL_SRCS := kernel/rwsem.c kernel/mmap_lock.c kernel/vma_tree.c kernel/api.c kernel/mmap.c kernel/memory.c kernel/task_mmu.c kernel/procmap_query.c
 
-# The benchmark harness (both backends), calibration probes and torture.
-HARNESS_SRCS := harness/bench.c harness/bench_common.c harness/bench_sim.c harness/bench_kernel.c harness/scan_loop.c harness/kquery.c harness/hist.c harness/calib.c harness/torture.c
+# The benchmark harness (both backends) and the calibration probes.
+HARNESS_SRCS := harness/bench.c harness/bench_common.c harness/bench_sim.c harness/bench_kernel.c harness/scan_loop.c harness/kquery.c harness/hist.c harness/calib.c
+
+# The torture test of the simulated kernel's internals, beside it.
+TORTURE_SRCS := torture/torture.c
 
 # The kernel backend's mapper, a program of its own.
 KMAPPER_SRCS := kmapper/kmapper.c harness/hist.c

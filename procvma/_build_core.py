@@ -14,9 +14,10 @@ ROOT = os.path.dirname(HERE)
 # setuptools wants sources relative to setup.py, which is where it runs us.
 CSRC = "csrc"
 
-# The two API headers, in the order cffi must read them: the harness's
-# declarations use the kernel's types.
-API_HEADERS = ["kernel/api.h", "harness/api.h"]
+# The API headers, in the order cffi must read them: the ground floor's
+# constants and records first, which the others' declarations use.
+API_HEADERS = ["kernel/uapi.h", "kernel/api.h", "harness/api.h",
+               "torture/api.h"]
 
 _ASSIGN = re.compile(r"^([A-Z_]+)\s*:=\s*(.*)$")
 
@@ -39,13 +40,16 @@ def pkg_config(*args):
     return shlex.split(out)
 
 
-# An API header's include guard: the only preprocessor conditional in it.
-_GUARD = re.compile(r"^#(ifndef|define|endif)\b.*_API_H\b.*$", re.M)
+# An API header's include guard, the only preprocessor conditional in it,
+# and its includes of the headers before it in API_HEADERS.
+_GUARD = re.compile(r"^#(ifndef|define|endif)\b.*\bPROCVMA_\w*API_H\b.*$"
+                    r"|^#include \"[\w/]*api\.h\"$", re.M)
 
 
 def _cdef_text():
     # The API headers are kept cdef-parseable (cffi skips their comments)
-    # but for their include guards, which cffi's parser does not take.
+    # but for their include guards and includes, which cffi's parser does
+    # not take: it reads each header itself, in order.
     text = []
     for name in API_HEADERS:
         with open(os.path.join(ROOT, CSRC, name)) as f:
@@ -62,7 +66,8 @@ ffibuilder.set_source(
     "procvma._core",
     '#include "procvma.h"',
     sources=[os.path.join(CSRC, s)
-             for s in _lists["KERNEL_SRCS"] + _lists["HARNESS_SRCS"]],
+             for s in (_lists["KERNEL_SRCS"] + _lists["HARNESS_SRCS"]
+                       + _lists["TORTURE_SRCS"])],
     include_dirs=[CSRC],
     extra_compile_args=["-std=gnu11", "-O2", "-Wall", "-Wextra",
                         "-Wno-unused-parameter", "-pthread"]

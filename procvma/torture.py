@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """procvma torture: hammer the simulated mm with every invariant check on
-(csrc/torture.c does the work), and prove the checks catch real bugs by
+(csrc/torture/torture.c does the work), and prove the checks catch real bugs by
 injecting them."""
 
 import os

@@ -3,7 +3,8 @@
  * The simulated mm's life and its API entry points: creating and
  * destroying an mm, the mapper's mmap()/munmap() calls as a syscall makes
  * them (take the mmap write lock, do the work in mmap.c, release, spend
- * the rest of the call's cost), its settings, and RCU registration.
+ * the rest of the call's cost), its settings, the mmap_lock figures a
+ * task attaches, and RCU registration.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -165,6 +166,11 @@ void pv_mm_set_inject(struct mm_struct *mm, int faults)
 void pv_mm_set_op_cost_ns(struct mm_struct *mm, double ns)
 {
 	mm->op_cost_ns = ns;
+}
+
+void pv_lock_stat_attach(struct pv_lock_stat *st)
+{
+	current_lock_stat = st;
 }
 
 /*

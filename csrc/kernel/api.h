@@ -2,42 +2,19 @@
 #ifndef PROCVMA_KERNEL_API_H
 #define PROCVMA_KERNEL_API_H
 /*
- * The simulated kernel's API: what the harness and Python may call.
+ * The simulated kernel's API: what the harness and Python may call.  Its
+ * constants and records are the ground floor's (uapi.h).
  *
  * This file is read twice: by the C compiler and by cffi's cdef parser
  * (procvma/_build_core.py).  Keep it to plain declarations and integer
- * #defines: no includes, no inline code, no conditional compilation
- * but the include guard, which the cffi build drops.
+ * #defines: no inline code, no conditional compilation but the include
+ * guard, and no include but uapi.h's, both of which the cffi build drops
+ * (it reads uapi.h itself, first).
  */
 
-#define PV_PAGE_SIZE 4096
-
-/* Reader locking designs (SPEC §2). */
-#define PV_LOCK_MMAP 0	/* every walk under the mmap read lock */
-#define PV_LOCK_VMA 1	/* RCU + per-VMA read locks, mmap lock fallback */
-
-#define PV_PROC_MAPS 0
-#define PV_PROC_SMAPS 1
-#define PV_PROC_SMAPS_ROLLUP 2
-
-/* Faults that deliberately break the model (procvma torture --inject). */
-#define PV_INJECT_NONE 0
-#define PV_INJECT_NO_RESUME_CHECK 1	/* rollup re-walks what it already counted */
-#define PV_INJECT_NO_VMA_LOCK 2		/* per-VMA readers skip vma_start_read */
-#define PV_INJECT_NO_DRAIN 4		/* vma_start_write does not wait for readers */
-#define PV_INJECT_SKIP_MERGED 8		/* maps/smaps skip a VMA grown across the resume point */
+#include "uapi.h"
 
 struct mm_struct;
-
-/* Counters a reader accumulates over its walks. */
-struct pv_walk_stats {
-	unsigned long long walks;	/* completed read-to-EOF passes */
-	unsigned long long vmas;	/* VMAs shown (a re-shown VMA counts again) */
-	unsigned long long reads;	/* read() calls (seq_file chunks) */
-	unsigned long long fallbacks;	/* per-VMA lock failed, took mmap_lock */
-	unsigned long long drops;	/* rollup dropped mmap_lock on contention */
-	unsigned long long retries;	/* VMA detached under us, looked up again */
-};
 
 /*
  * Create an mm whose region is @region_pages pages at a fixed base,
@@ -93,35 +70,6 @@ long pv_proc_read_all(struct mm_struct *mm, int procfile, int lock,
 		      char *buf, unsigned long len, struct pv_walk_stats *stats);
 
 /*
- * PROCMAP_QUERY, the ioctl on /proc/PID/maps (include/uapi/linux/fs.h):
- * the same struct procmap_query and flags, under the simulator's names.
- */
-#define PV_PROCMAP_QUERY_VMA_READABLE 0x01
-#define PV_PROCMAP_QUERY_VMA_WRITABLE 0x02
-#define PV_PROCMAP_QUERY_VMA_EXECUTABLE 0x04
-#define PV_PROCMAP_QUERY_VMA_SHARED 0x08
-#define PV_PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
-#define PV_PROCMAP_QUERY_FILE_BACKED_VMA 0x20
-
-struct pv_procmap_query {
-	unsigned long long size;		/* in: sizeof(struct pv_procmap_query) */
-	unsigned long long query_flags;		/* in: PV_PROCMAP_QUERY_* */
-	unsigned long long query_addr;		/* in */
-	unsigned long long vma_start;		/* out */
-	unsigned long long vma_end;
-	unsigned long long vma_flags;		/* PV_PROCMAP_QUERY_VMA_* */
-	unsigned long long vma_page_size;
-	unsigned long long vma_offset;
-	unsigned long long inode;
-	unsigned int dev_major;
-	unsigned int dev_minor;
-	unsigned int vma_name_size;		/* in/out; 0 out: no name */
-	unsigned int build_id_size;		/* in/out; 0 out: no build ID */
-	unsigned long long vma_name_addr;	/* in: never written (anonymous) */
-	unsigned long long build_id_addr;
-};
-
-/*
  * One PROCMAP_QUERY on the simulated mm under the given design: 0 with
  * the out fields filled, -ENOENT when no VMA matches, -EINVAL or -E2BIG
  * for a malformed query.  @stats (may be NULL) counts the query in
@@ -138,23 +86,9 @@ long pv_procmap_query_walk(struct mm_struct *mm, int lock,
 			   struct pv_walk_stats *stats);
 
 /*
- * One task's mmap_lock figures, as a tracer would add them up from the
- * kernel's mmap_lock tracepoints (mmap_lock_start_locking,
- * mmap_lock_acquire_returned, mmap_lock_released): kept by the
- * mmap_lock wrappers for the thread that attached it, written by that
- * thread alone.  Times in ns.
+ * Keep the calling thread's mmap_lock figures (struct pv_lock_stat) in
+ * @st from now on; NULL: stop.
  */
-struct pv_lock_stat {
-	unsigned long long read_locks;		/* mmap read lock acquisitions */
-	unsigned long long read_hold_ns;	/* their holds, acquire to release */
-	unsigned long long read_hold_max_ns;
-	unsigned long long write_wait_ns;	/* waits for the write lock */
-	unsigned long long write_wait_max_ns;
-	unsigned long long read_since_ns;	/* private: the hold in progress */
-	unsigned long long wait_since_ns;	/* private: the wait in progress */
-};
-
-/* Keep the calling thread's figures in @st from now on; NULL: stop. */
 void pv_lock_stat_attach(struct pv_lock_stat *st);
 
 /* RCU: every thread that touches an mm registers first. */

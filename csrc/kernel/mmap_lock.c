@@ -9,11 +9,6 @@
 
 __thread struct pv_lock_stat *current_lock_stat;
 
-void pv_lock_stat_attach(struct pv_lock_stat *st)
-{
-	current_lock_stat = st;
-}
-
 #define VMA_WAIT_SPIN_LOOPS 200
 /* How long a reader waits for a writer to close its cycle: about as long. */
 #define GAP_SPIN_LOOPS 200

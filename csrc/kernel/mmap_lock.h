@@ -13,7 +13,7 @@
 
 #include <errno.h>
 
-#include "api.h"
+#include "uapi.h"
 #include "compiler.h"
 #include "ktime.h"
 #include "mm_types.h"

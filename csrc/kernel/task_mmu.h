@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "api.h"
+#include "uapi.h"
 #include "mm_types.h"
 #include "seq_file.h"
 

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/api.h"
 #include "kernel/compiler.h"
 #include "kernel/mm.h"
 #include "proc_maps_race.h"

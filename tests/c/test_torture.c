@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 #include "kernel/api.h"
-#include "harness/api.h"
+#include "torture/api.h"
 
 static const char *const fault_name[] = {
 	[PV_INJECT_NO_RESUME_CHECK] = "no-resume-check",

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernel/api.h"
 #include "kernel/mm.h"
 #include "kernel/mmap_lock.h"
 #include "kernel/task_mmu.h"
