@@ -138,15 +138,18 @@ class Progress:
         click.echo(f"{tag} sample {row['sample']}/{nsamples}: {figures(row)}"
                    f"; ETA {fmt_duration(left)}", err=True)
 
-    def table(self, tag, rows, figures):
+    def table(self, tag, rows, figures, seconds=None):
+        """The line for a finished table; seconds: how long its samples
+        took (by default, since the last table's line)."""
         if self.quiet or self.tty or not rows:
             return
         hung = sum(1 for r in rows if r["hang"])
         med = {k: stats.median(r[k] for r in rows)
                for k in schema.METRICS if k in rows[0]}
         now = time.monotonic()
+        took = now - self.table_start if seconds is None else seconds
         click.echo(f"{tag} {len(rows)} sample{'s' * (len(rows) != 1)} in "
-                   f"{fmt_duration(now - self.table_start)}: median "
+                   f"{fmt_duration(took)}: median "
                    f"{figures(dict(med, hang=0))}"
                    + (f", {hung} hung" if hung else ""), err=True)
         self.table_start = now
@@ -166,13 +169,18 @@ def warn_no_pass(point, prog):
 
 
 def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax,
-             done=None, quiet=False, prog="run-proc-vs-map", trace=None):
-    """Run each Point for nsamples samples, in order, into its .rows.
-    Every point uses the same seeds (seed+k-1 for sample k), so that the
-    configurations see the same op streams.  Every finished sample goes
-    to writer (a csvio.ResultsWriter) at once, which is closed at the end.
-    done(point, status, failure), if given, is called after each point,
-    the one a failure or a stop cut short included.  Stops there.
+             done=None, quiet=False, prog="run-proc-vs-map", trace=None,
+             until=None):
+    """Run the Points in rounds into their .rows: round k runs sample k
+    of every point, in the order given (A B A B ...), so that the
+    configurations are measured seconds apart, under the same conditions
+    of a machine whose speed drifts from minute to minute.  Sample k of
+    every point has seed seed+k-1: the same op stream.  nsamples rounds,
+    or fewer when until(points), asked after each round, says the
+    samples decide.  Every finished sample goes to writer (a
+    csvio.ResultsWriter) at once, which is closed at the end.
+    done(point, status, failure), if given, is called for each point
+    once the run ends, however it ended.
     trace: a locktrace.LockTrace for the kernel backend's lock figures.
     Returns (status, failure): 0, 1 (a sample failed or its row could not
     be written: failure says how) or 128+N (signal N: Ctrl-C, SIGTERM or
@@ -181,34 +189,38 @@ def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax,
 
     status, failure = 0, None
     progress = Progress(len(points) * nsamples, quiet)
+    took = {id(p): 0.0 for p in points}
     try:
         with runner.stopping_on_signals():
+            try:
+                core = runner.begin()
+                for k in range(1, nsamples + 1):
+                    for point in points:
+                        runner.pin_driver(point.params["cpuscript"])
+                        start = time.monotonic()
+                        row = runner.run_sample(core, point.params, k, seed,
+                                                point.label, point.rows, trace)
+                        took[id(point)] += time.monotonic() - start
+                        # Measured, and kept, even if it cannot be written.
+                        point.rows.append(row)
+                        if writer:
+                            try:
+                                writer.write(row)
+                            except WriteError as e:
+                                raise runner.SampleFailed(str(e), None)
+                        progress.sample(point.tag, row, nsamples, figures)
+                    if until and until(points):
+                        break
+            except (KeyboardInterrupt, runner.Interrupted):
+                status = runner.interrupted_status()
+            except runner.SampleFailed as e:
+                status, failure = 1, str(e)
             for point in points:
-                runner.pin_driver(point.params["cpuscript"])
-
-                def on_sample(row, tag=point.tag):
-                    if writer:
-                        try:
-                            writer.write(row)
-                        except WriteError as e:
-                            raise runner.SampleFailed(str(e), None)
-                    progress.sample(tag, row, nsamples, figures)
-
-                try:
-                    point.rows = runner.run_samples(point.params, nsamples,
-                                                    seed, on_sample,
-                                                    label=point.label,
-                                                    trace=trace)
-                except runner.Interrupted as e:
-                    point.rows, status = e.samples, runner.interrupted_status()
-                except runner.SampleFailed as e:
-                    point.rows, status, failure = e.samples, 1, str(e)
-                progress.table(point.tag, point.rows, figures)
+                progress.table(point.tag, point.rows, figures,
+                               took[id(point)])
                 if done:
                     done(point, status, failure)
                 warn_no_pass(point, prog)
-                if status:
-                    break
     finally:
         if writer:
             writer.close()
@@ -222,13 +234,14 @@ def interrupted(status):
 
 def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None,
                trace=None):
-    """Run each (title, params) point for plan.nsamples samples and print
-    its title and table (see run_each), with plan.locks its lock figures
-    below, then say whether the machine was busy.  trace:
-    plan.open_trace()'s, closed here.  Returns the exit status: 0, 1 (a
-    sample failed, or its row could not be written) or 128+N (stopped by
-    signal N), having printed the table of the samples that finished
-    either way."""
+    """Run the (title, params) points in rounds for plan.nsamples samples
+    each (see run_each), or with plan.auto until they decide, and print
+    each one's title and table, with plan.locks its lock figures below;
+    then, with plan.auto, why the run stopped, and whether the machine
+    was busy.  trace: plan.open_trace()'s, closed here.  Returns the exit
+    status: 0, 1 (a sample failed, or its row could not be written) or
+    128+N (stopped by signal N), having printed the tables of the samples
+    that finished either way."""
     out = out or sys.stdout
 
     def print_table(point, status, failure):
@@ -239,25 +252,36 @@ def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None,
             if plan.locks and point.rows:
                 out.write(table.format_locks(point.rows))
             out.flush()
-        if interrupted(status):
-            how = "" if status == EXIT_INTERRUPTED else \
-                f" by {signal.Signals(status - 128).name}"
-            click.echo(f"interrupted{how}: {len(point.rows)} finished sample(s) "
-                       "of this table kept" + (f" in {plan.csv_path}" if writer
-                                                else ""), err=True)
-        elif failure:
-            click.echo(f"{prog}: error: {failure}", err=True)
 
     runs = [Point(params, f"[{i}/{len(points)} {params['lock']}]",
                   sample_label(params), title)
             for i, (title, params) in enumerate(points, 1)]
+    until = None
+    if getattr(plan, "auto", False):
+        from procvma.autostop import AutoStop
+        until = AutoStop(runs, plan.precision, plan.nsamples)
     try:
-        status, _ = run_each(runs, plan.nsamples, plan.seed, writer,
-                             done=print_table, quiet=plan.quiet, prog=prog,
-                             trace=trace)
+        status, failure = run_each(runs, plan.nsamples, plan.seed, writer,
+                                   done=print_table, quiet=plan.quiet,
+                                   prog=prog, trace=trace, until=until)
     finally:
         if trace:
             trace.close()
+    if interrupted(status):
+        how = "" if status == EXIT_INTERRUPTED else \
+            f" by {signal.Signals(status - 128).name}"
+        kept = sum(len(p.rows) for p in runs)
+        these = "this table" if len(runs) == 1 else f"these {len(runs)} tables"
+        click.echo(f"interrupted{how}: {kept} finished sample(s) of {these} "
+                   "kept" + (f" in {plan.csv_path}" if writer else ""), err=True)
+    elif failure:
+        click.echo(f"{prog}: error: {failure}", err=True)
+    if until:
+        why = ("interrupted" if interrupted(status) else
+               "decided" if until.decided else "max")
+        if not failure:
+            for line in until.lines(why):
+                click.echo(f"{prog}: {line}", err=True)
     busy = machine_was_busy([r for p in runs for r in p.rows], plan.sample)
     if busy:
         click.echo(f"{prog}: warning: {busy}", err=True)

@@ -120,7 +120,7 @@ class ResultsWriter:
 
     def write(self, row):
         full = dict(row, **self.host)
-        full["timestamp"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        full["timestamp"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         missing = [c for c in schema.COLUMNS if c not in full]
         if missing:
             raise ValueError(f"results row lacks {', '.join(missing)}")

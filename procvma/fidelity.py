@@ -363,6 +363,10 @@ def fidelity_cmd(**p):
     One point, both scanners (about 20 s):
       procvma fidelity --busyduration 2 --nbusytasks 1 --nsamples 1 --duration 2
     """
+    if p.get("nsamples") == options.AUTO:
+        raise click.UsageError("--nsamples auto is for run-proc-vs-map and "
+                               "procvma sweep; fidelity compares medians "
+                               "with no verdict to reach: give a count")
     defaults = QUICK if p.pop("quick") else FIDELITY_DEFAULTS
     for k, v in defaults.items():
         if p.get(k) is None:

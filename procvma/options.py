@@ -31,6 +31,8 @@ DEFAULTS = {
     "nbusytasks": 1,
     "procfile": "maps",
     "nsamples": 7,
+    "max_samples": 40,      # --nsamples auto: rounds at most
+    "precision": 0.10,      # --nsamples auto: +-10%
     "mb": 128,
     "scanner": "cat",       # scanpid.sh: cat once per pass
 }
@@ -294,6 +296,44 @@ class WordList(click.ParamType):
         return out
 
 
+class SampleCount(click.ParamType):
+    """--nsamples: a count >= 1, or "auto" (AUTO): sample until the
+    samples decide (procvma/autostop.py)."""
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value == AUTO or isinstance(value, int) and value >= 1:
+            return value
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither a count nor {AUTO!r}", param, ctx)
+        if n < 1:
+            self.fail(f"{n} is below 1", param, ctx)
+        return n
+
+
+AUTO = "auto"
+
+
+class Percent(click.ParamType):
+    """A percentage: '10%' or '10' -> 0.10, above 0 and below 100%."""
+    name = "P%"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        text = str(value).strip().rstrip("%").strip()
+        try:
+            v = float(text) / 100
+        except ValueError:
+            self.fail(f"{value!r} is not a percentage (e.g. 10%)", param, ctx)
+        if not 0 < v < 1:
+            self.fail(f"{value!r}: give a percentage above 0 and below 100",
+                      param, ctx)
+        return v
+
+
 def _opt(*decls, **kw):
     return click.option(*decls, default=kw.pop("default", None), **kw)
 
@@ -328,8 +368,18 @@ SAMPLE_OPTIONS = {
 }
 
 RUN_OPTIONS = {
-    "nsamples": _opt("--nsamples", type=click.IntRange(min=1), metavar="N",
-                     help="Samples per table. (default 7)"),
+    "nsamples": _opt("--nsamples", type=SampleCount(), metavar="N|auto",
+                     help="Samples per table (default 7), or auto: sample in "
+                          "rounds of one per table until a 95% confidence "
+                          "sequence decides (the designs' ratio on one side "
+                          "of 1, or one design's median, within "
+                          "--precision), at most --max-samples rounds."),
+    "max_samples": _opt("--max-samples", type=click.IntRange(min=1),
+                        metavar="N", help="--nsamples auto: at most N samples "
+                                          "per table. (default 40)"),
+    "precision": _opt("--precision", type=Percent(), metavar="P%",
+                      help="--nsamples auto: stop when the interval lies "
+                           "within +-P of the estimate. (default 10%)"),
     "rawdata": click.option("--rawdata", is_flag=True,
                             help="Print per-sample data instead of the summary."),
     "lock": _opt("--lock", type=click.Choice([*names.LOCKS, "both"]),
@@ -411,7 +461,7 @@ class Plan:
     backend: str
     designs: List[str]              # "mmap"/"vma" (sim) or "kernel"
     sample: dict                    # parameters common to every sample
-    nsamples: int
+    nsamples: int                   # with auto: the most rounds
     rawdata: bool
     seed: int
     seed_given: bool
@@ -420,6 +470,8 @@ class Plan:
     trace: bool = False             # kernel: lock figures from tracefs
     locks: bool = False             # print the lock figures
     quiet: bool = False             # no progress lines
+    auto: bool = False              # --nsamples auto
+    precision: float = DEFAULTS["precision"]
 
     def open_csv(self, command=""):
         """The results writer for --csv, or None; every row records the
@@ -490,6 +542,19 @@ def random_seed():
     return secrets.randbits(32)
 
 
+def sample_count(p):
+    """(auto, samples per table or, with auto, the most) from --nsamples,
+    --max-samples and --precision; the last two only with auto."""
+    n = p.get("nsamples")
+    if n != AUTO:
+        for name in ("max_samples", "precision"):
+            if p.get(name) is not None:
+                raise click.UsageError(f"--{name.replace('_', '-')} is for "
+                                       f"--nsamples auto")
+        return False, n or DEFAULTS["nsamples"]
+    return True, p.get("max_samples") or DEFAULTS["max_samples"]
+
+
 def make_plan(p, usable=None):
     """Validate the parsed options p (a dict of click params) into a Plan.
     Raises click.UsageError naming the first problem; opens nothing."""
@@ -530,8 +595,10 @@ def make_plan(p, usable=None):
         "region_pages": pages,
         **cost_params(backend, dict(p, scanner=scanner)),
     }
+    auto, nsamples = sample_count(p)
     plan = Plan(backend=backend, designs=designs, sample=sample,
-                nsamples=p.get("nsamples") or DEFAULTS["nsamples"],
+                nsamples=nsamples, auto=auto,
+                precision=p.get("precision") or DEFAULTS["precision"],
                 rawdata=bool(p.get("rawdata")),
                 seed=random_seed() if seed is None else seed,
                 seed_given=seed is not None,

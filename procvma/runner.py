@@ -176,15 +176,11 @@ def run_samples(params, nsamples, seed, on_sample=None, label="", trace=None):
     Raises Interrupted or SampleFailed carrying the rows finished.
     trace: a locktrace.LockTrace for the kernel backend's lock figures
     (the simulator's need none)."""
-    core = load_core()
-    core.bench_reset_stop()
-    if params.get("backend") != "kernel":
-        trace = None
+    core = begin()
     rows = []
     try:
         for k in range(1, nsamples + 1):
-            p = dict(params, seed=(seed + k - 1) % 2**64)
-            rows.append(_one_sample(core, p, k, label, rows, trace))
+            rows.append(run_sample(core, params, k, seed, label, rows, trace))
             if on_sample:
                 try:
                     on_sample(rows[-1])
@@ -195,6 +191,24 @@ def run_samples(params, nsamples, seed, on_sample=None, label="", trace=None):
         # Also between samples: whatever finished is kept.
         raise Interrupted(rows)
     return rows
+
+
+def begin():
+    """The C core, ready for a run's first sample."""
+    core = load_core()
+    core.bench_reset_stop()
+    return core
+
+
+def run_sample(core, params, k, seed, label="", rows=(), trace=None):
+    """Sample k of params, with seed seed+k-1 (the same k, the same op
+    stream, whatever the configuration), as a row.  Raises SampleFailed
+    or Interrupted carrying rows (the finished samples it belongs with),
+    or KeyboardInterrupt when Ctrl-C cut this one short."""
+    if params.get("backend") != "kernel":
+        trace = None
+    p = dict(params, seed=(seed + k - 1) % 2**64)
+    return _one_sample(core, p, k, label, rows, trace)
 
 
 def _machine_load():

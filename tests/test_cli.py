@@ -75,8 +75,11 @@ def test_short_run_prints_both_designs_and_writes_every_sample(tmp_path):
     rows = read_csv(out)
     assert len(rows) == 4
     assert all(list(r) == schema.COLUMNS for r in rows)
-    assert [r["lock"] for r in rows] == ["mmap", "mmap", "vma", "vma"]
-    assert [r["seed"] for r in rows] == ["5", "6", "5", "6"]
+    # The designs alternate, sample by sample, each round one op stream;
+    # the timestamps show the order.
+    assert [r["lock"] for r in rows] == ["mmap", "vma", "mmap", "vma"]
+    assert [r["seed"] for r in rows] == ["5", "5", "6", "6"]
+    assert [r["timestamp"] for r in rows] == sorted(r["timestamp"] for r in rows)
     assert all(r[c] != "" for r in rows for c in schema.COLUMNS)
     assert all(int(r["nmaps"]) + int(r["nunmaps"]) > 0 for r in rows)
     # The printed tables are the CSV's samples, reduced the reference's way.

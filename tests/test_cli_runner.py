@@ -230,3 +230,127 @@ def test_progress_per_sample_on_a_terminal_per_table_elsewhere(capsys):
         quiet.sample("[1/2 mmap]", row, 2, commands.opavg_opmax)
         quiet.table("[1/2 mmap]", [row], commands.opavg_opmax)
     assert capsys.readouterr().err == ""
+
+
+def both_plan(**over):
+    return make_plan(dict({"procfile": "smaps_rollup", "nsamples": 3,
+                           "seed": 10, "cpumapper": 0, "cpuscript": 0,
+                           "cpubusytasks": 0, "nbusycpus": 1}, **over),
+                     usable={0})
+
+
+class DesignCore(FakeCore):
+    """Each design's samples from its own list, whatever the order asked."""
+
+    def __init__(self, by_lock):
+        super().__init__([])
+        self.by_lock = {k: list(v) for k, v in by_lock.items()}
+        self.locks = []
+
+    def bench_run(self, params):
+        self.seeds.append(params["seed"])
+        self.locks.append(params["lock"])
+        what = self.by_lock[params["lock"]].pop(0)
+        if what == "block":
+            self.stopped.wait(10)
+            return dict(sample(0.5), interrupted=1)
+        return what
+
+
+def test_both_designs_alternate_sample_by_sample_with_one_seed_a_round(
+        monkeypatch):
+    core = DesignCore({"mmap": [sample(v) for v in (0.2, 0.4, 0.3)],
+                       "vma": [sample(v) for v in (0.01, 0.03, 0.02)]})
+    w = ListWriter()
+    status, out = run_with(monkeypatch, both_plan(), core, w)
+    assert status == 0
+    assert core.locks == ["mmap", "vma"] * 3
+    assert core.seeds == [10, 10, 11, 11, 12, 12]
+    assert [(r["lock"], r["sample"]) for r in w.rows] == [
+        ("mmap", 1), ("vma", 1), ("mmap", 2), ("vma", 2), ("mmap", 3),
+        ("vma", 3)]
+    # Printed grouped by design, as before: the mmap table, then vma's.
+    mmap = out.index("    1     0.300     0.200     0.800       \n")
+    vma = out.index("    1     0.020     0.010     0.060       \n")
+    assert out.index("before: --lock mmap") < mmap < \
+        out.index("after: --lock vma") < vma
+
+
+def test_ctrl_c_mid_round_keeps_every_design_s_finished_samples(
+        monkeypatch, capsys):
+    core = DesignCore({"mmap": [sample(0.2), sample(0.4)],
+                       "vma": [sample(0.01), "block"]})
+    w = ListWriter()
+    timer = threading.Timer(0.3, lambda: __import__("_thread").interrupt_main())
+    timer.start()
+    status, out = run_with(monkeypatch, both_plan(), core, w)
+    timer.join()
+    assert status == commands.EXIT_INTERRUPTED
+    assert [r["lock"] for r in w.rows] == ["mmap", "vma", "mmap"]
+    assert "    1     0.300     0.200     0.800       \n" in out
+    assert "    1     0.010     0.010     0.020       \n" in out
+    assert ("interrupted: 3 finished sample(s) of these 2 tables kept"
+            in capsys.readouterr().err)
+
+
+def auto_lines(err):
+    return [ln for ln in err.splitlines() if "--nsamples auto:" in ln]
+
+
+def test_auto_stops_once_the_designs_ratio_is_decided(monkeypatch, capsys):
+    # vma 10x faster, within +-5% from round to round: decided as soon as
+    # the confidence sequence bounds the median (10 rounds).
+    spread = [1 + 0.01 * ((7 * i) % 11 - 5) for i in range(40)]
+    core = DesignCore({"mmap": [sample(0.2 * s) for s in spread],
+                       "vma": [sample(0.02) for _ in spread]})
+    w = ListWriter()
+    status, out = run_with(monkeypatch, both_plan(nsamples="auto"), core, w)
+    assert status == 0
+    n = len(w.rows) // 2
+    assert 8 <= n < 40 and [r["lock"] for r in w.rows] == ["mmap", "vma"] * n
+    lines = auto_lines(capsys.readouterr().err)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"run-proc-vs-map: --nsamples auto: stopped "
+                               f"after {n} rounds ({2 * n} samples, ")
+    assert ("decided: per-VMA (--lock vma) faster: mmap/vma median opavg "
+            "ratio 10.0x, 95% confidence sequence 9.") in lines[0]
+    assert lines[0].endswith("(within +-10%)")
+
+
+def test_auto_stops_at_max_samples_when_the_samples_cannot_decide(
+        monkeypatch, capsys):
+    import random
+
+    rng = random.Random(3)
+    noisy = [sample(rng.uniform(0.05, 0.5)) for _ in range(12)]
+    core = DesignCore({"mmap": noisy})
+    plan = both_plan(nsamples="auto", max_samples=12, lock="mmap")
+    w = ListWriter()
+    status, _ = run_with(monkeypatch, plan, core, w)
+    assert status == 0 and len(w.rows) == 12
+    lines = auto_lines(capsys.readouterr().err)
+    assert lines[0].startswith("run-proc-vs-map: --nsamples auto: reached "
+                               "--max-samples 12 (12 samples, ")
+    assert "wider than +-10%" in lines[0]
+
+
+def test_auto_on_one_design_stops_when_its_median_is_precise(
+        monkeypatch, capsys):
+    values = [0.2 * (1 + 0.01 * ((3 * i) % 7 - 3)) for i in range(40)]
+    core = DesignCore({"vma": [sample(v) for v in values]})
+    w = ListWriter()
+    status, _ = run_with(monkeypatch, both_plan(nsamples="auto", lock="vma"),
+                         core, w)
+    assert status == 0 and len(w.rows) < 40
+    line = auto_lines(capsys.readouterr().err)[0]
+    assert "decided: median opavg 0.200 ms (95% confidence sequence" in line
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"max_samples": 5}, "--max-samples is for --nsamples auto"),
+    ({"precision": 0.2}, "--precision is for --nsamples auto")])
+def test_auto_options_need_auto(args, message):
+    import click
+
+    with pytest.raises(click.UsageError, match=message):
+        both_plan(**args)
