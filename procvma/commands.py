@@ -294,18 +294,19 @@ def machine_was_busy(rows, params, cpus_online=None):
 
     The run keeps the mapper's CPU and the busy CPUs occupied (the driver
     sleeps), so other tasks disturb it once there are more of them than
-    CPUs left over.  At each sample's start none of the run's own tasks
-    are running, so /proc/stat's procs_running, less the one thread
-    reading it, counts the others.  One look can catch a short-lived
-    kernel thread, so the run counts as busy when a quarter of its samples
-    started that way.  The 1-minute load average is reported but not
-    judged: from the second sample on it counts our own tasks too."""
+    CPUs left over.  Each row says how many tasks that are not the run's
+    own were runnable as its sample started (others_running, the fewest
+    of a few looks: runner._machine_load).  A look can still catch a
+    short-lived kernel thread, so the run counts as busy when a quarter
+    of its samples started that way.  The 1-minute load average is
+    reported but not judged: from the second sample on it counts our own
+    tasks too."""
     online = cpus_online or hostinfo.cpus_online()
     used = {params["cpumapper"]} | set(range(
         params["cpubusytasks"], params["cpubusytasks"] + params["nbusycpus"]))
     spare = max(0, len(online) - len(used & set(online)))
-    others = [r["procs_running"] - 1 for r in rows
-              if r.get("procs_running") == r.get("procs_running")]   # not NaN
+    others = [r["others_running"] for r in rows
+              if r.get("others_running") == r.get("others_running")]  # not NaN
     crowded = [n for n in others if n > spare]
     if not crowded or 4 * len(crowded) < len(others):
         return None

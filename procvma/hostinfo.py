@@ -120,6 +120,70 @@ def procs_running(path="/proc/stat"):
     return None
 
 
+def _stat_fields(path):
+    """A /proc stat file's fields after "(comm)", and comm; None when the
+    task is gone.  comm may hold spaces and parentheses: it ends at the
+    last ")"."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read()
+    except OSError:
+        return None
+    close = text.rfind(b")")
+    if close < 0:
+        return None
+    comm = text[text.find(b"(") + 1:close].decode(errors="replace")
+    return text[close + 2:].decode(errors="replace").split(), comm
+
+
+def runnable_others(own_pid, proc="/proc"):
+    """The tasks in state R (running, or waiting for a CPU) right now that
+    are not the run's own, as (tid, comm) pairs: neither threads of
+    process @own_pid nor of its descendants (the kernel backend's mapper
+    and shell loops, their cat).  Kernel threads count: they compete for
+    the CPUs as any task does.  One read of each process's stat, and of
+    each thread's only in a process with several."""
+    parent, running = {}, []
+    try:
+        pids = [int(p) for p in os.listdir(proc) if p.isdigit()]
+    except OSError:
+        return []
+    for pid in pids:
+        got = _stat_fields(f"{proc}/{pid}/stat")
+        if not got:
+            continue
+        fields, comm = got
+        # fields[0] is the state, [1] the parent, [17] num_threads.
+        try:
+            parent[pid] = int(fields[1])
+            threads = int(fields[17])
+        except (IndexError, ValueError):
+            continue
+        if threads <= 1:
+            if fields[0] == "R":
+                running.append((pid, pid, comm))
+            continue
+        try:
+            tids = [int(t) for t in os.listdir(f"{proc}/{pid}/task")]
+        except OSError:
+            continue
+        for tid in tids:
+            got = _stat_fields(f"{proc}/{pid}/task/{tid}/stat")
+            if got and got[0] and got[0][0] == "R":
+                running.append((tid, pid, got[1]))
+
+    def own(pid):
+        seen = set()
+        while pid > 1 and pid not in seen:
+            if pid == own_pid:
+                return True
+            seen.add(pid)
+            pid = parent.get(pid, 0)
+        return False
+
+    return [(tid, comm) for tid, pid, comm in running if not own(pid)]
+
+
 def max_map_count():
     """vm.max_map_count (the most VMAs one mm may have), or None."""
     try:

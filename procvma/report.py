@@ -182,7 +182,7 @@ def busy_lines(pair: Pair) -> List[str]:
 
     def busy(frames):
         rows = [r for f in frames for r in f.to_dict("records")]
-        if not rows or "procs_running" not in rows[0]:
+        if not rows or "others_running" not in rows[0]:
             return None
         online = _cpulist(first(frames[0], "cpus_online"))
         return machine_was_busy(rows, rows[0], online) if online else None

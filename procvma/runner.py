@@ -212,23 +212,41 @@ def run_sample(core, params, k, seed, label="", rows=(), trace=None):
 
 
 def _machine_load():
-    """What else wanted a CPU as a sample started (none of its own tasks
-    run yet): the 1-minute load average and the runnable tasks, NaN
-    where /proc cannot say."""
+    """What else wanted a CPU as a sample started: the 1-minute load
+    average, /proc/stat's runnable tasks (procs_running, the run's own
+    included), and the runnable tasks that are not the run's own
+    (others_running), NaN where /proc cannot say.
+
+    None of the run's tasks should run now, yet some may still be on
+    their way out: the previous sample's threads finish their exit after
+    pthread_join() returns, the kernel backend's last cat after its
+    shell is gone.  So a look counts only tasks that are neither threads
+    of this process nor of its descendants, and reads every task's state
+    only when procs_running says that anyone besides this thread is
+    runnable (on an idle machine, one read of /proc/stat).  One look can
+    also catch a passing kernel thread: what stays runnable over a few
+    milliseconds is what competes with the sample, so the figures are
+    the fewest of a few looks, and a look that finds no other task ends
+    the looking."""
     from procvma import hostinfo
 
-    # One look can catch the previous sample's threads still finishing
-    # their exit in the kernel (pthread_join returns before the task is
-    # gone) or a passing kernel thread: what stays runnable over a few
-    # milliseconds is what competes with the sample.
-    looks = []
-    for _ in range(RUNNABLE_LOOKS):
-        looks.append(hostinfo.procs_running())
-        time.sleep(RUNNABLE_LOOK_GAP_S)
+    me = os.getpid()
+    raw, others = [], []
+    for i in range(RUNNABLE_LOOKS):
+        if i:
+            time.sleep(RUNNABLE_LOOK_GAP_S)
+        n = hostinfo.procs_running()
+        raw.append(n)
+        if n is None:
+            break
+        others.append(0 if n <= 1 else len(hostinfo.runnable_others(me)))
+        if others[-1] == 0:
+            break
     load = hostinfo.loadavg1()
-    running = None if None in looks else min(looks)
+    running = None if None in raw else min(raw)
     return {"loadavg1": math.nan if load is None else load,
-            "procs_running": math.nan if running is None else running}
+            "procs_running": math.nan if running is None else running,
+            "others_running": math.nan if running is None else min(others)}
 
 
 def _one_sample(core, p, k, label, rows, trace=None):

@@ -74,7 +74,10 @@ HOST_COLUMNS = [
     "timestamp",
     "cpus_online",    # the kernel's cpulist, e.g. 0-1
     "loadavg1",       # 1-minute load average at the sample's start
-    "procs_running",  # runnable tasks at the sample's start (/proc/stat)
+    "procs_running",  # runnable tasks at the sample's start (/proc/stat),
+                      #   the run's own included
+    "others_running", # of those, the ones that are not the run's own
+                      #   (procvma/runner.py's _machine_load)
     "command",        # the command line that ran the sample, shell-quoted
 ]
 
@@ -85,7 +88,8 @@ COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
 OPTIONAL_COLUMNS = ["cpuscript", "scanner", "holes", "retries", "nfailed",
                     "setup_s", "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
                     "calibration_source", "no_pass", "cpus_online",
-                    "loadavg1", "procs_running", "command"] + LOCK_COLUMNS
+                    "loadavg1", "procs_running", "others_running",
+                    "command"] + LOCK_COLUMNS
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.
@@ -93,7 +97,7 @@ NUMERIC_COLUMNS = [
     "sample", "nbusycpus", "nbusytasks", "busyduration", "duration",
     "region_pages", "seed", "cpumapper", "cpubusytasks", "cpuscript",
     "holes", "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "loadavg1",
-    "procs_running",
+    "procs_running", "others_running",
 ] + FIGURE_COLUMNS
 
 # A configuration: every column that defines the experiment (SPEC §5).

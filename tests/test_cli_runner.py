@@ -55,7 +55,7 @@ def run_with(monkeypatch, plan, core, writer=None, load=None):
     # would decide whether a warning is printed.
     loads = iter(load or [])
     monkeypatch.setattr(runner, "_machine_load", lambda: next(
-        loads, {"loadavg1": 0.1, "procs_running": 1}))
+        loads, {"loadavg1": 0.1, "procs_running": 1, "others_running": 0}))
     out = io.StringIO()
     points = [(commands.design_title(plan.sample, d), dict(plan.sample, lock=d))
               for d in plan.designs]
@@ -190,8 +190,8 @@ def test_a_busy_machine_is_warned_about_once(monkeypatch, capsys):
                       "nbusycpus": 1}, usable={0, 1})
     assert plan.designs == ["mmap", "vma"]
     monkeypatch.setattr(commands.hostinfo, "cpus_online", lambda: [0, 1])
-    idle = {"loadavg1": 0.2, "procs_running": 1}
-    busy = {"loadavg1": 2.5, "procs_running": 3}
+    idle = {"loadavg1": 0.2, "procs_running": 1, "others_running": 0}
+    busy = {"loadavg1": 2.5, "procs_running": 3, "others_running": 2}
     core = FakeCore([sample(0.1)] * 8)
     # 2 of 8 samples started with two other runnable tasks, and the run
     # uses both CPUs: busy.

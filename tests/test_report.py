@@ -124,8 +124,14 @@ def test_a_busy_machine_is_said(tmp_path):
     out = report(write_csv(tmp_path / "quiet.csv", rows())).output
     assert "machine was busy" not in out
     out = report(write_csv(tmp_path / "busy.csv",
-                           rows(procs_running=4, loadavg1=3.5))).output
+                           rows(procs_running=4, others_running=3,
+                                loadavg1=3.5))).output
     assert max(map(len, out.splitlines())) <= WIDTH
+    # The run's own tasks, still on their way out at the starts, are no
+    # other work: an idle machine gets no warning in the block.
+    idle = report(write_csv(tmp_path / "own.csv",
+                            rows(procs_running=3, others_running=0))).output
+    assert "machine was busy" not in idle
     assert ("Warning: the machine was busy: at the start of 14 of 14 "
             "samples, 3 other task(s) were runnable, with 0 CPU(s) to spare "
             "besides the run's 2 (1-min load average up to 3.50)") in \

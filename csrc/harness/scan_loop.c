@@ -26,9 +26,21 @@ extern char **environ;
 /*
  * The path is bash's $1, never part of the script text, so no file name
  * can change what the shell runs.  The echo is a builtin (no fork).
+ * SIGTERM ends the loop once the cat under way has exited and been
+ * reaped by the shell (bash runs a trap after its foreground command),
+ * so that stopping leaves no cat behind (see pv_scan_loop_stop()).
  */
 static const char scan_loop_script[] =
+	"trap 'exit 0' TERM; "
 	"while cat \"$1\" > /dev/null 2>&1; do echo $EPOCHREALTIME; done";
+
+/*
+ * How long the shell gets to finish the pass under way when told to stop,
+ * before its process group is killed: a pass takes milliseconds; one
+ * stuck behind a hung mapper must not hold the stop up.
+ */
+#define SCAN_LOOP_STOP_NS 500000000ull
+#define SCAN_LOOP_STOP_TICK_NS 1000000
 
 /* Room for about a million passes should the reader fall behind. */
 #define SCAN_LOOP_PIPE_SIZE (1 << 20)
@@ -156,9 +168,40 @@ int pv_scan_loop_wait_pass(struct pv_scan_loop *l, int timeout_ms)
 	return err;
 }
 
+/* Whether the shell has exited, leaving it to be reaped. */
+static int scan_loop_exited(pid_t pid)
+{
+	siginfo_t si;
+
+	si.si_pid = 0;
+	while (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		if (errno != EINTR)
+			return 1;	/* not ours to wait for: nothing to do */
+	return si.si_pid != 0;
+}
+
 void pv_scan_loop_stop(struct pv_scan_loop *l)
 {
 	if (l->pid) {
+		const struct timespec tick = { 0, SCAN_LOOP_STOP_TICK_NS };
+		uint64_t waited = 0;
+
+		/*
+		 * Killing the group at once would leave the cat of the pass
+		 * under way to finish its exit as an orphan, still running
+		 * after the sample: on the next sample's CPUs, and counted
+		 * there as another task's load.  Let the shell reap it first.
+		 */
+		kill(l->pid, SIGTERM);
+		while (!scan_loop_exited(l->pid) && waited < SCAN_LOOP_STOP_NS) {
+			nanosleep(&tick, NULL);
+			waited += SCAN_LOOP_STOP_TICK_NS;
+		}
+		/*
+		 * Until the shell is reaped its pid names no other group: this
+		 * reaches only what is left of ours (a cat still reading when
+		 * the time ran out).
+		 */
 		kill(-l->pid, SIGKILL);
 		while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
 			;

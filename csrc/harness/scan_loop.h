@@ -44,7 +44,10 @@ int pv_scan_loop_drain(struct pv_scan_loop *l);
 int pv_scan_loop_wait_pass(struct pv_scan_loop *l, int timeout_ms);
 /* Passes ending after now no longer count. */
 void pv_scan_loop_end(struct pv_scan_loop *l);
-/* Kill the shell and its cat, reap it, and take in its last passes. */
+/*
+ * Stop the shell once its cat has finished the pass under way (killing
+ * both if that takes long), reap it, and take in its last passes.
+ */
 void pv_scan_loop_stop(struct pv_scan_loop *l);
 
 #endif
