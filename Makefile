@@ -10,6 +10,10 @@ PYTHON   ?= python3
 VENV     := .venv
 BIN      := $(VENV)/bin
 APT_PKGS := gcc make pkg-config liburcu-dev python3-dev python3-venv
+# The BPF lock trace (--trace's bpf engine): installed as root like the
+# rest; without them (and without root to install them) everything else
+# still builds, and --trace falls back to tracefs.
+APT_PKGS_BPF := clang bpftool libbpf-dev libelf-dev zlib1g-dev
 STAMP    := $(VENV)/.procvma-installed
 CSRC     := $(wildcard csrc/sources.mk csrc/*.h csrc/*/*.c csrc/*/*.h)
 
@@ -44,10 +48,19 @@ sysdeps:
 	@missing=""; for p in $(APT_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing Debian packages:$$missing"; \
-		if [ "$$(id -u)" != 0 ]; then echo "error: need root to install:$$missing" >&2; exit 1; fi; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	optional=""; for p in $(APT_PKGS_BPF); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || optional="$$optional $$p"; \
+	done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" != 0 ]; then \
+		echo "error: need root to install:$$missing" >&2; exit 1; \
+	fi; \
+	if [ -n "$$optional" ] && [ "$$(id -u)" != 0 ]; then \
+		echo "note: not root: building without the BPF lock trace (missing:$$optional)"; \
+		optional=""; \
+	fi; \
+	if [ -n "$$missing$$optional" ]; then \
+		echo "installing Debian packages:$$missing$$optional"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing $$optional; \
 	fi
 
 $(BIN)/python: | sysdeps

@@ -57,7 +57,66 @@ def _cdef_text():
     return "\n".join(text)
 
 
+# The BPF lock trace (harness/ktrace.c) is built in where its tools are:
+# clang for the BPF object, bpftool for vmlinux.h (from the running
+# kernel's BTF) and the skeleton, libbpf to load it.  Both generated
+# headers go to the build directory, never into the source tree.
+BPF_BUILD = os.path.join(ROOT, "build", "bpf")
+BTF = "/sys/kernel/btf/vmlinux"
+
+
+def bpf_missing():
+    """Why the BPF engine cannot be built here, or None."""
+    import shutil
+    for tool in ("clang", "bpftool"):
+        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            return f"no {tool}"
+    if subprocess.run(["pkg-config", "--exists", "libbpf"]).returncode:
+        return "no libbpf (pkg-config libbpf)"
+    if not os.path.exists(BTF):
+        return f"no kernel BTF ({BTF})"
+    return None
+
+
+def _tool(name):
+    import shutil
+    return shutil.which(name) or f"/usr/sbin/{name}"
+
+
+def build_bpf(sources):
+    """Compile the BPF programs and generate their skeleton into BPF_BUILD;
+    returns the include directory."""
+    os.makedirs(BPF_BUILD, exist_ok=True)
+    vmlinux = os.path.join(BPF_BUILD, "vmlinux.h")
+    with open(vmlinux + ".tmp", "w") as f:
+        subprocess.run([_tool("bpftool"), "btf", "dump", "file", BTF, "format", "c"],
+                       check=True, stdout=f)
+    os.replace(vmlinux + ".tmp", vmlinux)
+    for src in sources:
+        name = os.path.basename(src).split(".")[0]
+        obj = os.path.join(BPF_BUILD, f"{name}.bpf.o")
+        subprocess.run([_tool("clang"), "-g", "-O2", "-target", "bpf",
+                        "-D__TARGET_ARCH_x86", "-Wall", "-Werror",
+                        "-I", BPF_BUILD, "-c", os.path.join(ROOT, CSRC, src),
+                        "-o", obj], check=True)
+        skel = os.path.join(BPF_BUILD, f"{name}.skel.h")
+        with open(skel + ".tmp", "w") as f:
+            subprocess.run([_tool("bpftool"), "gen", "skeleton", obj,
+                            "name", f"pv_{name}"], check=True, stdout=f)
+        os.replace(skel + ".tmp", skel)
+    return BPF_BUILD
+
+
 _lists = read_sources()
+_bpf_flags, _bpf_libs, _bpf_dirs = [], [], []
+_why_no_bpf = os.environ.get("PROCVMA_NO_BPF") and "PROCVMA_NO_BPF is set" or bpf_missing()
+if _why_no_bpf is None:
+    _bpf_dirs = [build_bpf(_lists["BPF_SRCS"])]
+    _bpf_flags = ["-DPV_HAVE_BPF"] + pkg_config("--cflags", "libbpf")
+    _bpf_libs = pkg_config("--libs", "libbpf")
+else:
+    print(f"procvma: building without the BPF lock trace: {_why_no_bpf}")
+
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef_text())
 
@@ -68,12 +127,12 @@ ffibuilder.set_source(
     sources=[os.path.join(CSRC, s)
              for s in (_lists["KERNEL_SRCS"] + _lists["HARNESS_SRCS"]
                        + _lists["TORTURE_SRCS"])],
-    include_dirs=[CSRC],
+    include_dirs=[CSRC] + _bpf_dirs,
     extra_compile_args=["-std=gnu11", "-O2", "-Wall", "-Wextra",
                         "-Wno-unused-parameter", "-pthread"]
-    + pkg_config("--cflags", "liburcu-memb", "liburcu-cds") + _extra,
+    + pkg_config("--cflags", "liburcu-memb", "liburcu-cds") + _bpf_flags + _extra,
     extra_link_args=["-pthread"]
-    + pkg_config("--libs", "liburcu-memb", "liburcu-cds")
+    + pkg_config("--libs", "liburcu-memb", "liburcu-cds") + _bpf_libs
     + shlex.split(os.environ.get("PROCVMA_LDFLAGS", "")),
 )
 

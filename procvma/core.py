@@ -32,9 +32,10 @@ def _set_str(field, text):
     field[0:len(raw) + 1] = raw + b"\0"
 
 
-def make_config(params, trace_marker_fd=None):
+def make_config(params, trace_marker_fd=None, ktrace=None):
     """struct pv_bench_config from a parameter dict; with trace_marker_fd
-    (kernel backend), the sample marks its start and end there."""
+    (kernel backend), the sample marks its start and end there; with
+    ktrace (a pv_ktrace_open() handle), it tells the BPF trace."""
     cfg = ffi.new("struct pv_bench_config *")
     backend = params.get("backend", "sim")
     cfg.backend = BACKENDS[backend]
@@ -47,6 +48,8 @@ def make_config(params, trace_marker_fd=None):
         if trace_marker_fd is not None:
             cfg.trace = 1
             cfg.trace_marker_fd = trace_marker_fd
+        if ktrace is not None:
+            cfg.ktrace = ktrace
     _set_str(cfg.procfile_name, params["procfile"])
     cfg.cpumapper = params["cpumapper"]
     cfg.cpuscript = params["cpuscript"]
@@ -80,11 +83,11 @@ def sample_to_dict(out):
     return d
 
 
-def bench_run(params, trace_marker_fd=None):
+def bench_run(params, trace_marker_fd=None, ktrace=None):
     """Run one sample; blocks for about params["duration"] seconds.  The
     GIL is released inside (cffi does that for every C call), so another
     thread may call bench_stop() meanwhile."""
-    cfg = make_config(params, trace_marker_fd)
+    cfg = make_config(params, trace_marker_fd, ktrace)
     out = ffi.new("struct pv_sample *")
     rc = lib.pv_bench_run(cfg, out)
     d = sample_to_dict(out)

@@ -444,12 +444,12 @@ def fidelity_cmd(**p):
 
 
 def _open_trace(params):
-    """(an entered locktrace.LockTrace for samples of params, None), or
-    (None, why not): the kernel runs' lock figures need root and tracefs,
-    the rest does not."""
-    from procvma import locktrace
+    """(an entered lock trace for samples of params, a note or None), or
+    (None, why not): the kernel runs' lock figures need root and BPF or
+    tracefs, the rest does not."""
+    from procvma import lockbpf, locktrace
 
     try:
-        return locktrace.for_sample(params).__enter__(), None
+        return lockbpf.open_trace(params)
     except locktrace.TraceUnavailable as e:
         return None, f"no kernel lock figures: {e}"

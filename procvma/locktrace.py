@@ -251,6 +251,9 @@ def for_sample(params):
     return LockTrace(buffer_kb_for(params["duration"]), cpus=sample_cpus(params))
 
 
+ENGINE = "tracefs"
+
+
 class LockTrace:
     """A tracefs instance recording the mmap_lock events of the tasks a
     sample starts.  Use as a context manager: on the way out, however it
@@ -264,6 +267,8 @@ class LockTrace:
             tr.end()              # stop following
             figures, lost = tr.collect()
     """
+
+    engine = ENGINE
 
     def __init__(self, buffer_kb=BUFFER_KB_MIN, events=EVENTS, cpus=None):
         """buffer_kb per CPU, on the CPUs in cpus only (None: all)."""
@@ -385,6 +390,17 @@ class LockTrace:
             return f.read()
 
     # -- one sample --
+
+    def run(self, core, params):
+        """One sample of params in the calling thread, traced with its
+        children; its dict has "locks": collect()'s answer."""
+        self.begin()
+        try:
+            sample = core.bench_run(params, self.marker_fd)
+        finally:
+            self.end()
+        sample["locks"] = self.collect()
+        return sample
 
     def begin(self, tid=None, follow_children=True):
         """Empty the buffer and record what the calling thread (or tid)

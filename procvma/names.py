@@ -20,6 +20,11 @@ LOCKS = {
     "vma": "PV_LOCK_VMA",
 }
 
+# --trace's engines (kernel backend): BPF programs summing in the kernel
+# (procvma/lockbpf.py), or a tracefs instance whose text is parsed after
+# each sample (procvma/locktrace.py).
+TRACE_ENGINES = ("bpf", "tracefs")
+
 INJECT = {
     "no-resume-check": "PV_INJECT_NO_RESUME_CHECK",
     "no-vma-lock": "PV_INJECT_NO_VMA_LOCK",

@@ -408,8 +408,18 @@ RUN_OPTIONS = {
                       "N+k-1). (default random)"),
     "trace": click.option("--trace", is_flag=True,
                           help="Kernel backend, as root: record the mmap_lock "
-                               "figures from the kernel's mmap_lock tracepoints "
-                               "(tracefs).  The simulator records them always."),
+                               "figures from the kernel's mmap_lock tracepoints, "
+                               "summed in the kernel by BPF, or from tracefs "
+                               "where BPF cannot load (one line says so).  The "
+                               "simulator records them always."),
+    "trace_engine": _opt("--trace-engine", type=click.Choice(names.TRACE_ENGINES),
+                         help="With --trace: bpf (in-kernel sums; every figure, "
+                              "the holder's split into running / preempted / "
+                              "asleep too) or tracefs (event text parsed after "
+                              "each sample; the mapper's waits and the read "
+                              "holds, no holder split, no mapper sleeps or "
+                              "wake-ups, no CPU per pass). (default bpf, "
+                              "tracefs where bpf cannot run)"),
     "locks": click.option("--locks", is_flag=True,
                           help="Print each sample's mmap_lock figures below its "
                                "table: the mapper's waits for the write lock, the "
@@ -467,7 +477,8 @@ class Plan:
     seed_given: bool
     notes: List[str] = field(default_factory=list)   # one stderr line each
     csv_path: Optional[str] = None
-    trace: bool = False             # kernel: lock figures from tracefs
+    trace: bool = False             # kernel: lock figures from its tracepoints
+    trace_engine: Optional[str] = None   # names.TRACE_ENGINES; None: bpf, else tracefs
     locks: bool = False             # print the lock figures
     quiet: bool = False             # no progress lines
     auto: bool = False              # --nsamples auto
@@ -498,15 +509,20 @@ class Plan:
         closes it (LockTrace.close())."""
         if not self.trace:
             return None
-        from procvma import locktrace
-        tr = locktrace.for_sample(self.sample)
+        from procvma import lockbpf, locktrace
         try:
-            return tr.__enter__()
+            tr, note = lockbpf.open_trace(self.sample, self.trace_engine)
         except locktrace.TraceUnavailable as e:
             raise click.ClickException(f"--trace: {e}")
+        if note:
+            click.echo(note, err=True)
+        return tr
 
 
-def check_backend_options(backend, lock, costs=None, trace=False, locks=False):
+def check_backend_options(backend, lock, costs=None, trace=False, locks=False,
+                          trace_engine=None):
+    if trace_engine is not None and not trace:
+        raise click.UsageError("--trace-engine goes with --trace")
     if backend == "sim" and trace:
         raise click.UsageError("--trace is for --backend kernel; the simulator "
                                "records its lock figures always")
@@ -561,7 +577,8 @@ def make_plan(p, usable=None):
     backend = p.get("backend") or "sim"
     check_backend_options(backend, p.get("lock"),
                           {k: p.get(k) for k in COST_OPTIONS},
-                          bool(p.get("trace")), bool(p.get("locks")))
+                          bool(p.get("trace")), bool(p.get("locks")),
+                          p.get("trace_engine"))
     procfile = p.get("procfile") or DEFAULTS["procfile"]
     check_procfile(procfile, backend)
     pages = region_pages(p.get("gb") or (), p.get("mb") or (), backend)
@@ -603,7 +620,8 @@ def make_plan(p, usable=None):
                 seed=random_seed() if seed is None else seed,
                 seed_given=seed is not None,
                 csv_path=p.get("csv_path"), quiet=bool(p.get("quiet")),
-                trace=bool(p.get("trace")), locks=bool(p.get("locks")))
+                trace=bool(p.get("trace")), locks=bool(p.get("locks")),
+                trace_engine=p.get("trace_engine"))
     if note:
         plan.notes.append(note)
     plan.notes.extend(layout_warnings(layout))

@@ -227,6 +227,40 @@ def figures(pair: Pair) -> Figures:
                    stats.mann_whitney(b["opavg_ms"], a["opavg_ms"]))
 
 
+def why_line(side: Side):
+    """Why the mapper stalled, from the lock figures, in one sentence:
+    "the mapper waited 0.36 of 0.38 ms per op; the readers held mmap_lock
+    0.92 s per sample, 71% of it preempted" (medians over the samples).
+    None where the rows have no lock figures (the kernel backend without
+    --trace); the holder's part only where its split is known."""
+    rows = side.rows
+    if "mapper_wait_ms" not in rows or rows["mapper_wait_ms"].isna().all():
+        return None
+    ok = rows.dropna(subset=["mapper_wait_ms"])
+    ops = ok["nmaps"] + ok["nunmaps"]
+    wait = stats.median((ok["mapper_wait_ms"] / ops.where(ops > 0)).dropna())
+    text = (f"the mapper waited {wait:.3g} of {stats.median(ok['opavg_ms']):.3g} "
+            f"ms per op")
+    hold = (ok["reader_hold_avg_ms"] * ok["reader_mmap_locks"]).dropna()
+    if len(hold):
+        text += (f"; the readers held mmap_lock "
+                 f"{stats.median(hold) / 1000:.3g} s per sample")
+    parts = ["reader_hold_running_ms", "reader_hold_preempted_ms",
+             "reader_hold_sleeping_ms"]
+    if all(c in ok for c in parts):
+        split = ok[parts].dropna()
+        total = split.sum(axis=1)
+        split = split[total > 0]
+        if len(split):
+            total = split.sum(axis=1)
+            pre = stats.median(split["reader_hold_preempted_ms"] / total)
+            asleep = stats.median(split["reader_hold_sleeping_ms"] / total)
+            text += f", {pre:.0%} of it preempted"
+            if asleep >= 0.005:
+                text += f", {asleep:.0%} asleep"
+    return text
+
+
 def fmt_pct(v: float) -> str:
     return "-" if math.isnan(v) else f"{v * 100:+.1f}%"
 
@@ -357,6 +391,12 @@ def section_text(pair: Pair) -> List[str]:
         out.append("")
         out += wrap_text(f"{side.name}: {measured(side)}")
         out += rawdata(side).rstrip("\n").split("\n")
+    whys = [(side.name, why_line(side)) for side in (pair.before, pair.after)]
+    if any(why for _, why in whys):
+        out.append("")
+        for name, why in whys:
+            if why:
+                out += wrap_field("Why", f"{name}: {why}")
     out.append("")
     rows = stats_rows(f)
     out.append(f"{'':18} {'Baseline':>9} {'Patched':>9}  "
@@ -391,6 +431,9 @@ def section_markdown(pair: Pair) -> List[str]:
     for side in (pair.before, pair.after):
         out += ["", f"**{side.name}:** {measured(side)}", "", "```",
                 *rawdata(side).strip("\n").split("\n"), "```"]
+    whys = [(side.name, why_line(side)) for side in (pair.before, pair.after)]
+    out += [x for name, why in whys if why
+            for x in ("", f"**Why ({name}):** {why}")]
     out += ["", "| | Baseline | Patched | Patched/Baseline (95% CI) |",
             "|---|---:|---:|---|"]
     out += [f"| {label} | {b} | {a} | {r} |"

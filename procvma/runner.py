@@ -150,18 +150,11 @@ def _run_in_worker(core, params, trace=None):
     """pv_bench_run() in a worker; returns its result dict, or raises
     KeyboardInterrupt after stopping it.  With trace (a
     locktrace.LockTrace), the worker thread and every task it starts are
-    traced, and the result's "locks" is what the trace says."""
-    def traced():
-        trace.begin()
-        try:
-            sample = core.bench_run(params, trace.marker_fd)
-        finally:
-            trace.end()
-        sample["locks"] = trace.collect()
-        return sample
-
+    traced, and the result's "locks" is what the trace says.  trace: a
+    locktrace.LockTrace or lockbpf.BpfLockTrace (anything with run())."""
     sample, interrupted = in_worker(
-        traced if trace else lambda: core.bench_run(params),
+        (lambda: trace.run(core, params)) if trace else
+        lambda: core.bench_run(params),
         core.bench_stop, "pv_bench_run")
     if interrupted:
         raise KeyboardInterrupt
@@ -267,11 +260,24 @@ def _one_sample(core, p, k, label, rows, trace=None):
     row["hang"] = int(bool(row["hang"]))
     if p.get("backend") == "kernel":
         row.update(_kernel_lock_figures(out.get("locks"), f"{label}sample {k}"))
+        row["trace_engine"] = trace.engine if trace else "-"
+    else:
+        row["trace_engine"] = "sim"
+    _holder_figures(row)
     # A sample too short for any scanner to finish a pass measured the
     # mapper alone, whatever its configuration says.
     row["no_pass"] = int(p["nbusycpus"] * p["nbusytasks"] > 0
                          and row["walks"] == 0)
     return row
+
+
+def _holder_figures(row):
+    """The holder-side columns where the sample did not give them: NaN
+    (the tracefs engine has no sched events; a simulator without them)."""
+    from procvma.schema import HOLDER_COLUMNS
+
+    for col in HOLDER_COLUMNS:
+        row.setdefault(col, math.nan)
 
 
 def _kernel_lock_figures(locks, where):

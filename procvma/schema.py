@@ -66,6 +66,19 @@ LOCK_COLUMNS = [
 ]
 FIGURE_COLUMNS += LOCK_COLUMNS
 
+# Why the holder held so long: where the readers' read holds of mmap_lock
+# went, and what the mapper did while it waited (the kernel backend with
+# --trace's bpf engine, the simulator; NaN where not known).
+HOLDER_COLUMNS = [
+    "reader_hold_running_ms",    # the three add up to the readers' total
+    "reader_hold_preempted_ms",  #   hold time in the sample: on CPU, off
+    "reader_hold_sleeping_ms",   #   CPU runnable (preempted), off CPU asleep
+    "mapper_sleeps",      # times the mapper slept waiting for the write lock
+    "mapper_wakeups",     # times it was woken while waiting for it
+    "reader_cpu_per_pass_ms",    # the readers' CPU time per completed pass
+]
+FIGURE_COLUMNS += HOLDER_COLUMNS
+
 # Where and how it ran.
 HOST_COLUMNS = [
     "kernel_release",
@@ -79,6 +92,8 @@ HOST_COLUMNS = [
     "others_running", # of those, the ones that are not the run's own
                       #   (procvma/runner.py's _machine_load)
     "command",        # the command line that ran the sample, shell-quoted
+    "trace_engine",   # what measured the lock figures: bpf | tracefs
+                      #   (kernel --trace), sim, - (kernel, not traced)
 ]
 
 COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
@@ -89,7 +104,7 @@ OPTIONAL_COLUMNS = ["cpuscript", "scanner", "holes", "retries", "nfailed",
                     "setup_s", "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
                     "calibration_source", "no_pass", "cpus_online",
                     "loadavg1", "procs_running", "others_running",
-                    "command"] + LOCK_COLUMNS
+                    "command", "trace_engine"] + LOCK_COLUMNS + HOLDER_COLUMNS
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.

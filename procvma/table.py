@@ -93,4 +93,54 @@ def format_locks(samples):
                 "reader_mmap_locks", "reader_hold_avg_ms", "reader_hold_max_ms")
         lines.append(line("median", {k: median(s[k] for s in samples) for k in keys}))
     lines.append("")
+    if any(_known(s.get("reader_hold_running_ms")) for s in samples):
+        lines += format_holders(samples)
     return "\n".join(lines) + "\n"
+
+
+HOLDER_HEADER = (
+    "read holds     total ms, and where it went       the mapper waiting  "
+    "readers'",
+    "sample       avg*count   running preempted  asleep   sleeps  wakeups  "
+    "cpu/pass",
+)
+HOLDER_KEYS = ("reader_hold_avg_ms", "reader_mmap_locks", "reader_hold_running_ms",
+               "reader_hold_preempted_ms", "reader_hold_sleeping_ms",
+               "mapper_sleeps", "mapper_wakeups", "reader_cpu_per_pass_ms")
+
+
+def _known(v):
+    return v is not None and v == v
+
+
+def hold_total_ms(s):
+    """The readers' total read-hold time of a sample, from its mean hold
+    and its count: a figure of its own, which the three parts
+    (running, preempted, asleep) should add up to."""
+    return s["reader_hold_avg_ms"] * s["reader_mmap_locks"]
+
+
+def format_holders(samples):
+    """The holder's side of each sample (schema.HOLDER_COLUMNS), lines
+    ending with a blank one: '-' where a figure is not known."""
+    def count(v):
+        return f"{v:8.0f}" if _known(v) else " " * 7 + "-"
+
+    def line(label, s):
+        return (f"{label:<6} {_ms(s['total'], 13)} "
+                f"{_ms(s.get('reader_hold_running_ms', float('nan')))} "
+                f"{_ms(s.get('reader_hold_preempted_ms', float('nan')))} "
+                f"{_ms(s.get('reader_hold_sleeping_ms', float('nan')), 7)} "
+                f"{count(s.get('mapper_sleeps', float('nan')))} "
+                f"{count(s.get('mapper_wakeups', float('nan')))} "
+                f"{_ms(s.get('reader_cpu_per_pass_ms', float('nan')))}")
+
+    rows = [dict(s, total=hold_total_ms(s)) for s in samples]
+    lines = list(HOLDER_HEADER)
+    for s in rows:
+        lines.append(line(str(s["sample"]), s))
+    if len(rows) > 1:
+        lines.append(line("median", {k: median(s.get(k, float("nan")) for s in rows)
+                                     for k in HOLDER_KEYS + ("total",)}))
+    lines.append("")
+    return lines

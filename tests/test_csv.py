@@ -22,7 +22,8 @@ def sample_row(k, **over):
                nbusycpus=1, nbusytasks=1, busyduration=2, duration=1.0,
                region_pages=32768, seed=41 + k, scanner="-",
                opavg_ms=0.007 * k, opmax_ms=2.5, hang=0, loadavg1=0.5,
-               procs_running=1, others_running=0)
+               procs_running=1, others_running=0,
+               trace_engine="sim")
     row.update(over)
     return row
 

@@ -26,6 +26,8 @@
  */
 #define PV_SCANNER_QUERY 2
 
+struct pv_ktrace;			/* the BPF lock trace (ktrace.c) */
+
 /* One sample's parameters.  CPU numbers are already validated. */
 struct pv_bench_config {
 	int backend;
@@ -58,6 +60,12 @@ struct pv_bench_config {
 	 */
 	int trace;
 	int trace_marker_fd;
+	/*
+	 * Kernel only: the BPF lock trace (pv_ktrace_open()) the sample
+	 * tells who its mapper and readers are and when it starts and ends;
+	 * NULL: none.  Its figures are read after the sample.
+	 */
+	struct pv_ktrace *ktrace;
 };
 
 /* What one sample measured (SPEC §3).  Times in milliseconds. */
@@ -128,6 +136,43 @@ int pv_bench_holes(unsigned long long seed, unsigned long region_pages,
  * 6.11, which has no such ioctl).
  */
 int pv_procmap_query_probe(const char *maps_path);
+
+/* ---- the BPF lock trace (ktrace.c, csrc/bpf/locktrace.bpf.c) --------- */
+
+/*
+ * One sample's mmap_lock figures, summed in the kernel: the mapper's
+ * waits for the write lock (and its sleeps and wake-ups while it waits),
+ * the readers' read holds on the mapper's mm split by where the holder
+ * was (running, off CPU runnable, off CPU asleep), and the readers' CPU
+ * time over the sample.
+ */
+struct pv_ktrace_figures {
+	double mapper_wait_ms;
+	double mapper_wait_max_ms;
+	unsigned long long mapper_waits;
+	unsigned long long mapper_sleeps;
+	unsigned long long mapper_wakeups;
+	unsigned long long reader_mmap_locks;	/* read acquisitions */
+	unsigned long long reader_holds;	/* ... that were released */
+	double reader_hold_ms;			/* their total */
+	double reader_hold_max_ms;
+	double reader_hold_preempted_ms;
+	double reader_hold_sleeping_ms;
+	double reader_cpu_ms;
+	unsigned long long missed;		/* tasks the trace had no room for */
+};
+
+/* 1 when this core was built with the BPF engine. */
+int pv_ktrace_built(void);
+/*
+ * Load and attach the programs.  0, or -errno with @errmsg saying why in
+ * one line (no BTF, no permission, built without BPF).
+ */
+int pv_ktrace_open(struct pv_ktrace **out, char *errmsg, int errlen);
+/* Detach and free everything; NULL is fine. */
+void pv_ktrace_close(struct pv_ktrace *kt);
+/* The last sample's figures.  0 or -errno. */
+int pv_ktrace_figures(struct pv_ktrace *kt, struct pv_ktrace_figures *out);
 
 /* ---- calibration measurements (calib.c) ------------------------------ */
 

@@ -38,6 +38,7 @@
 
 #include "backend.h"
 #include "kmapper_proto.h"
+#include "ktrace.h"
 #include "procmap_query.h"
 #include "scan_loop.h"
 
@@ -464,6 +465,9 @@ static void *ktask_main(void *arg)
 
 	err = pv_place_self(t->cpu, t->is_scanner ? PV_SCANNER_NICE :
 						    PV_BUSY_NICE);
+	/* Before its first pass: it, and the cat loop it starts, read. */
+	if (!err && t->is_scanner)
+		err = pv_ktrace_add_reader(kb->cfg->ktrace);
 	if (!err && t->is_scanner && kb->cfg->scanner != PV_SCANNER_CAT) {
 		scanner_loop(t);	/* reports in at the gate itself */
 		return NULL;
@@ -707,13 +711,16 @@ static int run_sample(struct kbench *kb, struct pv_sample *out,
 
 	/* Busy tasks first, then the mapper: the reference's waitfile order. */
 	(void)trace_mark(kb, "procvma start mapper=%d", (int)kb->mapper);
+	pv_ktrace_start(cfg->ktrace);
 	start_ns = pv_gate_open(&kb->gate);
 	out->setup_s = (double)(start_ns - setup_t0) / 1e9;
 	if (ctl_send(kb, PV_KMAPPER_START))
 		return mapper_died(kb, out);
 	err = await_mapper(kb, start_ns, out);
 	(void)trace_mark(kb, "procvma end");
+	pv_ktrace_mapper_done(cfg->ktrace);
 	stop_tasks(kb);
+	pv_ktrace_disarm(cfg->ktrace);
 	if (err)
 		return err;
 
@@ -785,6 +792,7 @@ static void release_sample(struct kbench *kb, int shmfd, int mapper_ctl)
 	int i;
 
 	stop_tasks(kb);
+	pv_ktrace_disarm(kb->cfg->ktrace);
 	reap_mapper(kb, KMAPPER_STOP_GRACE_S);
 	if (kb->tasks) {
 		for (i = 0; i < kb->ntasks; i++)
@@ -842,6 +850,13 @@ int pv_bench_run_kernel(const struct pv_bench_config *cfg,
 		goto out;
 	}
 
+	/* Its pid is known now; its setup names its mm to the programs. */
+	err = pv_ktrace_arm(cfg->ktrace, kb.mapper);
+	if (err) {
+		err = pv_sample_fail(out, -err, "BPF lock trace: %s",
+				     strerror(-err));
+		goto out;
+	}
 	err = run_sample(&kb, out, t0);
 out:
 	release_sample(&kb, shmfd, sv[1]);

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * mmap_lock, as the real kernel takes it during one sample, summed in the
+ * kernel: the mapper's waits for the write lock, the scanners' read holds
+ * split into running / preempted / asleep, the mapper's sleeps and
+ * wake-ups while it waits, and the scanners' CPU time.  No event leaves
+ * the kernel; user space (harness/ktrace.c) reads the per-CPU sums after
+ * the sample.
+ *
+ * The programs are BTF tracepoints (tp_btf): they attach by name, with
+ * no tracefs mounted, and get the tracepoints' own arguments, typed.
+ * CO-RE: those arguments changed across kernels.  Linux 6.1's mmap_lock
+ * tracepoints take (mm, memcg_path, write[, success]), 6.18's (mm,
+ * write[, success]); which one runs here is read from the kernel's BTF
+ * at load time: bpf_core_field_exists() on the event's record
+ * (trace_event_raw_mmap_lock), whose memcg_path field goes with the
+ * memcg_path argument.  task_struct's state field is state before 5.14,
+ * __state since, again chosen by bpf_core_field_exists().
+ *
+ * Who counts:
+ *   the mapper   the tgid user space names (mapper_tgid); its mm is the
+ *                target (target_mm), learnt from its own first event on it;
+ *   readers      the tasks in @tasks: the scanner threads, registered by
+ *                user space, and whatever they fork (the cat scanner's
+ *                bash loop and each cat), followed here.
+ * A reader's hold is acquire_returned(read, success) to released, on the
+ * target mm; while it holds, sched_switch and sched_wakeup say whether it
+ * is off CPU and runnable (preempted) or asleep.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#define E2BIG 7
+
+char LICENSE[] SEC("license") = "GPL";
+
+/*
+ * Phases, set by user space (plain stores to the mmapped .bss; a program
+ * that sees a phase a few events late only shifts the window's edge by
+ * those events):
+ *   0  idle: nothing is counted
+ *   1  the sample runs: everything is counted
+ *   2  the mapper is done: its events no longer count, the readers' do
+ *      until the scanners are stopped (as the tracefs engine counts them)
+ */
+volatile __u32 phase;
+volatile __u32 mapper_tgid;
+volatile __u64 target_mm;
+volatile __u64 start_ns;	/* phase 1 began: readers' CPU counts from here */
+
+/* The mapper is one thread: its wait state needs no map. */
+__u64 mapper_wait_from;
+
+struct task_state {
+	__u64 on_since;		/* switched in at; 0: not on CPU (as far as seen) */
+	__u64 hold_from;	/* holds the target's mmap_lock for read since; 0: not */
+	__u64 off_since;	/* holder off CPU since; 0: on CPU */
+	__u64 hold_preempted;	/* this hold's time off CPU, runnable */
+	__u64 hold_sleeping;	/* ... and asleep */
+	__u32 off_runnable;	/* while off CPU: runnable (1) or asleep (0) */
+	__u32 exiting;		/* sched_process_exit seen: drop at its last switch */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);		/* tid */
+	__type(value, struct task_state);
+} tasks SEC(".maps");
+
+/* One sample's sums, per CPU (no atomics on the hot path). */
+struct pv_ktrace_sums {
+	__u64 mapper_wait_ns;
+	__u64 mapper_wait_max_ns;
+	__u64 mapper_waits;
+	__u64 mapper_sleeps;
+	__u64 mapper_wakeups;
+	__u64 reader_locks;
+	__u64 reader_holds;
+	__u64 hold_ns;
+	__u64 hold_max_ns;
+	__u64 hold_preempted_ns;
+	__u64 hold_sleeping_ns;
+	__u64 reader_cpu_ns;
+	__u64 missed;		/* a task the map had no room for */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pv_ktrace_sums);
+} sums SEC(".maps");
+
+static __always_inline struct pv_ktrace_sums *cpu_sums(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sums, &zero);
+}
+
+/* Linux 6.1's record: memcg_path, where 6.18 has memcg_id. */
+struct trace_event_raw_mmap_lock___61 {
+	__u32 __data_loc_memcg_path;
+} __attribute__((preserve_access_index));
+
+#define HAS_MEMCG_PATH_ARG \
+	bpf_core_field_exists(((struct trace_event_raw_mmap_lock___61 *)0)->__data_loc_memcg_path)
+
+/* Before 5.14 task_struct's state was "state". */
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline long task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___old *)t, state);
+}
+
+/*
+ * The target mm of this event, or 0 when it is none of ours.  The first
+ * event of the mapper on its own mm names the target.
+ */
+static __always_inline __u64 our_mm(__u64 mm, __u32 tgid)
+{
+	__u64 target = target_mm;
+
+	if (mm == target && target)
+		return mm;
+	if (target || !mapper_tgid || tgid != mapper_tgid)
+		return 0;
+	if ((__u64)bpf_get_current_task_btf()->mm != mm)
+		return 0;
+	target_mm = mm;
+	return mm;
+}
+
+static __always_inline int lock_start(__u64 mm, bool write)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!our_mm(mm, id >> 32))
+		return 0;
+	/* The mapper's write locks; its own read locks are no reader's. */
+	if ((__u32)(id >> 32) == mapper_tgid && write && phase == 1)
+		mapper_wait_from = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int lock_acquired(__u64 mm, bool write, bool success)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct pv_ktrace_sums *s;
+	struct task_state *t;
+	__u64 now;
+
+	if (!our_mm(mm, id >> 32) || !phase)
+		return 0;
+	s = cpu_sums();
+	if (!s)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if ((__u32)(id >> 32) == mapper_tgid) {
+		__u64 from = mapper_wait_from;
+
+		if (write && from) {
+			__u64 d = now - from;
+
+			mapper_wait_from = 0;
+			s->mapper_wait_ns += d;
+			s->mapper_waits++;
+			if (d > s->mapper_wait_max_ns)
+				s->mapper_wait_max_ns = d;
+		}
+		return 0;
+	}
+	if (write || !success)
+		return 0;
+	t = bpf_map_lookup_elem(&tasks, &tid);
+	if (!t)
+		return 0;	/* not one of the run's readers */
+	s->reader_locks++;
+	t->hold_from = now;
+	t->hold_preempted = 0;
+	t->hold_sleeping = 0;
+	t->off_since = 0;
+	return 0;
+}
+
+static __always_inline int lock_released(__u64 mm, bool write)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct pv_ktrace_sums *s;
+	struct task_state *t;
+	__u64 d;
+
+	if (!our_mm(mm, id >> 32) || write || (__u32)(id >> 32) == mapper_tgid)
+		return 0;
+	t = bpf_map_lookup_elem(&tasks, &tid);
+	if (!t || !t->hold_from)
+		return 0;
+	d = bpf_ktime_get_ns() - t->hold_from;
+	t->hold_from = 0;
+	s = cpu_sums();
+	if (!s || !phase)
+		return 0;
+	s->reader_holds++;
+	s->hold_ns += d;
+	s->hold_preempted_ns += t->hold_preempted;
+	s->hold_sleeping_ns += t->hold_sleeping;
+	if (d > s->hold_max_ns)
+		s->hold_max_ns = d;
+	return 0;
+}
+
+/*
+ * Each branch reads the arguments at constant indices; the one the
+ * running kernel's prototype does not have is dead code the verifier
+ * never walks (HAS_MEMCG_PATH_ARG is a constant once relocated).
+ */
+SEC("tp_btf/mmap_lock_start_locking")
+int pv_lock_start(__u64 *ctx)
+{
+	if (HAS_MEMCG_PATH_ARG)
+		return lock_start(ctx[0], (bool)ctx[2]);
+	return lock_start(ctx[0], (bool)ctx[1]);
+}
+
+SEC("tp_btf/mmap_lock_acquire_returned")
+int pv_lock_acquired(__u64 *ctx)
+{
+	if (HAS_MEMCG_PATH_ARG)
+		return lock_acquired(ctx[0], (bool)ctx[2], (bool)ctx[3]);
+	return lock_acquired(ctx[0], (bool)ctx[1], (bool)ctx[2]);
+}
+
+SEC("tp_btf/mmap_lock_released")
+int pv_lock_released(__u64 *ctx)
+{
+	if (HAS_MEMCG_PATH_ARG)
+		return lock_released(ctx[0], (bool)ctx[2]);
+	return lock_released(ctx[0], (bool)ctx[1]);
+}
+
+/* The off-CPU stretch of a holder that ends now goes to its kind. */
+static __always_inline void holder_off_ends(struct task_state *t, __u64 now)
+{
+	if (!t->off_since)
+		return;
+	if (t->off_runnable)
+		t->hold_preempted += now - t->off_since;
+	else
+		t->hold_sleeping += now - t->off_since;
+	t->off_since = 0;
+}
+
+/*
+ * prev is switched out runnable when it was preempted, or when it called
+ * schedule() still TASK_RUNNING (a yield); else it is going to sleep.
+ * The same rule makes sched_switch's record say R / R+ for prev_state.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(pv_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	__u32 prev_tid = (__u32)bpf_get_current_pid_tgid();	/* prev is current */
+	__u32 next_tid;
+	struct task_state *t;
+	bool runnable;
+	__u64 now;
+
+	if (!mapper_tgid)
+		return 0;
+	now = bpf_ktime_get_ns();
+	runnable = preempt || task_state(prev) == 0;
+	if (prev_tid == mapper_tgid) {
+		/* Asleep, not preempted, while it queues for the write lock. */
+		if (mapper_wait_from && !runnable) {
+			struct pv_ktrace_sums *s = cpu_sums();
+
+			if (s)
+				s->mapper_sleeps++;
+		}
+	} else if (prev_tid && (t = bpf_map_lookup_elem(&tasks, &prev_tid))) {
+		__u64 from = t->on_since > start_ns ? t->on_since : start_ns;
+
+		if (phase && t->on_since && now > from) {
+			struct pv_ktrace_sums *s = cpu_sums();
+
+			if (s)
+				s->reader_cpu_ns += now - from;
+		}
+		t->on_since = 0;
+		if (t->exiting) {
+			bpf_map_delete_elem(&tasks, &prev_tid);
+		} else if (t->hold_from) {
+			t->off_since = now;
+			t->off_runnable = runnable;
+		}
+	}
+	next_tid = next->pid;
+	if (next_tid && next_tid != mapper_tgid &&
+	    (t = bpf_map_lookup_elem(&tasks, &next_tid))) {
+		t->on_since = now;
+		holder_off_ends(t, now);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(pv_wakeup, struct task_struct *p)
+{
+	__u32 pid;
+	struct task_state *t;
+
+	if (!mapper_tgid)
+		return 0;
+	pid = p->pid;
+	if (pid == mapper_tgid) {
+		if (mapper_wait_from) {
+			struct pv_ktrace_sums *s = cpu_sums();
+
+			if (s)
+				s->mapper_wakeups++;
+		}
+		return 0;
+	}
+	t = bpf_map_lookup_elem(&tasks, &pid);
+	/* An asleep holder, woken: runnable from now until it runs. */
+	if (t && t->off_since && !t->off_runnable) {
+		__u64 now = bpf_ktime_get_ns();
+
+		holder_off_ends(t, now);
+		t->off_since = now;
+		t->off_runnable = 1;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pv_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 parent_tid = (__u32)bpf_get_current_pid_tgid();	/* the forking thread */
+	__u32 child_tid;
+	struct task_state fresh = {};
+
+	if (!mapper_tgid || !bpf_map_lookup_elem(&tasks, &parent_tid))
+		return 0;
+	child_tid = child->pid;
+	if (bpf_map_update_elem(&tasks, &child_tid, &fresh, BPF_NOEXIST) == -E2BIG) {
+		struct pv_ktrace_sums *s = cpu_sums();
+
+		if (s)
+			s->missed++;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int pv_exit(__u64 *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();	/* the exiting thread */
+	struct task_state *t;
+
+	if (!mapper_tgid)
+		return 0;
+	t = bpf_map_lookup_elem(&tasks, &tid);
+	/* Its last sched_switch accounts its last slice and drops it. */
+	if (t)
+		t->exiting = 1;
+	return 0;
+}
