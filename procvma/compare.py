@@ -130,21 +130,48 @@ class CompareRow:
     ratio: float                # median_b / median_a
     ci: Tuple[float, float]     # its 95% confidence interval
     significance: stats.Significance
+    # A side from a --nsamples auto run (stopped when its samples
+    # decided): ci is the always-valid confidence sequence, and the
+    # verdict follows it rather than the fixed-n test.
+    auto: bool = False
 
     @property
     def verdict(self) -> str:
         s = self.significance
+        if self.auto:
+            lo, hi = self.ci
+            if not (lo > 1 or hi < 1):
+                return "no change"
+            return "B slower" if lo > 1 else "B faster"
         if not s.significant:
             return "too few" if s.verdict == stats.TOO_FEW else "no change"
         return "B slower" if self.ratio > 1 else "B faster"
 
 
-def compare_values(config, a, b, metric, va, vb) -> CompareRow:
+def compare_values(config, a, b, metric, va, vb, auto=False,
+                   seeds=None) -> CompareRow:
+    """va, vb: the two sides' values, in the order measured.  auto: they
+    came from a --nsamples auto run; seeds: (A's, B's) where both came
+    from one run, so that its rounds pair."""
+    ma, mb = stats.median(va.dropna()), stats.median(vb.dropna())
+    if auto:
+        keep = va.notna(), vb.notna()
+        seq = stats.sequential_ratio(
+            va[keep[0]], vb[keep[1]],
+            *((seeds[0][keep[0]].tolist(), seeds[1][keep[1]].tolist())
+              if seeds else ()))
+        ci = (seq.low, seq.high)
     va, vb = va.dropna(), vb.dropna()
-    ma, mb = stats.median(va), stats.median(vb)
     return CompareRow(config, a, b, metric, len(va), len(vb), ma, mb,
-                      stats.ratio(mb, ma), stats.ratio_interval(va, vb),
-                      stats.mann_whitney(va, vb))
+                      stats.ratio(mb, ma),
+                      ci if auto else stats.ratio_interval(va, vb),
+                      stats.mann_whitney(va, vb), auto)
+
+
+def auto_rows(*frames) -> bool:
+    """Whether a --nsamples auto run wrote any of these rows."""
+    return stats.from_auto_run(dict.fromkeys(
+        c for f in frames if "command" in f for c in f["command"]))
 
 
 def compare_frames(a: pd.DataFrame, b: pd.DataFrame,
@@ -156,10 +183,11 @@ def compare_frames(a: pd.DataFrame, b: pd.DataFrame,
     out = []
     for config in sorted(groups_a.keys() & groups_b.keys(), key=str):
         shared = dict(zip(schema.CONFIG_KEY, config))
+        auto = auto_rows(groups_a[config], groups_b[config])
         for metric in metrics:
             out.append(compare_values(shared, "", "", metric,
                                       groups_a[config][metric],
-                                      groups_b[config][metric]))
+                                      groups_b[config][metric], auto))
     return out
 
 
@@ -180,12 +208,15 @@ def compare_by(df: pd.DataFrame, by: str,
     for config, rows in config_groups(df, key).items():
         shared = dict(zip(key, config))
         values = by_values(rows, by)
+        auto = auto_rows(rows)
         for other in values[1:]:
+            first = rows[rows[by].astype(str) == values[0]]
+            then = rows[rows[by].astype(str) == other]
+            seeds = (first["seed"], then["seed"]) if "seed" in rows else None
             for metric in metrics:
                 out.append(compare_values(
-                    shared, values[0], other, metric,
-                    rows.loc[rows[by].astype(str) == values[0], metric],
-                    rows.loc[rows[by].astype(str) == other, metric]))
+                    shared, values[0], other, metric, first[metric],
+                    then[metric], auto, seeds))
     return out
 
 
@@ -341,6 +372,13 @@ LEGEND = (f"B/A: ratio of the medians, with its {stats.CONFIDENCE:.0%} "
           f"{stats.MIN_SAMPLES} samples a side.")
 
 
+AUTO_LEGEND = ("Rows from a --nsamples auto run, which stopped when its "
+               "samples decided: the 95% CI is the confidence sequence "
+               "(valid at any stop; Howard & Ramdas 2022), and the verdict "
+               "follows it: no change unless it lies wholly on one side "
+               "of 1.")
+
+
 @click.command("compare")
 @click.argument("files", metavar="A.csv [B.csv]", nargs=-1, required=True,
                 type=click.Path(dir_okay=False))
@@ -402,6 +440,8 @@ def compare_cmd(files, by, metrics, include_hangs):
     click.echo(render(rows, by))
     click.echo()
     click.echo(wrap(LEGEND, indent=""))
+    if any(r.auto for r in rows):
+        click.echo(wrap(AUTO_LEGEND, indent=""))
     if not by:
         for path, missing in ((a, only_in(df_a, df_b)),
                               (b, only_in(df_b, df_a))):

@@ -33,7 +33,8 @@ import click
 
 from procvma import names, schema, stats
 from procvma.commands import EXIT_INCONCLUSIVE
-from procvma.compare import (METRIC_LABELS, BadInput, Side, config_groups,
+from procvma.compare import (METRIC_LABELS, BadInput, Side, auto_rows,
+                             config_groups,
                              config_table, describe, fmt_ci, fmt_ms,
                              fmt_ratio, include_hangs_option, metric_option,
                              no_common_config, varying, wrap)
@@ -138,7 +139,13 @@ def gate_frames(ref: pd.DataFrame, cur: pd.DataFrame, metric: str,
         vr = groups_ref[config][metric].dropna()
         vc = groups_cur[config][metric].dropna()
         ratio = stats.ratio(stats.median(vc), stats.median(vr))
-        lo, hi = ci = stats.ratio_interval(vr, vc)
+        if auto_rows(groups_ref[config], groups_cur[config]):
+            # An optional stop chose how many samples there are: only the
+            # confidence sequence is valid at it.
+            seq = stats.sequential_ratio(vr, vc)
+            lo, hi = ci = seq.low, seq.high
+        else:
+            lo, hi = ci = stats.ratio_interval(vr, vc)
         if math.isnan(lo) or math.isnan(hi) or math.isnan(ratio):
             status = INCONCLUSIVE
         elif hi <= bound:
@@ -216,8 +223,13 @@ class RequireRow:
     status: str
 
     def reason(self, metric) -> str:
-        if self.status == INCONCLUSIVE:
+        if self.status == INCONCLUSIVE and not stats.enough(self.n_num,
+                                                            self.n_den):
             return f"{self.requirement}: " + undecided(self.n_num, self.n_den)
+        if self.status == INCONCLUSIVE:
+            return (f"{self.requirement}: {METRIC_LABELS[metric]} ratio "
+                    f"{fmt_ratio(self.ratio)}, 95% confidence sequence "
+                    f"{fmt_ci(self.ci)}: the samples do not decide")
         return (f"{self.requirement}: {METRIC_LABELS[metric]} ratio "
                 f"{fmt_ratio(self.ratio)}, 95% CI {fmt_ci(self.ci)}")
 
@@ -232,11 +244,21 @@ def check_requirement(cur: pd.DataFrame, req: Requirement,
         if num.empty or den.empty:
             continue
         ratio = stats.ratio(stats.median(num), stats.median(den))
-        ci = stats.ratio_interval(den, num)
-        if not stats.enough(len(num), len(den)):
-            status = INCONCLUSIVE
+        if auto_rows(df):
+            # A --nsamples auto run: the confidence sequence, its rounds
+            # paired when the designs' seeds say they ran in rounds.
+            keep = df[metric].notna()
+            seeds = [df.loc[(df["lock"] == d) & keep, "seed"].tolist()
+                     for d in (req.den, req.num)] if "seed" in df else ()
+            seq = stats.sequential_ratio(den, num, *seeds)
+            ci = (seq.low, seq.high)
+            near_end = ci[1] if req.op in (">=", ">") else ci[0]
+            status = (OK if req.holds(req.far_end(ci)) else
+                      FAIL if not req.holds(near_end) else INCONCLUSIVE)
         else:
-            status = OK if req.holds(req.far_end(ci)) else FAIL
+            ci = stats.ratio_interval(den, num)
+            status = (INCONCLUSIVE if not stats.enough(len(num), len(den))
+                      else OK if req.holds(req.far_end(ci)) else FAIL)
         rows.append(RequireRow(req, dict(zip(REQUIRE_KEY, group)), len(num),
                                len(den), stats.median(num),
                                stats.median(den), ratio, ci, status))

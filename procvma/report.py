@@ -208,6 +208,11 @@ class Figures:
     p99: tuple
     opmax: tuple        # (before max, after max)
     significance: stats.Significance
+    # opavg's Patched/Baseline by the always-valid method, and whether a
+    # --nsamples auto run (an optional stop) wrote the rows, which makes
+    # it the verdict's.
+    sequential: object = None
+    auto: bool = False
 
 
 def figures(pair: Pair) -> Figures:
@@ -222,9 +227,18 @@ def figures(pair: Pair) -> Figures:
         v = b[col].dropna(), a[col].dropna()
         return tuple(float(x.max()) if len(x) else math.nan for x in v)
 
+    ok_b, ok_a = b.dropna(subset=["opavg_ms"]), a.dropna(subset=["opavg_ms"])
+    one_run = pair.before.what == pair.after.what and "seed" in b
+    seq = stats.sequential_ratio(
+        ok_b["opavg_ms"], ok_a["opavg_ms"],
+        *((ok_b["seed"].tolist(), ok_a["seed"].tolist()) if one_run else ()))
+    commands = [c for side in (pair.before, pair.after)
+                for c in (side.all_rows["command"] if "command" in
+                          side.all_rows else [])]
     return Figures(len(b), len(a), medians("opavg_ms"), medians("p99_ms"),
                    biggest("opmax_ms"),
-                   stats.mann_whitney(b["opavg_ms"], a["opavg_ms"]))
+                   stats.mann_whitney(b["opavg_ms"], a["opavg_ms"]),
+                   seq, stats.from_auto_run(dict.fromkeys(commands)))
 
 
 def why_line(side: Side):
@@ -265,7 +279,41 @@ def fmt_pct(v: float) -> str:
     return "-" if math.isnan(v) else f"{v * 100:+.1f}%"
 
 
+def sequential_line(f: Figures) -> str:
+    c = f.sequential
+    return (f"95% confidence sequence of opavg's Patched/Baseline (valid "
+            f"at any stop): {fmt_interval(c)}: "
+            f"{'decides' if c.significant else 'does not decide'}")
+
+
+def fmt_interval(c) -> str:
+    if math.isnan(c.low):
+        return "-"
+    hi = "inf" if math.isinf(c.high) else fmt_ratio(c.high).rstrip("x")
+    return f"{fmt_ratio(c.low).rstrip('x')}..{hi}"
+
+
+def auto_verdict(f: Figures) -> str:
+    """The verdict on the samples of a run that stopped when they
+    decided: by the confidence sequence, which that stop keeps valid."""
+    c = f.sequential
+    if not c.significant:
+        return (f"no clear change in median opavg ({fmt_ratio(c.estimate)}, "
+                f"95% confidence sequence {fmt_interval(c)}: the samples do "
+                f"not decide).")
+    if c.high < 1:
+        low = fmt_ratio(1 / c.high)
+        high = fmt_ratio(1 / c.low) if c.low > 0 else "inf"
+        return (f"Patched is {fmt_ratio(1 / c.estimate)} faster in median "
+                f"opavg (95% confidence sequence {low} to {high}).")
+    high = "inf" if math.isinf(c.high) else fmt_ratio(c.high)
+    return (f"Patched is {fmt_ratio(c.estimate)} slower in median opavg "
+            f"(95% confidence sequence {fmt_ratio(c.low)} to {high}).")
+
+
 def verdict(f: Figures) -> str:
+    if f.auto:
+        return auto_verdict(f)
     _, _, r, (lo, hi) = f.opavg
     s = f.significance
     if s.verdict == stats.TOO_FEW or math.isnan(lo):
@@ -405,6 +453,7 @@ def section_text(pair: Pair) -> List[str]:
         out.append(f"{label:18} {b:>9} {a:>9}  {r}")
     out.append("")
     out += wrap_text(f"Mann-Whitney U on opavg, two-sided: p = {p_text(f)}")
+    out += wrap_text(sequential_line(f))
     pb, pa = f.p99[0], f.p99[1]
     out += wrap_text(f"p99 change: {fmt_pct(stats.ratio(pa, pb) - 1)} "
                      f"(median p99 {fmt_ms(pb)} -> {fmt_ms(pa)} ms)")
@@ -439,7 +488,11 @@ def section_markdown(pair: Pair) -> List[str]:
     out += [f"| {label} | {b} | {a} | {r} |"
             for label, b, a, r in stats_rows(f)]
     pb, pa = f.p99[0], f.p99[1]
+    c = f.sequential
     out += [f"| Mann-Whitney p (opavg, two-sided) | | | {p_text(f)} |",
+            f"| 95% confidence sequence (opavg, any stop) | | | "
+            f"{fmt_interval(c)}: "
+            f"{'decides' if c.significant else 'does not decide'} |",
             f"| p99 change | | | {fmt_pct(stats.ratio(pa, pb) - 1)} |",
             "", f"**Verdict:** {verdict(f)}"]
     return out

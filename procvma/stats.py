@@ -165,3 +165,38 @@ def ratio_interval(a: Sequence[float], b: Sequence[float],
                        rng=np.random.default_rng(BOOTSTRAP_SEED)
                        ).confidence_interval
     return float(ci.low), float(ci.high)
+
+
+# ---- samples an optional stop chose: the sequential method -----------------
+
+def from_auto_run(commands: Sequence[str]) -> bool:
+    """Whether any of the command lines that wrote some rows was a
+    --nsamples auto run, which stopped when its samples decided: a
+    fixed-n test on them is no longer valid; the confidence sequence is."""
+    import shlex
+
+    for command in commands:
+        try:
+            words = shlex.split(str(command))
+        except ValueError:
+            words = str(command).split()
+        if any(w == "--nsamples=auto" for w in words) or any(
+                w == "--nsamples" and nxt == "auto"
+                for w, nxt in zip(words, words[1:])):
+            return True
+    return False
+
+
+def sequential_ratio(a, b, seeds_a=None, seeds_b=None):
+    """median(b) / median(a) judged by the always-valid method of
+    procvma/sequential.py: a sequential.Comparison (estimate, low, high,
+    whether it decides).  Rows are taken in the order measured; sides
+    whose samples came in rounds of one run (the same seeds, in the same
+    order) are paired round by round, others are not."""
+    from procvma import sequential
+
+    a, b = list(a), list(b)
+    if seeds_a is not None and seeds_b is not None and \
+            sequential.paired_by(seeds_a, seeds_b):
+        return sequential.compare_paired(b, a)
+    return sequential.compare_unpaired(b, a)

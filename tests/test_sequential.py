@@ -126,3 +126,76 @@ def test_a_real_difference_is_found_both_ways():
     assert c.verdict == sequential.DECIDED and 18 < c.low < 20 < c.high < 22
     c = sequential.compare_unpaired(b, a)
     assert c.high < 1 and c.significant
+
+
+# Two files, and one --lock both file, from --nsamples auto runs ----------------
+
+AUTO = ("run-proc-vs-map --nsamples auto --lock mmap --duration 1 "
+        "--busyduration 2 --procfile smaps_rollup")
+
+
+def auto_files(tmp_path, scale, nsamples=12, command=AUTO):
+    from test_compare_gate import sample_rows, write_csv
+
+    def rows(k):
+        out = sample_rows(nsamples=nsamples, procfiles=("smaps_rollup",),
+                          locks=("mmap",))
+        for r in out:
+            r.update(command=command, opavg_ms=r["opavg_ms"] * k,
+                     cpus_online="0-1", procs_running=1)
+        return out
+
+    return (write_csv(tmp_path / "a.csv", rows(1.0)),
+            write_csv(tmp_path / "b.csv", rows(scale)))
+
+
+def test_report_of_two_auto_runs_decides_only_by_the_sequence(tmp_path):
+    from conftest import invoke
+    from procvma.report import report_cmd
+
+    # 15% apart, 12 samples a side: the fixed-n test calls it; after an
+    # optional stop only the confidence sequence may, and it does not.
+    fixed = auto_files(tmp_path, 1.15, command=AUTO.replace("auto", "12"))
+    out = " ".join(invoke(report_cmd, *fixed).output.split())
+    assert "Verdict: Patched is 1.15x slower in median opavg (95% CI" in out
+    assert ("95% confidence sequence of opavg's Patched/Baseline (valid at "
+            "any stop): 0.937..1.41: does not decide") in out
+    out = " ".join(invoke(report_cmd, *auto_files(tmp_path, 1.15)).output.split())
+    assert ("Verdict: no clear change in median opavg (1.15x, 95% "
+            "confidence sequence 0.937..1.41: the samples do not decide).") \
+        in out
+
+
+def test_compare_and_gate_on_auto_runs_use_the_sequence(tmp_path):
+    from conftest import invoke
+    from procvma.commands import EXIT_INCONCLUSIVE
+    from procvma.compare import compare_cmd
+    from procvma.gate import gate_cmd
+
+    a, b = auto_files(tmp_path, 1.15)
+    out = invoke(compare_cmd, a, b, "--metric", "opavg").output
+    row = [ln for ln in out.splitlines() if ln.startswith("opavg")][0]
+    assert row.endswith("  0.937..1.41  0.000731  no change")
+    assert "Rows from a --nsamples auto run" in out
+    result = invoke(gate_cmd, "--reference", a, "--current", b)
+    assert result.exit_code == EXIT_INCONCLUSIVE, result.output
+    # Clearly apart and enough samples: the sequence decides, and fails it.
+    a, b = auto_files(tmp_path, 3.0, nsamples=30)
+    result = invoke(gate_cmd, "--reference", a, "--current", b)
+    assert result.exit_code == 1, result.output
+
+
+def test_report_of_one_auto_run_pairs_its_rounds(tmp_path):
+    from conftest import invoke
+    from procvma.report import report_cmd
+    from test_compare_gate import sample_rows, write_csv
+
+    rows = sample_rows(nsamples=12, procfiles=("smaps_rollup",))
+    for r in rows:
+        r.update(command=AUTO.replace("--lock mmap ", ""), cpus_online="0-1",
+                 procs_running=1)
+    out = " ".join(invoke(report_cmd, write_csv(tmp_path / "r.csv",
+                                                rows)).output.split())
+    # Round k of vma against round k of mmap: the same 19.3x each round.
+    assert ("Verdict: Patched is 19.3x faster in median opavg (95% "
+            "confidence sequence 19.3x to 19.3x).") in out
