@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Sequence, Tuple
 
 import click
 
-from procvma import names, schema, stats
+from procvma import machines, names, schema, stats
 
 WIDTH = 100     # columns of a terminal the tables must fit
 
@@ -395,7 +395,9 @@ def compare_cmd(files, by, metrics, include_hangs):
     lock, procfile, scanner, CPUs, tasks, busyduration, duration, region
     size, holes, cost knobs); rows that differ in any of them are never
     paired, and two files that share none are an error naming what
-    differs.
+    differs.  Rows of different machines (host, kernel or CPU model) are
+    never pooled into one side: a file holding several is compared one
+    machine at a time, a table each, and says so.
     For each pair: the medians of METRIC (ms), the ratio B/A with its 95%
     confidence interval, the Mann-Whitney U p-value (two-sided) and a
     verdict: B faster or slower (p < 0.05), no change, or too few samples
@@ -403,6 +405,9 @@ def compare_cmd(files, by, metrics, include_hangs):
     """
     from procvma.csvio import read_results
 
+    # (heading, rows): one block per machine, or per pair of machines;
+    # rows of two machines are never pooled into one side.
+    blocks, notes = [], []
     if by:
         if len(files) != 1:
             raise BadInput(f"--by {by} compares within one file; got "
@@ -420,10 +425,17 @@ def compare_cmd(files, by, metrics, include_hangs):
                 s.name = "B"
         import pandas as pd
         kept = pd.concat([s.rows for s in sides])
-        rows = compare_by(kept, by, metrics)
-        if not rows:
+        parts = machines.split(kept)
+        notes.append(machines.split_note(files[0], machines.split(df)))
+        for m, part in parts:
+            rows = compare_by(part, by, metrics)
+            if rows:
+                blocks.append((f"on {machines.describe(m)}:"
+                               if len(parts) > 1 else "", rows))
+        if not blocks:
             raise BadInput(f"{files[0]}: no configuration was measured "
-                           f"with more than one {by}")
+                           f"with more than one {by}"
+                           + (" on one machine" if len(parts) > 1 else ""))
     else:
         if len(files) != 2:
             raise BadInput(f"give two results files (or one with --by); "
@@ -432,12 +444,28 @@ def compare_cmd(files, by, metrics, include_hangs):
         df_a, df_b = read_results([a]), read_results([b])
         sides = [Side.of("A", a, df_a, include_hangs),
                  Side.of("B", b, df_b, include_hangs)]
-        rows = compare_frames(sides[0].rows, sides[1].rows, metrics)
-        if not rows:
+        parts_a, parts_b = (machines.split(s.rows) for s in sides)
+        notes += [machines.split_note(a, machines.split(df_a)),
+                  machines.split_note(b, machines.split(df_b))]
+        several = len(parts_a) > 1 or len(parts_b) > 1
+        for ma, rows_a in parts_a:
+            for mb, rows_b in parts_b:
+                rows = compare_frames(rows_a, rows_b, metrics)
+                if rows:
+                    blocks.append((f"A on {machines.describe(ma)}, B on "
+                                   f"{machines.describe(mb)}:"
+                                   if several else "", rows))
+        if not blocks:
             raise BadInput(no_common_config(a, sides[0].rows, b, sides[1].rows))
     for s in sides:
         click.echo(wrap(s.describe()))
-    click.echo(render(rows, by))
+    for note in filter(None, notes):
+        click.echo(wrap(note))
+    for heading, rows in blocks:
+        if heading:
+            click.echo()
+            click.echo(wrap(heading))
+        click.echo(render(rows, by))
     click.echo()
     click.echo(wrap(LEGEND, indent=""))
     if any(r.auto for r in rows):

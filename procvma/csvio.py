@@ -17,11 +17,13 @@ from datetime import datetime, timezone
 
 import click
 
-from procvma import __version__, hostinfo, schema
+from procvma import __version__, hostinfo, machines, schema
 
 
 def host_metadata():
     return {
+        "format": schema.FORMAT,
+        "hostname": hostinfo.hostname(),
         "kernel_release": hostinfo.kernel_release(),
         "cpu_model": hostinfo.cpu_model(),
         "procvma_version": __version__,
@@ -102,6 +104,23 @@ class ResultsWriter:
             raise click.UsageError(f"--csv {self.path}: its last row is cut "
                                    f"short; it is kept as it is: give "
                                    f"another path")
+        self._warn_other_machine()
+
+    def _warn_other_machine(self):
+        """One line on stderr when the file's rows came from other
+        machines than this one: appending is allowed (the readers keep
+        machines apart), but should not go unnoticed."""
+        with open(self.fd, "r", closefd=False, newline="",
+                  errors="replace") as f:
+            f.seek(0)
+            found = list(dict.fromkeys(machines.of_row(r)
+                                       for r in csv.DictReader(f)))
+        said = machines.append_warning(self.path, found,
+                                       machines.of_row(self.host))
+        if said:
+            ctx = click.get_current_context(silent=True)
+            prog = ctx.command_path if ctx else "procvma"
+            click.echo(f"{prog}: warning: {said}", err=True)
 
     def _append(self, data):
         """Write data at the end, whole: on an error, cut the file back to
@@ -166,6 +185,8 @@ def _read_one(path):
     absent = [c for c in schema.OPTIONAL_COLUMNS if c not in df.columns]
     for col in absent:
         df[col] = "nan" if col in schema.NUMERIC_COLUMNS else ""
+    for col, implied in schema.IMPLIED_HOST.items():
+        df.loc[df[col].str.strip().isin(["", "nan"]), col] = str(implied)
     for col in schema.NUMERIC_COLUMNS:
         num = pd.to_numeric(df[col], errors="coerce")
         bad = num.isna() & ~df[col].str.strip().str.lower().isin(["nan"])
@@ -176,6 +197,11 @@ def _read_one(path):
             raise ResultsError(f"{path}: column {col!r}: non-numeric value "
                                f"{df[col].iloc[i]!r} in row {i + 1}")
         df[col] = num
+    newer = df["format"] > schema.FORMAT
+    if newer.any():
+        raise ResultsError(f"{path}: written by a newer procvma (format "
+                           f"{df['format'][newer].iloc[0]:g}; this one reads "
+                           f"formats up to {schema.FORMAT}): upgrade procvma")
     _imply_config(df, absent)
     if "others_running" in absent:
         # Written before the run told its own tasks from the others: the

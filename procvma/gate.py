@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Dict, List, Sequence, Tuple
 
 import click
 
-from procvma import names, schema, stats
+from procvma import machines, names, schema, stats
 from procvma.commands import EXIT_INCONCLUSIVE
 from procvma.compare import (METRIC_LABELS, BadInput, Side, auto_rows,
                              config_groups,
@@ -341,6 +341,9 @@ def gate_cmd(reference, current, metric, max_regression, requirements,
     per-VMA reading).  It fails when the interval's far end is past the
     bound.
 
+    Each side is one machine: a file whose rows come from several hosts,
+    kernels or CPU models is refused (exit 2).
+
     Fewer than 4 samples a side decide nothing: inconclusive.  Exit 0 when
     every check passes, 1 when one fails, 2 on bad input, 3 when a check
     is inconclusive (0 with --allow-inconclusive).  Hung samples are left
@@ -352,11 +355,17 @@ def gate_cmd(reference, current, metric, max_regression, requirements,
         raise BadInput("nothing to check: give --reference REF.csv, "
                        "--require EXPR, or both")
     cur = Side.of("CUR", current, read_results([current]), include_hangs)
+    ref = None if reference is None else Side.of(
+        "REF", reference, read_results([reference]), include_hangs)
+    # A verdict is about one machine: a side pooled over two would judge
+    # neither, and which of its machines to keep is not ours to choose.
+    for side in (ref, cur):
+        why = side and machines.one_machine(side.what, side.all_rows)
+        if why:
+            raise BadInput(why)
     failures, unsure = [], []
 
     if reference is not None:
-        ref = Side.of("REF", reference, read_results([reference]),
-                      include_hangs)
         rows = gate_frames(ref.rows, cur.rows, metric, max_regression)
         if not rows:
             raise BadInput(no_common_config(reference, ref.rows, current,

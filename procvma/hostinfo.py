@@ -25,6 +25,11 @@ def kernel_release():
     return os.uname().release
 
 
+def hostname():
+    """`uname -n`."""
+    return os.uname().nodename or UNKNOWN
+
+
 def _config_lines(release=None):
     """The running kernel's build configuration as (source, lines), from
     /proc/config.gz (CONFIG_IKCONFIG_PROC) or /boot/config-RELEASE; (None,

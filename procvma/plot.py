@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, List, Sequence, Tuple
 
 import click
 
-from procvma import schema, stats
+from procvma import machines, schema, stats
 from procvma.compare import BadInput, fmt_value
 
 if TYPE_CHECKING:   # numpy and pandas load when a plot is drawn, not for --help
@@ -53,10 +53,12 @@ PARAM_LABELS = {
 class Series:
     """The samples of one configuration from one results file."""
 
-    def __init__(self, path: str, config: Tuple, rows: pd.DataFrame):
+    def __init__(self, path: str, config: Tuple, rows: pd.DataFrame,
+                 machine: Tuple = ()):
         self.path = path
         self.config = dict(zip(schema.CONFIG_KEY, config))
         self.rows = rows
+        self.machine = machine
 
     def values(self, column: str) -> np.ndarray:
         import numpy as np
@@ -85,11 +87,14 @@ class Series:
             return f"Linux {release.iloc[0]}" if len(release) else "kernel"
         return DESIGN_NAMES.get(lock, lock)
 
-    def label(self, varying: Sequence[str], several_files: bool) -> str:
+    def label(self, varying: Sequence[str], several_files: bool,
+              several_machines: bool = False) -> str:
         c = self.config
         parts = [str(c["backend"]), self.design, str(c["procfile"]),
                  f"--scanner {c['scanner']}"]
         parts += [PARAM_LABELS[k].format(fmt_value(c[k])) for k in varying]
+        if several_machines:
+            parts.append(machines.describe(self.machine))
         if several_files:
             parts.append(os.path.basename(self.path))
         n = len(self.rows)
@@ -104,11 +109,14 @@ def _plural(n: str, what: str) -> str:
 
 
 def load_series(frames: Sequence[Tuple[str, pd.DataFrame]]) -> List[Series]:
+    """One series per configuration, file and machine: the rows of two
+    machines are never drawn as one line."""
     out = []
     for path, df in frames:
-        for config, rows in df.groupby(schema.CONFIG_KEY, sort=False,
-                                       dropna=False):
-            out.append(Series(path, config, rows))
+        for machine, part in machines.split(df):
+            for config, rows in part.groupby(schema.CONFIG_KEY, sort=False,
+                                             dropna=False):
+                out.append(Series(path, config, rows, machine))
     # Designs of one procfile next to each other, mmap_lock before per-VMA.
     out.sort(key=lambda s: (str(s.config["procfile"]),
                             str(s.config["backend"]) != "sim",
@@ -141,10 +149,9 @@ def _common_subtitle(series: Sequence[Series], varying: Sequence[str]) -> str:
                  for d in s.rows["duration"].dropna()}
     if len(durations) == 1:
         bits.append(f"{durations.pop()} s per sample")
-    hosts = {(str(r), str(m)) for s in series
-             for r, m in zip(s.rows["kernel_release"], s.rows["cpu_model"])}
+    hosts = {s.machine for s in series}
     if len(hosts) == 1:
-        release, model = hosts.pop()
+        _, release, model = hosts.pop()
         bits.append(f"{model}, Linux {release}")
     return "; ".join(bits)
 
@@ -267,7 +274,9 @@ def render(frames: Sequence[Tuple[str, pd.DataFrame]], out: str, fmt: str):
     series = load_series(frames)
     varying = _varying(series)
     several_files = len({path for path, _ in frames}) > 1
-    files = list(dict.fromkeys(path for path, _ in frames))
+    # A line style per file and machine: one file's two machines must not
+    # draw the same configuration alike.
+    files = list(dict.fromkeys((s.path, s.machine) for s in series))
 
     # One colour per configuration, one line style per file: the same
     # configuration measured twice (before/after, sim/kernel) reads as a pair.
@@ -279,7 +288,7 @@ def render(frames: Sequence[Tuple[str, pd.DataFrame]], out: str, fmt: str):
     styles = []
     for s in series:
         c = configs.index(tuple(map(str, s.config.values())))
-        f = files.index(s.path)
+        f = files.index((s.path, s.machine))
         styles.append(dict(color=palette[c % len(palette)],
                            linestyle=linestyles[f % len(linestyles)],
                            marker=markers[f % len(markers)],
@@ -304,7 +313,9 @@ def render(frames: Sequence[Tuple[str, pd.DataFrame]], out: str, fmt: str):
                  f"/proc/PID/{names}", fontsize=14, fontweight="bold")
     subtitle = _common_subtitle(series, varying)
     handles = list(opavg_lines)
-    labels = [s.label(varying, several_files) for s in series]
+    several_machines = len({s.machine for s in series}) > 1
+    labels = [s.label(varying, several_files, several_machines)
+              for s in series]
     if any(s.hung for s in series):
         from matplotlib.lines import Line2D
         handles.append(Line2D([], [], **HUNG_STYLE))
@@ -355,7 +366,9 @@ def plot_cmd(csvs, output):
     latency distribution, one line per configuration and file.
 
     Several CSVs are drawn over each other (line style tells the files
-    apart), e.g. a run on the simulator and one on the real kernel.
+    apart), e.g. a run on the simulator and one on the real kernel.  Rows
+    of different machines (host, kernel or CPU model) are never one line:
+    each machine gets its own, and the command says so.
     """
     fmt = output_format(output)
     check_writable(output)
@@ -364,6 +377,10 @@ def plot_cmd(csvs, output):
     frames = [(path, read_results([path])) for path in csvs]
     if all(df.empty for _, df in frames):
         raise BadInput("no samples to plot in " + ", ".join(csvs))
+    for path, df in frames:
+        note = machines.split_note(path, machines.split(df))
+        if note:
+            click.echo(note + "; one line per machine")
     try:
         render(frames, output, fmt)
     except OSError as e:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import shlex
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List
+from typing import TYPE_CHECKING, List, Sequence
 
 import click
 
-from procvma import schema, stats, table
+from procvma import machines, schema, stats, table
 from procvma.compare import (BadInput, Side, config_groups, describe,
                              fmt_ci, fmt_ms, fmt_ratio, fmt_value,
                              include_hangs_option)
@@ -36,43 +36,63 @@ class Pair:
     config: dict                # what both sides share
     before: Side
     after: Side
+    machine: str = ""           # which machines, when a file holds several
 
 
 def pairs_in_one(df: pd.DataFrame, path: str, include_hangs) -> List[Pair]:
     """Within one file: --lock mmap before, --lock vma after, for every
-    configuration of the other columns measured in both."""
+    configuration of the other columns measured in both, machine by
+    machine: rows of two machines are never paired or pooled."""
     key = [c for c in schema.CONFIG_KEY if c != "lock"]
+    parts = machines.split(df)
     out = []
-    for config, rows in config_groups(df, key).items():
-        mmap, vma = rows[rows["lock"] == "mmap"], rows[rows["lock"] == "vma"]
-        if len(mmap) and len(vma):
-            out.append(Pair(dict(zip(key, config)),
-                            Side.of("Baseline", path, mmap, include_hangs),
-                            Side.of("Patched", path, vma, include_hangs)))
+    for machine, part in parts:
+        for config, rows in config_groups(part, key).items():
+            mmap, vma = rows[rows["lock"] == "mmap"], rows[rows["lock"] == "vma"]
+            if len(mmap) and len(vma):
+                out.append(Pair(dict(zip(key, config)),
+                                Side.of("Baseline", path, mmap, include_hangs),
+                                Side.of("Patched", path, vma, include_hangs),
+                                machines.describe(machine)
+                                if len(parts) > 1 else ""))
     if not out:
         raise BadInput(f"{path}: no configuration was measured with both "
-                       f"--lock mmap and --lock vma; give two files to "
-                       f"report one against the other")
+                       f"--lock mmap and --lock vma"
+                       + (" on one machine" if len(parts) > 1 else "")
+                       + "; give two files to report one against the other")
     return out
 
 
 def pairs_in_two(a: pd.DataFrame, b: pd.DataFrame, path_a: str,
                  path_b: str, include_hangs) -> List[Pair]:
     """The first file before, the second after, configuration by
-    configuration."""
-    groups_a, groups_b = config_groups(a), config_groups(b)
-    common = sorted(groups_a.keys() & groups_b.keys(), key=str)
-    if not common:
+    configuration; a file that holds several machines, one machine at a
+    time against each of the other's."""
+    parts_a, parts_b = machines.split(a), machines.split(b)
+    several = len(parts_a) > 1 or len(parts_b) > 1
+    out = []
+    for ma, rows_a in parts_a:
+        for mb, rows_b in parts_b:
+            groups_a, groups_b = config_groups(rows_a), config_groups(rows_b)
+            where = (f"Baseline on {machines.describe(ma)}, Patched on "
+                     f"{machines.describe(mb)}" if several else "")
+            out += [Pair(dict(zip(schema.CONFIG_KEY, c)),
+                         Side.of("Baseline", path_a, groups_a[c],
+                                 include_hangs),
+                         Side.of("Patched", path_b, groups_b[c],
+                                 include_hangs), where)
+                    for c in sorted(groups_a.keys() & groups_b.keys(),
+                                    key=str)]
+    if not out:
+        groups_a, groups_b = config_groups(a), config_groups(b)
         ca, cb = next(iter(groups_a)), next(iter(groups_b))
         differ = [f"{k} {fmt_value(x)} against {fmt_value(y)}"
                   for k, x, y in zip(schema.CONFIG_KEY, ca, cb)
                   if fmt_value(x) != fmt_value(y)]
         raise BadInput(f"{path_a} and {path_b} share no configuration: "
-                       + "; ".join(differ))
-    return [Pair(dict(zip(schema.CONFIG_KEY, c)),
-                 Side.of("Baseline", path_a, groups_a[c], include_hangs),
-                 Side.of("Patched", path_b, groups_b[c], include_hangs))
-            for c in common]
+                       + ("; ".join(differ) or "none within one machine "
+                          "of each"))
+    return out
 
 
 # ---- what a pair says --------------------------------------------------------
@@ -498,12 +518,16 @@ def section_markdown(pair: Pair) -> List[str]:
     return out
 
 
-def render(pairs: List[Pair], markdown: bool = False) -> str:
+def render(pairs: List[Pair], markdown: bool = False,
+           notes: Sequence[str] = ()) -> str:
     out = []
+    for note in notes:
+        out += [note, ""] if markdown else wrap_text(note) + [""]
     for i, pair in enumerate(pairs):
         if len(pairs) > 1:
-            head = f"Configuration {i + 1} of {len(pairs)}: " + describe(
-                pair.config)
+            head = (f"Configuration {i + 1} of {len(pairs)}"
+                    + (f" ({pair.machine})" if pair.machine else "")
+                    + ": " + describe(pair.config))
             if markdown:
                 out += [f"### {head}", ""]
             else:
@@ -530,8 +554,10 @@ def report_cmd(files, markdown, include_hangs):
 
     With one CSV, Baseline is --lock mmap and Patched is --lock vma; with
     two, the first file is Baseline and the second Patched (two kernels,
-    say), configuration by configuration.  Hung samples are left out
-    unless --include-hangs.
+    say), configuration by configuration.  Rows of different machines
+    (host, kernel or CPU model) are never pooled: a file holding several
+    is reported one machine at a time, a section each, and says so.  Hung
+    samples are left out unless --include-hangs.
     """
     from procvma.csvio import read_results
 
@@ -543,4 +569,6 @@ def report_cmd(files, markdown, include_hangs):
     else:
         pairs = pairs_in_two(frames[0], frames[1], files[0], files[1],
                              include_hangs)
-    click.echo(render(pairs, markdown), nl=False)
+    notes = [n for path, df in zip(files, frames)
+             for n in [machines.split_note(path, machines.split(df))] if n]
+    click.echo(render(pairs, markdown, notes), nl=False)

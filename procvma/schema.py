@@ -79,10 +79,23 @@ HOLDER_COLUMNS = [
 ]
 FIGURE_COLUMNS += HOLDER_COLUMNS
 
+# The version of this file's columns and their meanings, in every row.
+# Bump it when a column is dropped, renamed or changes meaning; a column
+# added is optional (OPTIONAL_COLUMNS, with what an older file implies
+# for it) and needs no bump.  A reader takes any format up to this one as
+# the current one, with the implied values below; it refuses a newer one.
+#   1  (files without the column) no hostname, kernel_release and
+#      cpu_model maybe absent; procs_running counted the run's own tasks
+#   2  the format column; hostname; others_running (trace_engine and
+#      the holder columns came in with it, optional)
+FORMAT = 2
+
 # Where and how it ran.
 HOST_COLUMNS = [
-    "kernel_release",
-    "cpu_model",
+    "format",         # FORMAT of the program that wrote the row
+    "hostname",       # uname -n
+    "kernel_release", # uname -r
+    "cpu_model",      # /proc/cpuinfo's model name
     "procvma_version",
     "timestamp",
     "cpus_online",    # the kernel's cpulist, e.g. 0-1
@@ -98,13 +111,22 @@ HOST_COLUMNS = [
 
 COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
 
+# A machine: rows that differ in any of these ran on different machines
+# and are never pooled into one side of a comparison (procvma/machines.py).
+MACHINE_COLUMNS = ["hostname", "kernel_release", "cpu_model"]
+
 # Columns added after the first results files were written: a reader fills
-# them in (numbers with NaN, text with "") rather than rejecting older files.
+# them in rather than rejecting older files, with what those files imply
+# (implied_config, implied_host; others_running: procs_running - 1, the
+# one task of the run's own the count was known to hold), else NaN for
+# numbers and "" for text.
 OPTIONAL_COLUMNS = ["cpuscript", "scanner", "holes", "retries", "nfailed",
                     "setup_s", "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
                     "calibration_source", "no_pass", "cpus_online",
                     "loadavg1", "procs_running", "others_running",
-                    "command", "trace_engine"] + LOCK_COLUMNS + HOLDER_COLUMNS
+                    "command", "trace_engine", "format", "hostname",
+                    "kernel_release", "cpu_model", "procvma_version",
+                    "timestamp"] + LOCK_COLUMNS + HOLDER_COLUMNS
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.
@@ -112,7 +134,7 @@ NUMERIC_COLUMNS = [
     "sample", "nbusycpus", "nbusytasks", "busyduration", "duration",
     "region_pages", "seed", "cpumapper", "cpubusytasks", "cpuscript",
     "holes", "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "loadavg1",
-    "procs_running", "others_running",
+    "procs_running", "others_running", "format",
 ] + FIGURE_COLUMNS
 
 # A configuration: every column that defines the experiment (SPEC §5).
@@ -138,6 +160,18 @@ def implied_config(column, backend, row):
     if column == "scanner":
         return implied_scanner(backend, row.get("pass_cost_ns"))
     return None
+
+
+# What a file that lacks a host column (or leaves it empty) implies:
+# format 1, the format before the column; the machine "unknown", so that
+# such rows pair with no named machine's and are kept apart from them.
+IMPLIED_HOST = {"format": 1, "hostname": "unknown",
+                "kernel_release": "unknown", "cpu_model": "unknown",
+                "procvma_version": "unknown"}
+
+
+def implied_host(column):
+    return IMPLIED_HOST.get(column, "")
 
 
 def implied_scanner(backend, pass_cost_ns):
