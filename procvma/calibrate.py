@@ -10,7 +10,7 @@ import time
 
 import click
 
-from procvma import calibration, commands, hostinfo, options, runner, stats
+from procvma import calibration, commands, hostinfo, options, runner, stats, vocab
 from procvma.commands import CONTEXT
 
 
@@ -131,13 +131,13 @@ def calibrate_cmd(nsamples, duration, mb, repeat, scanners, write):
     # reader; for cat, the CPU time of a pass of the reference's bash
     # loop, cat reading its own small rollup (negligible next to the
     # fork and exec).
+    read, cat = vocab.SCANNER.read, vocab.SCANNER.cat
     measure = {
-        "read": lambda: lib.pv_calib_proc_pass_ns(b"/proc/self/smaps_rollup", 20000, 0),
-        "cat": lambda: lib.pv_calib_cat_pass_ns(b"/proc/self/smaps_rollup", 400),
+        read: lambda: lib.pv_calib_proc_pass_ns(b"/proc/self/smaps_rollup", 20000, 0),
+        cat: lambda: lib.pv_calib_cat_pass_ns(b"/proc/self/smaps_rollup", 400),
     }
     passes = dict(calibration.load().pass_cost_ns)
     passes.update({sc: _median_of(measure[sc], repeat) for sc in scanners})
-    cat, open_close = passes["cat"], passes["read"]
     kept = {sc: "" if sc in scanners else " (kept)" for sc in calibration.SCANNERS}
 
     host = {"kernel_release": hostinfo.kernel_release(), "cpu_model": hostinfo.cpu_model(),
@@ -145,7 +145,7 @@ def calibrate_cmd(nsamples, duration, mb, repeat, scanners, write):
     cal = calibration.Calibration(
         op_cost_ns=max(0.0, (k_op - s_op) * 1e6),
         walk_cost_ns=max(0.0, walks["smaps_rollup"][0] - walks["smaps_rollup"][1]),
-        pass_cost_ns={"cat": cat, "read": open_close},
+        pass_cost_ns={sc: passes[sc] for sc in calibration.SCANNERS},
         measured=calibration.measured_note(host))
 
     rows = [
@@ -158,11 +158,11 @@ def calibrate_cmd(nsamples, duration, mb, repeat, scanners, write):
          f"{walks['smaps'][1]:.1f} ns", "(same knob)"),
         ("maps, per VMA", f"{walks['maps'][0]:.0f} ns", f"{walks['maps'][1]:.0f} ns",
          "(no knob)"),
-        ("scanner pass: cat, bash loop, CPU", f"{cat / 1e3:.0f} us{kept['cat']}",
-         "0 us", f"pass_cost_ns cat = {cat:.0f}"),
-        ("scanner pass: open+close (--scanner read)",
-         f"{open_close / 1e3:.1f} us{kept['read']}", "0 us",
-         f"pass_cost_ns read = {open_close:.0f}"),
+        (f"scanner pass: {cat}, bash loop, CPU", f"{passes[cat] / 1e3:.0f} us{kept[cat]}",
+         "0 us", f"pass_cost_ns {cat} = {passes[cat]:.0f}"),
+        (f"scanner pass: open+close (--scanner {read})",
+         f"{passes[read] / 1e3:.1f} us{kept[read]}", "0 us",
+         f"pass_cost_ns {read} = {passes[read]:.0f}"),
     ]
     click.echo(f"Calibrating the simulator against Linux {host['kernel_release']} "
                f"({host['cpu_model']}, load average {load:.2f}, "

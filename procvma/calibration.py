@@ -49,12 +49,12 @@ import math
 import os
 from dataclasses import dataclass
 
+from procvma import vocab
+
 KNOBS = ("op_cost_ns", "walk_cost_ns", "pass_cost_ns")
-# The scanners (--scanner), whose pass costs are kept; the first is the
-# default, as the reference's.
-SCANNERS = ("cat", "read")
-# Scanners whose pass costs, outside any lock, what another's does.
-PASS_COST_AS = {"query": "read"}
+# The scanners (--scanner) whose pass costs are kept, the default first;
+# the others pay one of theirs (vocab.pass_cost_scanner()).
+SCANNERS = vocab.CALIBRATED_SCANNERS
 
 # The user's calibration file, if set; else the user's config directory's.
 ENV = "PROCVMA_CALIBRATION"
@@ -78,9 +78,9 @@ class Calibration:
 
     def defaults(self, scanner=None):
         """The knob values a simulated run with this scanner takes."""
-        scanner = scanner or SCANNERS[0]
+        scanner = vocab.pass_cost_scanner(scanner or vocab.SCANNER.default)
         return {"op_cost_ns": self.op_cost_ns, "walk_cost_ns": self.walk_cost_ns,
-                "pass_cost_ns": self.pass_cost_ns[PASS_COST_AS.get(scanner, scanner)]}
+                "pass_cost_ns": self.pass_cost_ns[scanner]}
 
     def to_json(self):
         return json.dumps({

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Sequence, Tuple
 
 import click
 
-from procvma import machines, names, schema, stats
+from procvma import machines, schema, stats, vocab
 
 WIDTH = 100     # columns of a terminal the tables must fit
 
@@ -32,9 +32,9 @@ COMPARE_METRICS = ("opavg_ms", "opmax_ms")
 # compared against the first (before -> after, the reference's scanner
 # first).
 BY_ORDER = {
-    "lock": list(names.LOCKS),
-    "scanner": ["cat", "read", "query"],
-    "procfile": list(names.PROCFILES),
+    "lock": list(vocab.LOCK),
+    "scanner": list(vocab.SCANNER),
+    "procfile": list(vocab.PROCFILE),
 }
 
 # Short names of the figures, as --metric takes them and tables show them.

@@ -8,13 +8,12 @@ Keys of the parameter dict are the CSV's names for the same things
 
 import os
 
-from procvma import calibration
+from procvma import calibration, vocab
 from procvma._core import ffi, lib
 from procvma.simmm import LOCKS, PROCFILES
 
-BACKENDS = {"sim": lib.PV_BACKEND_SIM, "kernel": lib.PV_BACKEND_KERNEL}
-SCANNERS = {"read": lib.PV_SCANNER_READ, "cat": lib.PV_SCANNER_CAT,
-            "query": lib.PV_SCANNER_QUERY}
+BACKENDS = vocab.BACKEND.constants(lib)
+SCANNERS = vocab.SCANNER.constants(lib)
 
 # The reference kills the busy tasks of a sample still running this long
 # after its expected end.
@@ -37,10 +36,10 @@ def make_config(params, trace_marker_fd=None, ktrace=None):
     (kernel backend), the sample marks its start and end there; with
     ktrace (a pv_ktrace_open() handle), it tells the BPF trace."""
     cfg = ffi.new("struct pv_bench_config *")
-    backend = params.get("backend", "sim")
+    backend = params.get("backend", vocab.BACKEND.default)
     cfg.backend = BACKENDS[backend]
-    cfg.scanner = SCANNERS[params.get("scanner") or calibration.SCANNERS[0]]
-    if backend == "sim":
+    cfg.scanner = SCANNERS[params.get("scanner") or vocab.SCANNER.default]
+    if backend == vocab.BACKEND.sim:
         cfg.lock = LOCKS[params["lock"]]
         cfg.procfile = PROCFILES[params["procfile"]]
     else:
@@ -63,7 +62,7 @@ def make_config(params, trace_marker_fd=None, ktrace=None):
     cfg.holes = params.get("holes", 0)
     cfg.seed = params["seed"]
     cfg.max_map_count = params.get("max_map_count", 0)
-    if backend == "sim":
+    if backend == vocab.BACKEND.sim:
         # The calibrated host costs, unless the caller gave its own.
         knobs = calibration.sim_knobs(params)
         cfg.op_cost_ns = knobs["op_cost_ns"]

@@ -22,7 +22,7 @@ import sys
 
 import click
 
-from procvma import calibration, commands, hostinfo, options, runner, stats, table
+from procvma import calibration, commands, hostinfo, options, runner, stats, table, vocab
 from procvma.commands import CONTEXT
 
 # Ratios sim/kernel inside this band count as "within 1.5x".
@@ -93,13 +93,9 @@ def kernel_locks():
 
 
 FIDELITY_OPTIONS = {
-    "busyduration": click.option(
-        "--busyduration", type=options.IntList(0), default="1,2,5",
-        show_default=True, help="Busy-waiters' spin times, ms (0: forever)."),
-    "nbusytasks": click.option(
-        "--nbusytasks", type=options.IntList(0), default="1,2,3",
-        show_default=True, help="Scanners (and busy-waiters) per busy CPU; "
-                                "0 is the no-reader baseline, run once."),
+    "busyduration": options.SAMPLE_OPTS["busyduration"].many("1,2,5"),
+    "nbusytasks": options.SAMPLE_OPTS["nbusytasks"].many(
+        "1,2,3", note=" 0 is the no-reader baseline, run once."),
     "procfile": click.option(
         "--procfile", type=options.WordList(KERNEL_PROCFILES),
         default="smaps_rollup", show_default=True,
@@ -110,12 +106,10 @@ FIDELITY_OPTIONS = {
         default="maps", show_default=True,
         help="What the simulated vma design reads against the kernel's maps: "
              "the same file, or the seed's per-VMA smaps_rollup."),
-    "scanner": click.option(
-        "--scanner", type=options.WordList(calibration.SCANNERS),
-        default=",".join(calibration.SCANNERS), show_default=True,
-        help="How the scanners read, on both backends, one table each: cat "
-             "per pass, as the reference harness (and SPEC's anchors), or "
-             "the in-process read loop."),
+    # One table each; the scanners that read smaps_rollup as well as maps.
+    "scanner": options.SAMPLE_OPTS["scanner"].many(
+        ",".join(calibration.SCANNERS), choices=calibration.SCANNERS,
+        note=" One table each."),
     "metric": click.option(
         "--metric", type=click.Choice(["opavg_ms", "opmax_ms", "p50_ms", "p90_ms",
                                        "p99_ms", "p999_ms", "walk_avg_ms"]),
@@ -150,7 +144,8 @@ def grid_points(busydurations, nbusytasks):
     return points
 
 
-def _plan(p, backend, procfile, busyduration, nbusytasks, lock=None, scanner="cat"):
+def _plan(p, backend, procfile, busyduration, nbusytasks, lock=None,
+          scanner=vocab.SCANNER.default):
     q = dict(p, backend=backend, procfile=procfile, lock=lock,
              busyduration=busyduration if busyduration is not None else 0,
              nbusytasks=nbusytasks, rawdata=False, csv_path=None,
@@ -187,7 +182,7 @@ MECHANISM = [
 ]
 
 
-def plan_runs(p, points, pairs, scanner="cat"):
+def plan_runs(p, points, pairs, scanner=vocab.SCANNER.default):
     """Every run of the grid, validated before the first starts, in the
     order they run: per point, each pair's simulator then kernel run, so
     that slow drifts in the machine's load hit both sides alike.  A

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Dict, List, Sequence, Tuple
 
 import click
 
-from procvma import machines, names, schema, stats
+from procvma import machines, schema, stats, vocab
 from procvma.commands import EXIT_INCONCLUSIVE
 from procvma.compare import (METRIC_LABELS, BadInput, Side, auto_rows,
                              config_groups,
@@ -162,7 +162,7 @@ def gate_frames(ref: pd.DataFrame, cur: pd.DataFrame, metric: str,
 
 # --require ------------------------------------------------------------------
 
-DESIGNS = tuple(names.LOCKS)
+DESIGNS = tuple(vocab.LOCK)
 _COMPARATORS = {">=": operator.ge, ">": operator.gt,
                 "<=": operator.le, "<": operator.lt}
 _REQUIRE_RE = re.compile(

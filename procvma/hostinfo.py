@@ -71,6 +71,35 @@ def per_vma_lock():
     return kconfig_option(PER_VMA_LOCK, lines), source
 
 
+def preempt_model(sched="/sys/kernel/debug/sched/preempt"):
+    """(model, source): the running kernel's preemption model, a
+    vocab.PREEMPT word, and where it was read: debugfs's sched/preempt
+    (the current one in parentheses, root only), dmesg's "Dynamic
+    Preempt: MODEL" line, else the kernel config's CONFIG_PREEMPT_*=y;
+    (None, None) when none of them says."""
+    import re
+
+    from procvma import vocab
+
+    try:
+        with open(sched) as f:
+            m = re.search(r"\((\w+)\)", f.read())
+        if m and m.group(1) in vocab.PREEMPT:
+            return vocab.PREEMPT[m.group(1)], sched
+    except OSError:
+        pass
+    said = re.findall(r"Dynamic Preempt: (\w+)", _run(["dmesg"]) or "")
+    if said and said[-1] in vocab.PREEMPT:
+        return vocab.PREEMPT[said[-1]], "dmesg"
+    source, lines = _config_lines()
+    for word in vocab.PREEMPT if lines else ():
+        option = "CONFIG_PREEMPT" if word == vocab.PREEMPT.full \
+            else f"CONFIG_PREEMPT_{word.upper()}"
+        if kconfig_option(option, lines) == "y":
+            return word, source
+    return None, None
+
+
 def parse_cpulist(text):
     """The kernel's cpulist format ("0-3,5") as a sorted list of ints."""
     cpus = set()

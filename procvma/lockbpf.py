@@ -18,9 +18,9 @@ import contextlib
 import math
 import os
 
-from procvma import runner
+from procvma import runner, vocab
 
-ENGINE = "bpf"
+ENGINE = vocab.TRACE_ENGINE.bpf
 
 # Force the BPF engine unavailable (the fallback is then tracefs): for
 # tests, and for a user whose kernel mis-loads the programs.

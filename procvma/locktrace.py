@@ -50,7 +50,7 @@ import tempfile
 import threading
 from collections import namedtuple
 
-from procvma import runner
+from procvma import runner, vocab
 
 SYSTEM = "mmap_lock"
 EVENTS = ("mmap_lock_start_locking", "mmap_lock_acquire_returned",
@@ -251,7 +251,7 @@ def for_sample(params):
     return LockTrace(buffer_kb_for(params["duration"]), cpus=sample_cpus(params))
 
 
-ENGINE = "tracefs"
+ENGINE = vocab.TRACE_ENGINE.tracefs
 
 
 class LockTrace:

@@ -12,12 +12,13 @@ to fit a small machine; a CPU the user names must exist.
 """
 
 import os
-from dataclasses import dataclass, field
-from typing import List, Optional
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import List, Optional, Tuple
 
 import click
 
-from procvma import hostinfo, names
+from procvma import hostinfo, vocab
 
 # proc-vs-map.sh's defaults, except --nbusycpus: the repeater always runs
 # its per-sample script with --nbusycpus 2.
@@ -29,22 +30,17 @@ DEFAULTS = {
     "duration": 10.0,
     "nbusycpus": 2,
     "nbusytasks": 1,
-    "procfile": "maps",
     "nsamples": 7,
     "max_samples": 40,      # --nsamples auto: rounds at most
     "precision": 0.10,      # --nsamples auto: +-10%
     "mb": 128,
-    "scanner": "cat",       # scanpid.sh: cat once per pass
 }
 
 SIM_MAX_MAP_COUNT = 65530     # the simulated vm.max_map_count
 PAGE_SIZE = 4096
 
 # What each design is, for table titles.
-DESIGN_TITLES = {
-    "mmap": "before: --lock mmap, /proc walk under mmap_lock",
-    "vma": "after: --lock vma, /proc walk under per-VMA locks (RCU)",
-}
+DESIGN_TITLES = {w: w.help for w in vocab.LOCK}
 
 
 # ---- CPUs ---------------------------------------------------------------
@@ -219,16 +215,16 @@ def region_pages(gb, mb, backend="sim"):
 
 
 def check_scanner(scanner, procfile, backend):
-    """--scanner query is an ioctl on maps, and needs a kernel that has it."""
-    if scanner != "query":
-        return
-    if procfile != "maps":
-        raise click.UsageError(f"--scanner query asks PROCMAP_QUERY, an ioctl on "
-                               f"/proc/PID/maps: use --procfile maps, not {procfile}")
-    if backend == "kernel":
+    """A scanner that reads one file alone (query: maps) reads that file;
+    query's ioctl needs a kernel that has it."""
+    try:
+        vocab.check_scanner_procfile(scanner, procfile)
+    except ValueError as e:
+        raise click.UsageError(str(e))
+    if scanner == vocab.SCANNER.query and backend == vocab.BACKEND.kernel:
         supported, why = hostinfo.procmap_query()
         if not supported and why != hostinfo.UNKNOWN:
-            raise click.UsageError(f"--scanner query: this kernel cannot answer "
+            raise click.UsageError(f"--scanner {scanner}: this kernel cannot answer "
                                    f"PROCMAP_QUERY: {why}")
 
 
@@ -245,55 +241,96 @@ def check_holes(holes, pages, backend):
 
 
 def check_procfile(procfile, backend):
-    if backend == "sim":
-        if procfile not in names.PROCFILES:
+    if backend == vocab.BACKEND.sim:
+        if procfile not in vocab.PROCFILE:
             raise click.UsageError(
                 f"--procfile {procfile}: the simulator has "
-                + ", ".join(names.PROCFILES))
+                + ", ".join(vocab.PROCFILE))
     elif not hostinfo.procfile_exists(procfile):
         raise click.UsageError(f"--procfile {procfile}: not a /proc/PID file")
 
 
 # ---- option declarations ---------------------------------------------------
 
-class IntList(click.ParamType):
-    """A comma-separated list of integers >= minimum (for procvma sweep)."""
-    name = "N[,N...]"
+class ListOf(click.ParamType):
+    """A comma-separated list of values of one option's own type (sweep's
+    and fidelity's grids): each item is checked as the single-valued
+    option checks its value."""
 
-    def __init__(self, minimum=0):
-        self.minimum = minimum
+    def __init__(self, item=click.STRING):
+        self.item = item
+        self.name = f"{getattr(item, 'name', 'value').upper()}[,...]"
 
     def convert(self, value, param, ctx):
         if isinstance(value, list):
             return value
         out = []
-        for item in str(value).split(","):
-            try:
-                n = int(item)
-            except ValueError:
-                self.fail(f"{item!r} is not an integer", param, ctx)
-            if n < self.minimum:
-                self.fail(f"{n} is below {self.minimum}", param, ctx)
-            out.append(n)
+        for text in str(value).split(","):
+            if not text:
+                self.fail("an empty item", param, ctx)
+            out.append(self.item.convert(text, param, ctx))
         return out
 
 
-class WordList(click.ParamType):
+class IntList(ListOf):
+    """A comma-separated list of integers >= minimum."""
+    name = "N[,N...]"
+
+    def __init__(self, minimum=0):
+        super().__init__(click.IntRange(min=minimum))
+        self.name = IntList.name
+
+
+class WordList(ListOf):
     """A comma-separated list of words, optionally from a fixed set."""
     name = "WORD[,WORD...]"
 
     def __init__(self, choices=None):
-        self.choices = choices
+        super().__init__(click.Choice(list(choices)) if choices else click.STRING)
+        self.name = WordList.name
 
-    def convert(self, value, param, ctx):
-        if isinstance(value, list):
-            return value
-        out = [w for w in str(value).split(",")]
-        for w in out:
-            if not w or (self.choices and w not in self.choices):
-                self.fail(f"{w!r} is not one of {', '.join(self.choices or ['a word'])}",
-                          param, ctx)
-        return out
+
+class Opt:
+    """One option, declared once: its flag, its type (which checks a value)
+    and its help.  one() is the benchmark's single-valued option, many()
+    the same option as a comma-separated list, for the grids of procvma
+    sweep and procvma fidelity: the same help and the same checks."""
+
+    def __init__(self, *decls, type=click.STRING, metavar=None, help="",
+                 default_help=None, words=None):
+        self.decls = decls
+        self.type = type
+        self.metavar = metavar
+        self.help = help            # a str, or with words: words -> str
+        self.default_help = default_help
+        self.words = words          # a vocabulary: type is its choice
+
+    def _help(self, words=None):
+        if callable(self.help):
+            return self.help(words or list(self.words))
+        return self.help
+
+    def one(self):
+        more = f" (default {self.default_help})" if self.default_help else ""
+        kind = _choice(self.words) if self.words else self.type
+        return click.option(*self.decls, type=kind, metavar=self.metavar,
+                            default=None, help=self._help() + more)
+
+    def many(self, default=None, choices=None, note="", default_help=None):
+        """The list-valued option; choices narrows a word option's set."""
+        words = list(choices or self.words or ())
+        item = click.Choice(words) if words else self.type
+        more = f" (default {default_help})" if default_help else ""
+        metavar = (self.metavar or "|".join(words) or "VALUE") + "[,...]"
+        return click.option(self.decls[0], type=ListOf(item), default=default,
+                            metavar=metavar,
+                            show_default=default is not None and not default_help,
+                            help=f"{self._help(words)} A comma-separated list."
+                                 f"{note}{more}")
+
+
+def _choice(vocabulary):
+    return click.Choice(vocabulary.choices())
 
 
 class SampleCount(click.ParamType):
@@ -338,34 +375,62 @@ def _opt(*decls, **kw):
     return click.option(*decls, default=kw.pop("default", None), **kw)
 
 
-# proc-vs-map.sh's options, in its --help order.
-SAMPLE_OPTIONS = {
-    "busyduration": _opt("--busyduration", type=click.IntRange(min=0), metavar="MS",
-                         help="Busy-waiters spin this long, then sleep 1 ms; 0: spin "
-                              "forever. (default 0)"),
-    "cpubusytasks": _opt("--cpubusytasks", type=click.IntRange(min=0), metavar="CPU",
-                         help="First busy CPU. (default 2)"),
-    "cpumapper": _opt("--cpumapper", type=click.IntRange(min=0), metavar="CPU",
-                      help="The mapper's CPU. (default 0)"),
-    "cpuscript": _opt("--cpuscript", type=click.IntRange(min=0), metavar="CPU",
-                      help="The driver's CPU. (default 1)"),
-    "duration": _opt("--duration", type=click.FloatRange(min=0, min_open=True,
-                                                         max=86400),
-                     metavar="SECONDS", help="Length of one sample. (default 10)"),
+# proc-vs-map.sh's options, in its --help order (and --holes, --lock,
+# --scanner, which sweep and fidelity take as lists too).
+SAMPLE_OPTS = {
+    "busyduration": Opt("--busyduration", type=click.IntRange(min=0), metavar="MS",
+                        help="Busy-waiters spin this long, then sleep 1 ms; 0: spin "
+                             "forever.", default_help="0"),
+    "cpubusytasks": Opt("--cpubusytasks", type=click.IntRange(min=0), metavar="CPU",
+                        help="First busy CPU.", default_help="2"),
+    "cpumapper": Opt("--cpumapper", type=click.IntRange(min=0), metavar="CPU",
+                     help="The mapper's CPU.", default_help="0"),
+    "cpuscript": Opt("--cpuscript", type=click.IntRange(min=0), metavar="CPU",
+                     help="The driver's CPU.", default_help="1"),
+    "duration": Opt("--duration", type=click.FloatRange(min=0, min_open=True,
+                                                        max=86400),
+                    metavar="SECONDS", help="Length of one sample.",
+                    default_help="10"),
+    "nbusycpus": Opt("--nbusycpus", type=click.IntRange(min=0), metavar="N",
+                     help="Number of busy CPUs, the table's #Busy.",
+                     default_help="2, fewer on a smaller machine"),
+    "nbusytasks": Opt("--nbusytasks", type=click.IntRange(min=0), metavar="N",
+                      help="Scanners and as many busy-waiters per busy CPU.",
+                      default_help="1"),
+    "procfile": Opt("--procfile", metavar="FILE",
+                    help="/proc/PID file the scanners read: "
+                         + ", ".join(vocab.PROCFILE) + " (kernel: any).",
+                    default_help=vocab.PROCFILE.default),
+    "holes": Opt("--holes", type=click.IntRange(min=0), metavar="K",
+                 help="Start from K single-page holes spread evenly over the "
+                      "region, K+1 VMAs: a fragmented address space.",
+                 default_help="0"),
+    "lock": Opt("--lock", words=vocab.LOCK,
+                help=lambda words: "Simulated /proc locking design: " + ", ".join(
+                    f"{w} ({vocab.LOCK[w].help.split(':')[0]})" for w in words) + ".",
+                default_help=f"{vocab.LOCK.default}: {', '.join(vocab.LOCK)}"),
+    "scanner": Opt("--scanner", words=vocab.SCANNER,
+                   help=lambda words: "How a scanner reads, on either backend: "
+                   + "; ".join(f"{w}{f' (--procfile {w.procfile})' if w.procfile else ''}"
+                               f", {w.help}" for w in map(vocab.SCANNER.check, words))
+                   + ".",
+                   default_help=vocab.SCANNER.default),
+    "gb": Opt("--gb", type=click.IntRange(min=1), metavar="N",
+              help="Region size in GiB (or --mb; one of the two)."),
+    "mb": Opt("--mb", type=click.IntRange(min=1), metavar="N",
+              help="Region size in MiB.", default_help="128"),
+}
+
+SAMPLE_OPTIONS = {k: SAMPLE_OPTS[k].one() for k in (
+    "busyduration", "cpubusytasks", "cpumapper", "cpuscript", "duration")}
+SAMPLE_OPTIONS.update({
     "gb": click.option("--gb", type=click.IntRange(min=1), multiple=True,
                        metavar="N", help="Region size in GiB."),
     "mb": click.option("--mb", type=click.IntRange(min=1), multiple=True,
                        metavar="N", help="Region size in MiB. (default 128)"),
-    "nbusycpus": _opt("--nbusycpus", type=click.IntRange(min=0), metavar="N",
-                      help="Number of busy CPUs, the table's #Busy. (default 2, "
-                           "fewer on a smaller machine)"),
-    "nbusytasks": _opt("--nbusytasks", type=click.IntRange(min=0), metavar="N",
-                       help="Scanners and as many busy-waiters per busy CPU. "
-                            "(default 1)"),
-    "procfile": _opt("--procfile", metavar="FILE",
-                     help="/proc/PID file the scanners read: maps, smaps, "
-                          "smaps_rollup (kernel: any). (default maps)"),
-}
+})
+SAMPLE_OPTIONS.update({k: SAMPLE_OPTS[k].one() for k in (
+    "nbusycpus", "nbusytasks", "procfile")})
 
 RUN_OPTIONS = {
     "nsamples": _opt("--nsamples", type=SampleCount(), metavar="N|auto",
@@ -382,22 +447,12 @@ RUN_OPTIONS = {
                            "within +-P of the estimate. (default 10%)"),
     "rawdata": click.option("--rawdata", is_flag=True,
                             help="Print per-sample data instead of the summary."),
-    "lock": _opt("--lock", type=click.Choice([*names.LOCKS, "both"]),
-                 help="Simulated /proc locking design: mmap (before), vma "
-                      "(after), both. (default both)"),
-    "backend": _opt("--backend", type=click.Choice(["sim", "kernel"]),
-                    help="Simulated kernel or this machine's kernel. (default sim)"),
-    "scanner": _opt("--scanner", type=click.Choice(["cat", "read", "query"]),
-                    help="How a scanner reads, on either backend: cat, a shell "
-                         "loop running cat per pass like the reference's "
-                         "scanpid.sh; read, an in-process open, read to EOF, "
-                         "close; query (--procfile maps), open maps once per "
-                         "pass and ask PROCMAP_QUERY for every VMA, as "
-                         "symbolizers do. (default cat)"),
-    "holes": _opt("--holes", type=click.IntRange(min=0), metavar="K",
-                  help="Start from K single-page holes spread evenly over the "
-                       "region, K+1 VMAs: a fragmented address space. "
-                       "(default 0)"),
+    "lock": SAMPLE_OPTS["lock"].one(),
+    "backend": _opt("--backend", type=_choice(vocab.BACKEND),
+                    help="Simulated kernel or this machine's kernel. "
+                         f"(default {vocab.BACKEND.default})"),
+    "scanner": SAMPLE_OPTS["scanner"].one(),
+    "holes": SAMPLE_OPTS["holes"].one(),
     "csv": _opt("--csv", "csv_path", metavar="PATH",
                 help="Write one row per sample to PATH."),
     "quiet": click.option("--quiet", "-q", is_flag=True,
@@ -412,7 +467,7 @@ RUN_OPTIONS = {
                                "summed in the kernel by BPF, or from tracefs "
                                "where BPF cannot load (one line says so).  The "
                                "simulator records them always."),
-    "trace_engine": _opt("--trace-engine", type=click.Choice(names.TRACE_ENGINES),
+    "trace_engine": _opt("--trace-engine", type=_choice(vocab.TRACE_ENGINE),
                          help="With --trace: bpf (in-kernel sums; every figure, "
                               "the holder's split into running / preempted / "
                               "asleep too) or tracefs (event text parsed after "
@@ -465,20 +520,61 @@ class DashDashCommand(click.Command):
 
 # ---- from parsed options to a plan ---------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
+class Sample(Mapping):
+    """The configuration every sample of a run shares, validated, each
+    closed-set value a word of the vocabulary.  Read as a mapping too, by
+    the results file's names for the same things (procvma/schema.py): a
+    sample's parameters are dict(sample, lock=design, ...)."""
+    backend: vocab.Word
+    procfile: str                   # a vocab.PROCFILE word (kernel: any file)
+    scanner: vocab.Word
+    holes: int
+    cpumapper: int
+    cpuscript: int
+    cpubusytasks: int
+    nbusycpus: int
+    nbusytasks: int
+    busyduration: int               # ms; 0: spin forever
+    duration: float                 # s
+    region_pages: int
+    op_cost_ns: float               # the cost knobs (calibration.py); 0: kernel
+    walk_cost_ns: float
+    pass_cost_ns: float
+    calibration_source: str
+
+    def __getitem__(self, key):
+        if key not in _SAMPLE_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(_SAMPLE_KEYS)
+
+    def __len__(self):
+        return len(_SAMPLE_KEYS)
+
+    def replace(self, **changes):
+        return replace(self, **changes)
+
+
+_SAMPLE_KEYS = tuple(f.name for f in fields(Sample))
+
+
+@dataclass(frozen=True)
 class Plan:
-    """Everything a run needs, validated."""
-    backend: str
-    designs: List[str]              # "mmap"/"vma" (sim) or "kernel"
-    sample: dict                    # parameters common to every sample
+    """Everything a run needs, validated: one frozen configuration."""
+    backend: vocab.Word
+    designs: List[vocab.Word]       # LOCK words (sim) or BACKEND.kernel
+    sample: Sample                  # parameters common to every sample
     nsamples: int                   # with auto: the most rounds
     rawdata: bool
     seed: int
     seed_given: bool
-    notes: List[str] = field(default_factory=list)   # one stderr line each
+    notes: Tuple[str, ...] = ()     # one stderr line each
     csv_path: Optional[str] = None
     trace: bool = False             # kernel: lock figures from its tracepoints
-    trace_engine: Optional[str] = None   # names.TRACE_ENGINES; None: bpf, else tracefs
+    trace_engine: Optional[vocab.Word] = None   # vocab.TRACE_ENGINE; None: bpf, else tracefs
     locks: bool = False             # print the lock figures
     quiet: bool = False             # no progress lines
     auto: bool = False              # --nsamples auto
@@ -523,16 +619,16 @@ def check_backend_options(backend, lock, costs=None, trace=False, locks=False,
                           trace_engine=None):
     if trace_engine is not None and not trace:
         raise click.UsageError("--trace-engine goes with --trace")
-    if backend == "sim" and trace:
+    if backend == vocab.BACKEND.sim and trace:
         raise click.UsageError("--trace is for --backend kernel; the simulator "
                                "records its lock figures always")
-    if backend == "kernel" and locks and not trace:
+    if backend == vocab.BACKEND.kernel and locks and not trace:
         raise click.UsageError("--locks with --backend kernel needs --trace: "
                                "the kernel's lock figures come from its tracepoints")
-    if backend == "kernel" and lock is not None:
+    if backend == vocab.BACKEND.kernel and lock is not None:
         raise click.UsageError("--lock is for the simulator; with --backend kernel "
                                "the kernel decides how /proc is read")
-    if backend == "kernel":
+    if backend == vocab.BACKEND.kernel:
         for name, value in (costs or {}).items():
             if value is not None:
                 raise click.UsageError(f"--{name.replace('_', '-')} is for the "
@@ -574,46 +670,51 @@ def sample_count(p):
 def make_plan(p, usable=None):
     """Validate the parsed options p (a dict of click params) into a Plan.
     Raises click.UsageError naming the first problem; opens nothing."""
-    backend = p.get("backend") or "sim"
-    check_backend_options(backend, p.get("lock"),
+    try:
+        backend = vocab.BACKEND.check(p.get("backend") or vocab.BACKEND.default)
+        lock = vocab.LOCK.check(p["lock"]) if p.get("lock") else None
+        scanner = vocab.SCANNER.check(p.get("scanner") or vocab.SCANNER.default)
+    except ValueError as e:
+        raise click.UsageError(str(e))
+    check_backend_options(backend, lock,
                           {k: p.get(k) for k in COST_OPTIONS},
                           bool(p.get("trace")), bool(p.get("locks")),
                           p.get("trace_engine"))
-    procfile = p.get("procfile") or DEFAULTS["procfile"]
+    procfile = p.get("procfile") or vocab.PROCFILE.default
     check_procfile(procfile, backend)
+    procfile = vocab.PROCFILE[procfile] if procfile in vocab.PROCFILE else procfile
     pages = region_pages(p.get("gb") or (), p.get("mb") or (), backend)
     layout, note = plan_layout(p.get("cpumapper"), p.get("cpuscript"),
                                p.get("cpubusytasks"), p.get("nbusycpus"), usable)
-    if backend == "sim":
-        lock = p.get("lock") or "both"
-        designs = list(names.LOCKS) if lock == "both" else [lock]
+    if backend == vocab.BACKEND.sim:
+        designs = vocab.LOCK.expand(lock or vocab.LOCK.default)
     else:
-        designs = ["kernel"]
+        designs = [vocab.BACKEND.kernel]
     seed = p.get("seed")
-    scanner = p.get("scanner") or DEFAULTS["scanner"]
     check_scanner(scanner, procfile, backend)
     holes = p.get("holes") or 0
     check_holes(holes, pages, backend)
-    sample = {
-        "backend": backend,
-        "procfile": procfile,
-        "scanner": scanner,
-        "holes": holes,
-        "cpumapper": layout.cpumapper,
-        "cpuscript": layout.cpuscript,
-        "cpubusytasks": layout.cpubusytasks,
-        "nbusycpus": layout.nbusycpus,
-        "nbusytasks": DEFAULTS["nbusytasks"] if p.get("nbusytasks") is None
+    sample = Sample(
+        backend=backend,
+        procfile=procfile,
+        scanner=scanner,
+        holes=holes,
+        cpumapper=layout.cpumapper,
+        cpuscript=layout.cpuscript,
+        cpubusytasks=layout.cpubusytasks,
+        nbusycpus=layout.nbusycpus,
+        nbusytasks=DEFAULTS["nbusytasks"] if p.get("nbusytasks") is None
         else p["nbusytasks"],
-        "busyduration": DEFAULTS["busyduration"] if p.get("busyduration") is None
+        busyduration=DEFAULTS["busyduration"] if p.get("busyduration") is None
         else p["busyduration"],
-        "duration": DEFAULTS["duration"] if p.get("duration") is None
+        duration=DEFAULTS["duration"] if p.get("duration") is None
         else p["duration"],
-        "region_pages": pages,
+        region_pages=pages,
         **cost_params(backend, dict(p, scanner=scanner)),
-    }
+    )
     auto, nsamples = sample_count(p)
-    plan = Plan(backend=backend, designs=designs, sample=sample,
+    notes = ((note,) if note else ()) + tuple(layout_warnings(layout))
+    return Plan(backend=backend, designs=designs, sample=sample, notes=notes,
                 nsamples=nsamples, auto=auto,
                 precision=p.get("precision") or DEFAULTS["precision"],
                 rawdata=bool(p.get("rawdata")),
@@ -622,7 +723,3 @@ def make_plan(p, usable=None):
                 csv_path=p.get("csv_path"), quiet=bool(p.get("quiet")),
                 trace=bool(p.get("trace")), locks=bool(p.get("locks")),
                 trace_engine=p.get("trace_engine"))
-    if note:
-        plan.notes.append(note)
-    plan.notes.extend(layout_warnings(layout))
-    return plan

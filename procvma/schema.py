@@ -8,11 +8,13 @@ CONFIG_KEY: rows that differ in any of its columns are never pooled or
 paired.
 """
 
+from procvma import vocab
+
 # What was run.
 CONFIG_COLUMNS = [
-    "backend",        # sim | kernel
-    "lock",           # mmap | vma (sim); the kernel's own (kernel: "kernel")
-    "procfile",       # maps | smaps | smaps_rollup | any /proc/PID file (kernel)
+    "backend",        # a vocab.BACKEND word
+    "lock",           # a vocab.LOCK word (sim); the kernel's own (kernel: "kernel")
+    "procfile",       # a vocab.PROCFILE word | any /proc/PID file (kernel)
     "sample",         # 1-based index within its configuration
     "nbusycpus",
     "nbusytasks",
@@ -23,7 +25,7 @@ CONFIG_COLUMNS = [
     "cpumapper",
     "cpubusytasks",
     "cpuscript",
-    "scanner",        # cat | read: how a scanner reads, on either backend
+    "scanner",        # a vocab.SCANNER word: how a scanner reads, on either backend
     "holes",          # single-page holes the region starts with
     "op_cost_ns",     # sim: calibrated host costs (procvma/calibration.py);
     "walk_cost_ns",   #   kernel: 0
@@ -178,12 +180,13 @@ def implied_scanner(backend, pass_cost_ns):
     """The scanner of a row that names none ("" or "-").  The kernel
     backend read in-process until it had --scanner; the simulator's
     scanner paid a per-pass cost only to stand for cat's fork and exec."""
-    if backend == "kernel":
-        return "read"
+    in_process, spawned = vocab.SCANNER.read, vocab.SCANNER.cat
+    if backend == vocab.BACKEND.kernel:
+        return in_process
     try:
-        return "cat" if float(pass_cost_ns) > 0 else "read"
+        return spawned if float(pass_cost_ns) > 0 else in_process
     except (TypeError, ValueError):
-        return "read"
+        return in_process
 
 # How tables head the configuration columns: short, so that they fit.
 CONFIG_HEADINGS = {

@@ -8,14 +8,14 @@ import os
 import random
 import threading
 
-from procvma import names
+from procvma import vocab
 from procvma._core import ffi, lib
 
 PAGE_SIZE = lib.PV_PAGE_SIZE
 MAX_REGION_PAGES = lib.PV_MM_MAX_REGION_PAGES
-LOCKS = {name: getattr(lib, c) for name, c in names.LOCKS.items()}
-PROCFILES = {name: getattr(lib, c) for name, c in names.PROCFILES.items()}
-INJECT = {name: getattr(lib, c) for name, c in names.INJECT.items()}
+LOCKS = vocab.LOCK.constants(lib)
+PROCFILES = vocab.PROCFILE.constants(lib)
+INJECT = vocab.INJECT.constants(lib)
 
 _rcu = threading.local()
 

@@ -8,7 +8,7 @@ import itertools
 
 import click
 
-from procvma import names, options, runner
+from procvma import options, runner, vocab
 from procvma.commands import CONTEXT, command_line, design_title, run_points
 
 # The grid's axes, outermost first; the design varies fastest so that a
@@ -16,31 +16,16 @@ from procvma.commands import CONTEXT, command_line, design_title, run_points
 AXES = ["procfile", "gb", "mb", "holes", "busyduration", "nbusytasks",
         "nbusycpus", "lock"]
 
+_OPTS = options.SAMPLE_OPTS
 LIST_OPTIONS = {
-    "busyduration": click.option(
-        "--busyduration", type=options.IntList(0), default="1,2,5,10",
-        show_default=True, help="Busy-waiters' spin times, ms (0: forever)."),
-    "nbusytasks": click.option(
-        "--nbusytasks", type=options.IntList(0), default="1", show_default=True,
-        help="Scanners (and busy-waiters) per busy CPU."),
-    "nbusycpus": click.option(
-        "--nbusycpus", type=options.IntList(0), default=None,
-        help="Busy CPU counts. (default 2, fewer on a smaller machine)"),
-    "gb": click.option(
-        "--gb", type=options.IntList(1), default=None,
-        help="Region sizes in GiB (or --mb; one of the two)."),
-    "mb": click.option(
-        "--mb", type=options.IntList(1), default=None,
-        help="Region sizes in MiB. (default 128)"),
-    "holes": click.option(
-        "--holes", type=options.IntList(0), default="0", show_default=True,
-        help="Single-page holes the region starts with, spread evenly."),
-    "procfile": click.option(
-        "--procfile", type=options.WordList(), default="smaps_rollup",
-        show_default=True, help="/proc/PID files the scanners read."),
-    "lock": click.option(
-        "--lock", type=options.WordList(list(names.LOCKS)), default=None,
-        help="Simulated designs. (default mmap,vma)"),
+    "busyduration": _OPTS["busyduration"].many("1,2,5,10"),
+    "nbusytasks": _OPTS["nbusytasks"].many("1"),
+    "nbusycpus": _OPTS["nbusycpus"].many(default_help=_OPTS["nbusycpus"].default_help),
+    "gb": _OPTS["gb"].many(),
+    "mb": _OPTS["mb"].many(default_help=_OPTS["mb"].default_help),
+    "holes": _OPTS["holes"].many("0"),
+    "procfile": _OPTS["procfile"].many("smaps_rollup"),
+    "lock": _OPTS["lock"].many(choices=vocab.LOCK, default_help=",".join(vocab.LOCK)),
 }
 
 
@@ -65,11 +50,11 @@ def sweep_cmd(**p):
       procvma sweep --procfile smaps_rollup --busyduration 2 --mb 128,1024,8192
       procvma sweep --procfile smaps_rollup --busyduration 2 --holes 0,1000,10000
     """
-    backend = p.get("backend") or "sim"
+    backend = p.get("backend") or vocab.BACKEND.default
     options.check_backend_options(backend, p["lock"])
     if p["gb"] and p["mb"]:
         raise click.UsageError("give region sizes with --gb or with --mb, not both")
-    locks = p["lock"] or (list(names.LOCKS) if backend == "sim" else [None])
+    locks = p["lock"] or (list(vocab.LOCK) if backend == vocab.BACKEND.sim else [None])
     grid = {
         "procfile": p["procfile"],
         "gb": p["gb"] or [None],

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from procvma import names, runner
+from procvma import runner, vocab
 from procvma._core import ffi, lib
 from procvma.commands import CONTEXT, EXIT_INTERRUPTED
 from procvma.simmm import INJECT, LOCKS, PROCFILES
@@ -83,9 +83,9 @@ def violation_lines(res):
 @click.command("torture", context_settings=CONTEXT)
 @click.option("--duration", type=click.FloatRange(min=0.1, max=86400), default=10.0,
               show_default=True, help="Seconds to run.")
-@click.option("--lock", type=click.Choice([*names.LOCKS, "both"]), default="both",
+@click.option("--lock", type=click.Choice(vocab.LOCK.choices()), default=vocab.LOCK.every,
               show_default=True, help="Reader locking design(s) to walk in.")
-@click.option("--procfile", type=click.Choice([*names.PROCFILES, "all"]),
+@click.option("--procfile", type=click.Choice([*vocab.PROCFILE, "all"]),
               default="all", show_default=True, help="Simulated /proc file(s) to walk.")
 @click.option("--writers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Threads contending for the mmap write lock.")
@@ -112,7 +112,7 @@ def torture_cmd(duration, lock, procfile, writers, readers, inject, pages, seed,
     back in the pool.
 
     Prints a summary ending in "violations: N" and exits 1 if N > 0."""
-    locks = list(names.LOCKS) if lock == "both" else [lock]
+    locks = vocab.LOCK.expand(lock)
     procfiles = list(PROCFILES) if procfile == "all" else [procfile]
     cfg = make_config(duration, locks, procfiles, writers, readers, inject, pages,
                       seed, max_violations)

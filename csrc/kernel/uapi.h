@@ -23,6 +23,15 @@
 #define PV_PROC_SMAPS 1
 #define PV_PROC_SMAPS_ROLLUP 2
 
+/*
+ * The kernel's preemption models (kernel/sched/core.c, "Dynamic Preempt:"):
+ * where a task running kernel code may be switched out.
+ */
+#define PV_PREEMPT_NONE 0
+#define PV_PREEMPT_VOLUNTARY 1
+#define PV_PREEMPT_FULL 2
+#define PV_PREEMPT_LAZY 3
+
 /* Faults that deliberately break the model (procvma torture --inject). */
 #define PV_INJECT_NONE 0
 #define PV_INJECT_NO_RESUME_CHECK 1	/* rollup re-walks what it already counted */

@@ -1,0 +1,206 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The vocabulary: every closed set of words a configuration is made of,
+each defined here once, with its default, the C core's constant for each
+word and the constraints that come with a word.
+
+    BACKEND   --backend    sim | kernel
+    LOCK      --lock       mmap | vma (| both: every design)
+    PROCFILE  --procfile   maps | smaps | smaps_rollup (the simulator's;
+                           the kernel backend reads any /proc/PID file)
+    SCANNER   --scanner    cat | read | query (query reads maps alone)
+    PREEMPT   --preempt    none | voluntary | full | lazy (default: the
+                           host's, hostinfo.preempt_model())
+    TRACE_ENGINE --trace-engine  bpf | tracefs
+    INJECT    torture --inject   the faults the simulator can inject
+
+A word is a str (it goes into a CSV, a dict key or a comparison as the
+word itself) that also carries its C constant's name and what it means.
+Adding a word to a set is one entry here; the C constant it names must
+exist in the C core's headers (kernel/uapi.h, harness/api.h), which
+tests/test_vocab.py checks.
+
+Pure Python, so that options can be checked, and --help listed, before
+the C core is loaded; simmm pairs each word with the constant's value.
+"""
+
+from typing import Dict, Iterator, Optional, Sequence
+
+
+class Word(str):
+    """One word of a closed set: the word itself, the name of the C core's
+    constant for it (None where the C core has none) and its help."""
+
+    const: Optional[str]
+    help: str
+
+    def __new__(cls, word, const=None, help=""):
+        self = super().__new__(cls, word)
+        self.const = const
+        self.help = help
+        return self
+
+
+class Scanner(Word):
+    """A way for a scanner to read.  procfile: the only file it can read
+    (None: any); pass_cost_as: the scanner whose calibrated per-pass cost
+    it pays outside any lock (None: its own, measured by calibrate)."""
+
+    procfile: Optional[str]
+    pass_cost_as: Optional[str]
+
+    def __new__(cls, word, const=None, help="", procfile=None, pass_cost_as=None):
+        self = super().__new__(cls, word, const, help)
+        self.procfile = procfile
+        self.pass_cost_as = pass_cost_as
+        return self
+
+
+class Vocabulary:
+    """A closed set of words, in order, as --OPTION takes them.  every: a
+    word that means all of them (--lock both); default: the word (or
+    every) an option left out takes, or None where it is found out at
+    run time (default_from says how)."""
+
+    def __init__(self, option: str, words: Sequence[Word],
+                 default: Optional[str] = None, every: Optional[str] = None,
+                 default_from: Optional[str] = None):
+        self.option = option
+        self.words = tuple(words)
+        self._by_name = {str(w): w for w in self.words}
+        assert len(self._by_name) == len(self.words), option
+        assert default is None or default == every or default in self._by_name
+        self.default = self._by_name.get(default, default)
+        self.every = every
+        self.default_from = default_from
+
+    def __iter__(self) -> Iterator[Word]:
+        return iter(self.words)
+
+    def __len__(self):
+        return len(self.words)
+
+    def __contains__(self, word):
+        return word in self._by_name
+
+    def __getitem__(self, word) -> Word:
+        return self._by_name[word]
+
+    def __getattr__(self, word) -> Word:
+        # SCANNER.read: a word by name, where code means that one word.
+        try:
+            return self.__dict__["_by_name"][word]
+        except KeyError:
+            raise AttributeError(f"{self.__dict__.get('option')}: no word {word!r}")
+
+    def choices(self):
+        """What the option accepts: the words, then every's word."""
+        return [*self.words, *([self.every] if self.every else [])]
+
+    def expand(self, word) -> list:
+        """[word], or every word for every's word."""
+        return list(self.words) if word == self.every else [self[word]]
+
+    def check(self, word) -> Word:
+        """The Word for word, or ValueError naming the option and the set."""
+        if word not in self._by_name:
+            raise ValueError(f"{self.option} {word}: not one of "
+                             + ", ".join(self.choices()))
+        return self._by_name[word]
+
+    def constants(self, lib) -> Dict[str, int]:
+        """{word: value of its C constant in lib}, for the words that have one."""
+        return {w: getattr(lib, w.const) for w in self.words if w.const}
+
+    def describe(self) -> str:
+        """'w1, help; w2, help' for --help."""
+        return "; ".join(f"{w}, {w.help}" if w.help else str(w) for w in self.words)
+
+
+_sim = Word("sim", "PV_BACKEND_SIM", "the simulated kernel")
+BACKEND = Vocabulary("--backend", [
+    _sim,
+    Word("kernel", "PV_BACKEND_KERNEL", "this machine's kernel"),
+], default=_sim)
+
+# The designs: "before", the whole walk under mmap_lock; "after", per-VMA
+# locks under RCU (the seed's patch).
+LOCK = Vocabulary("--lock", [
+    Word("mmap", "PV_LOCK_MMAP", "before: --lock mmap, /proc walk under mmap_lock"),
+    Word("vma", "PV_LOCK_VMA", "after: --lock vma, /proc walk under per-VMA locks (RCU)"),
+], default="both", every="both")
+
+# The simulator's /proc files, in PV_PROC_* order.  The kernel backend
+# reads any /proc/PID file this kernel has (hostinfo.procfile_exists).
+_maps = Word("maps", "PV_PROC_MAPS", "one line per VMA")
+PROCFILE = Vocabulary("--procfile", [
+    _maps,
+    Word("smaps", "PV_PROC_SMAPS", "maps plus each VMA's page walk"),
+    Word("smaps_rollup", "PV_PROC_SMAPS_ROLLUP",
+         "the whole page walk summed in one block"),
+], default=_maps)
+
+_cat = Scanner("cat", "PV_SCANNER_CAT",
+               "a shell loop running cat per pass like the reference's "
+               "scanpid.sh")
+_read = Scanner("read", "PV_SCANNER_READ",
+                "an in-process open, read to EOF, close")
+SCANNER = Vocabulary("--scanner", [
+    _cat,
+    _read,
+    # The queries the model does step by step; the open() and close()
+    # around them cost what read's do.
+    Scanner("query", "PV_SCANNER_QUERY",
+            "open maps once per pass and ask PROCMAP_QUERY for every VMA, "
+            "as symbolizers do", procfile=_maps, pass_cost_as=_read),
+], default=_cat)
+
+# The kernel's preemption models (SPEC §2; dmesg: "Dynamic Preempt: ...").
+PREEMPT = Vocabulary("--preempt", [
+    Word("none", "PV_PREEMPT_NONE",
+         "switched out only at cond_resched(), sleeping or the return to user"),
+    Word("voluntary", "PV_PREEMPT_VOLUNTARY",
+         "none, plus the might_resched() points"),
+    Word("full", "PV_PREEMPT_FULL", "switched out anywhere outside a lock"),
+    Word("lazy", "PV_PREEMPT_LAZY",
+         "full for real-time tasks, at the tick or return to user for the rest"),
+], default_from="the host's (hostinfo.preempt_model())")
+
+# How --trace collects the kernel's mmap_lock figures.
+TRACE_ENGINE = Vocabulary("--trace-engine", [
+    Word("bpf", None, "summed in the kernel by a BPF program (libbpf CO-RE)"),
+    Word("tracefs", None, "every event through tracefs, summed in Python"),
+], default_from="bpf where it loads, tracefs otherwise")
+
+# Faults that break the simulated kernel on purpose (procvma torture).
+INJECT = Vocabulary("--inject", [
+    Word("no-resume-check", "PV_INJECT_NO_RESUME_CHECK",
+         "the rollup re-walks what it already counted"),
+    Word("no-vma-lock", "PV_INJECT_NO_VMA_LOCK",
+         "per-VMA readers skip vma_start_read()"),
+    Word("no-drain", "PV_INJECT_NO_DRAIN",
+         "vma_start_write() does not wait for readers"),
+    Word("skip-merged", "PV_INJECT_SKIP_MERGED",
+         "maps/smaps skip a VMA grown across the resume point"),
+])
+
+# Every set, for the check that the C core has each constant.
+VOCABULARIES = (BACKEND, LOCK, PROCFILE, SCANNER, PREEMPT, TRACE_ENGINE, INJECT)
+del _sim, _maps, _cat, _read
+
+
+def check_scanner_procfile(scanner, procfile):
+    """ValueError when scanner cannot read procfile (query: maps alone)."""
+    need = SCANNER.check(scanner).procfile
+    if need is not None and procfile != need:
+        raise ValueError(f"{SCANNER.option} {scanner} reads /proc/PID/{need} alone: "
+                         f"use --procfile {need}, not {procfile}")
+
+
+def pass_cost_scanner(scanner) -> Word:
+    """The scanner whose calibrated pass cost scanner pays."""
+    w = SCANNER.check(scanner)
+    return SCANNER[w.pass_cost_as] if w.pass_cost_as else w
+
+
+# The scanners calibrate measures a pass cost for, the default first.
+CALIBRATED_SCANNERS = tuple(w for w in SCANNER if w.pass_cost_as is None)
