@@ -34,12 +34,10 @@ class BpfUnavailable(Exception):
 def holder_figures(f, walks):
     """The schema.HOLDER_COLUMNS of a sample from its summed figures (a
     struct pv_ktrace_figures) and its completed passes."""
-    preempted = f.reader_hold_preempted_ms
-    sleeping = f.reader_hold_sleeping_ms
     return {
-        "reader_hold_running_ms": max(f.reader_hold_ms - preempted - sleeping, 0.0),
-        "reader_hold_preempted_ms": preempted,
-        "reader_hold_sleeping_ms": sleeping,
+        "reader_hold_running_ms": f.reader_hold_running_ms,
+        "reader_hold_preempted_ms": f.reader_hold_preempted_ms,
+        "reader_hold_sleeping_ms": f.reader_hold_sleeping_ms,
         "mapper_sleeps": f.mapper_sleeps,
         "mapper_wakeups": f.mapper_wakeups,
         "reader_cpu_per_pass_ms": f.reader_cpu_ms / walks if walks else math.nan,

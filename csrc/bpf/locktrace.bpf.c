@@ -57,7 +57,8 @@ struct task_state {
 	__u64 on_since;		/* switched in at; 0: not on CPU (as far as seen) */
 	__u64 hold_from;	/* holds the target's mmap_lock for read since; 0: not */
 	__u64 off_since;	/* holder off CPU since; 0: on CPU */
-	__u64 hold_preempted;	/* this hold's time off CPU, runnable */
+	__u64 hold_running;	/* this hold's time on CPU */
+	__u64 hold_preempted;	/* ... off CPU, runnable */
 	__u64 hold_sleeping;	/* ... and asleep */
 	__u32 off_runnable;	/* while off CPU: runnable (1) or asleep (0) */
 	__u32 exiting;		/* sched_process_exit seen: drop at its last switch */
@@ -81,6 +82,7 @@ struct pv_ktrace_sums {
 	__u64 reader_holds;
 	__u64 hold_ns;
 	__u64 hold_max_ns;
+	__u64 hold_running_ns;
 	__u64 hold_preempted_ns;
 	__u64 hold_sleeping_ns;
 	__u64 reader_cpu_ns;
@@ -139,6 +141,20 @@ static __always_inline __u64 our_mm(__u64 mm, __u32 tgid)
 	return mm;
 }
 
+/*
+ * A holder's stretch on CPU that ends now (switched out, or releasing):
+ * measured on its own, from its switch-in, so that running, preempted
+ * and asleep are three measurements whose sum can be checked against
+ * the hold's length.
+ */
+static __always_inline void holder_on_ends(struct task_state *t, __u64 now)
+{
+	__u64 from = t->on_since > t->hold_from ? t->on_since : t->hold_from;
+
+	if (t->on_since && now > from)
+		t->hold_running += now - from;
+}
+
 static __always_inline int lock_start(__u64 mm, bool write)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -185,7 +201,11 @@ static __always_inline int lock_acquired(__u64 mm, bool write, bool success)
 	if (!t)
 		return 0;	/* not one of the run's readers */
 	s->reader_locks++;
+	/* It runs: a task added while on CPU has not been seen switched in. */
+	if (!t->on_since)
+		t->on_since = now;
 	t->hold_from = now;
+	t->hold_running = 0;
 	t->hold_preempted = 0;
 	t->hold_sleeping = 0;
 	t->off_since = 0;
@@ -198,20 +218,23 @@ static __always_inline int lock_released(__u64 mm, bool write)
 	__u32 tid = (__u32)id;
 	struct pv_ktrace_sums *s;
 	struct task_state *t;
-	__u64 d;
+	__u64 now, d;
 
 	if (!our_mm(mm, id >> 32) || write || (__u32)(id >> 32) == mapper_tgid)
 		return 0;
 	t = bpf_map_lookup_elem(&tasks, &tid);
 	if (!t || !t->hold_from)
 		return 0;
-	d = bpf_ktime_get_ns() - t->hold_from;
+	now = bpf_ktime_get_ns();
+	d = now - t->hold_from;
+	holder_on_ends(t, now);
 	t->hold_from = 0;
 	s = cpu_sums();
 	if (!s || !phase)
 		return 0;
 	s->reader_holds++;
 	s->hold_ns += d;
+	s->hold_running_ns += t->hold_running;
 	s->hold_preempted_ns += t->hold_preempted;
 	s->hold_sleeping_ns += t->hold_sleeping;
 	if (d > s->hold_max_ns)
@@ -296,6 +319,8 @@ int BPF_PROG(pv_switch, bool preempt, struct task_struct *prev,
 			if (s)
 				s->reader_cpu_ns += now - from;
 		}
+		if (t->hold_from)
+			holder_on_ends(t, now);
 		t->on_since = 0;
 		if (t->exiting) {
 			bpf_map_delete_elem(&tasks, &prev_tid);

@@ -156,7 +156,8 @@ struct pv_ktrace_figures {
 	unsigned long long reader_holds;	/* ... that were released */
 	double reader_hold_ms;			/* their total */
 	double reader_hold_max_ms;
-	double reader_hold_preempted_ms;
+	double reader_hold_running_ms;		/* measured apart: the three */
+	double reader_hold_preempted_ms;	/*   should add up to the total */
 	double reader_hold_sleeping_ms;
 	double reader_cpu_ms;
 	unsigned long long missed;		/* tasks the trace had no room for */

@@ -45,6 +45,7 @@ struct pv_ktrace_sums {
 	__u64 reader_holds;
 	__u64 hold_ns;
 	__u64 hold_max_ns;
+	__u64 hold_running_ns;
 	__u64 hold_preempted_ns;
 	__u64 hold_sleeping_ns;
 	__u64 reader_cpu_ns;
@@ -263,6 +264,7 @@ int pv_ktrace_figures(struct pv_ktrace *kt, struct pv_ktrace_figures *out)
 		t.hold_ns += c->hold_ns;
 		if (c->hold_max_ns > t.hold_max_ns)
 			t.hold_max_ns = c->hold_max_ns;
+		t.hold_running_ns += c->hold_running_ns;
 		t.hold_preempted_ns += c->hold_preempted_ns;
 		t.hold_sleeping_ns += c->hold_sleeping_ns;
 		t.reader_cpu_ns += c->reader_cpu_ns;
@@ -277,6 +279,7 @@ int pv_ktrace_figures(struct pv_ktrace *kt, struct pv_ktrace_figures *out)
 	out->reader_holds = t.reader_holds;
 	out->reader_hold_ms = (double)t.hold_ns / 1e6;
 	out->reader_hold_max_ms = (double)t.hold_max_ns / 1e6;
+	out->reader_hold_running_ms = (double)t.hold_running_ns / 1e6;
 	out->reader_hold_preempted_ms = (double)t.hold_preempted_ns / 1e6;
 	out->reader_hold_sleeping_ms = (double)t.hold_sleeping_ns / 1e6;
 	out->reader_cpu_ms = (double)t.reader_cpu_ns / 1e6;
