@@ -468,7 +468,7 @@ def compare_cmd(files, by, metrics, include_hangs):
         click.echo(render(rows, by))
     click.echo()
     click.echo(wrap(LEGEND, indent=""))
-    if any(r.auto for r in rows):
+    if any(r.auto for _, rows in blocks for r in rows):
         click.echo(wrap(AUTO_LEGEND, indent=""))
     if not by:
         for path, missing in ((a, only_in(df_a, df_b)),
