@@ -22,7 +22,7 @@ from typing import Dict, List, Sequence
 
 import click
 
-from procvma import schema, stats
+from procvma import machines, schema, stats
 from procvma.compare import BadInput, format_table
 from procvma.plot import DESIGN_NAMES, check_writable, output_format
 
@@ -46,6 +46,7 @@ class Line:
 
     def __init__(self, config: Dict, rows):
         self.config = config
+        self.machine = ""       # which machine, when the lines are of several
         self.points = []
         for (pages, holes), g in rows.groupby(["region_pages", "holes"], sort=True):
             walk = stats.median(g["walk_avg_ms"])
@@ -63,8 +64,11 @@ class Line:
     def label(self) -> str:
         c = self.config
         if c["backend"] == "kernel":
-            return f"Linux {c.get('kernel_release', '')} (this machine)".replace("  ", " ")
-        return f"simulator, {DESIGN_NAMES.get(c['lock'], c['lock'])}"
+            # Several machines: which one says which kernel.
+            return self.machine or f"Linux {c.get('kernel_release', '')} " \
+                "(this machine)".replace("  ", " ")
+        text = f"simulator, {DESIGN_NAMES.get(c['lock'], c['lock'])}"
+        return f"{text} on {self.machine}" if self.machine else text
 
     def by_size(self) -> List[Dict]:
         return [p for p in self.points if p["holes"] == 0]
@@ -89,11 +93,17 @@ class Line:
 
 
 def load_lines(df) -> List[Line]:
+    """A line per design and machine: two machines' samples are never
+    one median."""
     lines = []
-    for config, rows in df.groupby(LINE_KEY, sort=True, dropna=False):
-        config = dict(zip(LINE_KEY, config))
-        config["kernel_release"] = rows["kernel_release"].iloc[0]
-        lines.append(Line(config, rows))
+    parts = machines.split(df)
+    for machine, part in parts:
+        for config, rows in part.groupby(LINE_KEY, sort=True, dropna=False):
+            config = dict(zip(LINE_KEY, config))
+            config["kernel_release"] = machine[1]
+            lines.append(Line(config, rows))
+            if len(parts) > 1:
+                lines[-1].machine = machines.describe(machine)
     return lines
 
 

@@ -81,3 +81,19 @@ def test_bad_input_is_one_line(tmp_path):
     csv = write(tmp_path / "g.csv", sweep_rows())
     r = growth(csv, "-o", tmp_path / "g.txt")
     assert r.exit_code == 2 and r.output.count("\n") == 1
+
+
+def test_two_kernels_are_two_lines_never_one_median(tmp_path):
+    old = [dict(r, kernel_release="6.1.0", hostname="box") for r in
+           sweep_rows(backend="kernel", lock="kernel", per_page_ms=1e-5)]
+    new = [dict(r, kernel_release="6.18.0", hostname="box") for r in
+           sweep_rows(backend="kernel", lock="kernel", per_page_ms=3e-5)]
+    r = growth(write(tmp_path / "two.csv", old, new))
+    assert r.exit_code == 0, r.output
+    # Each kernel's own median of its 3 samples at 128 MiB (32768 pages,
+    # 1e-5 and 3e-5 ms a page), on a line of its own.
+    rows = [ln.split("  ") for ln in r.output.splitlines() if "128 MiB" in ln]
+    assert [(cells[0], "0.331" in ln, "0.993" in ln) for cells, ln in
+            zip(rows, [" ".join(c) for c in rows])] == [
+        ("host box, Linux 6.1.0, Test CPU", True, False),
+        ("host box, Linux 6.18.0, Test CPU", False, True)]
