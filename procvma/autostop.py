@@ -8,9 +8,10 @@ under both) are a pair, compared through the ratio mmap/vma of their
 medians; a configuration measured alone (--lock mmap, --lock vma, the
 kernel backend) is a single, whose median is what is estimated.  A pair
 decides when the 95% confidence sequence of its ratio (sequential.py)
-lies wholly on one side of 1 and within +-precision of the estimate, or
-lies within +-precision of 1 (no change larger than that); a single when
-its median's sequence lies within +-precision.  The run stops when every
+lies wholly on one side of 1 and is narrower than the estimate
++-precision, or lies within 1 +-precision (no change larger than that);
+a single when its median's sequence is narrower than the median
++-precision.  The run stops when every
 group has decided, or after --max-samples rounds.
 """
 
@@ -78,7 +79,7 @@ class AutoStop:
         interval = "unbounded yet" if math.isinf(lo) or math.isinf(hi) \
             else f"{lo:.3f}..{hi:.3f} ms"
         return ok, (f"median opavg {ms} ms (95% confidence sequence "
-                    f"{interval}, {'within' if ok else 'wider than'} "
+                    f"{interval}, {'narrower' if ok else 'wider'} than "
                     f"{_pct(self.precision)})")
 
     def _pair_text(self, c):
@@ -96,7 +97,7 @@ class AutoStop:
         return (f"{verdict}: mmap/vma median opavg ratio {c.estimate:#.3g}x, "
                 f"95% confidence sequence "
                 f"{sequential.fmt_interval(c.low, c.high)} "
-                f"({'within' if near else 'wider than'} "
+                f"({'narrower' if near else 'wider'} than "
                 f"{_pct(self.precision)})")
 
     def __call__(self, points) -> bool:

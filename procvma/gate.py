@@ -79,6 +79,8 @@ def samples_to_decide(n: int, ratio: float, ci: Tuple[float, float],
     as 1/sqrt(n) around the ratio (on a log scale, where it is about
     symmetric).  None when the ratio sits on the bound."""
     lo, hi = ci
+    if not (lo > 0 and math.isfinite(hi) and ratio > 0):
+        return None     # an interval not yet bounded: no scale to go by
     est = math.log(ratio)
     half = max(math.log(hi) - est, est - math.log(lo))
     dist = abs(est - math.log(bound))

@@ -437,14 +437,14 @@ RUN_OPTIONS = {
                      help="Samples per table (default 7), or auto: sample in "
                           "rounds of one per table until a 95% confidence "
                           "sequence decides (the designs' ratio on one side "
-                          "of 1, or one design's median, within "
+                          "of 1, or one design's median, narrower than "
                           "--precision), at most --max-samples rounds."),
     "max_samples": _opt("--max-samples", type=click.IntRange(min=1),
                         metavar="N", help="--nsamples auto: at most N samples "
                                           "per table. (default 40)"),
     "precision": _opt("--precision", type=Percent(), metavar="P%",
-                      help="--nsamples auto: stop when the interval lies "
-                           "within +-P of the estimate. (default 10%)"),
+                      help="--nsamples auto: stop when the interval is "
+                           "narrower than the estimate +-P. (default 10%)"),
     "rawdata": click.option("--rawdata", is_flag=True,
                             help="Print per-sample data instead of the summary."),
     "lock": SAMPLE_OPTS["lock"].one(),

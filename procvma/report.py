@@ -309,6 +309,8 @@ def sequential_line(f: Figures) -> str:
 def fmt_interval(c) -> str:
     if math.isnan(c.low):
         return "-"
+    if c.low <= 0 and math.isinf(c.high):
+        return "unbounded yet"
     hi = "inf" if math.isinf(c.high) else fmt_ratio(c.high).rstrip("x")
     return f"{fmt_ratio(c.low).rstrip('x')}..{hi}"
 

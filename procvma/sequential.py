@@ -56,7 +56,7 @@ ALPHA = 0.05
 # The boundary is tightest near this many samples: where the runs we
 # expect to decide (1 s samples, a decision within a minute) stop.
 PLANNED_SAMPLES = 20
-# --precision's default: the interval within +-10% of the estimate.
+# --precision's default: the interval narrower than the estimate +-10%.
 PRECISION = 0.10
 
 # Verdicts of a comparison.
@@ -169,9 +169,16 @@ def ratio_cs_unpaired(a: Sequence[float], b: Sequence[float],
 
 
 def within(est: float, lo: float, hi: float, precision: float) -> bool:
-    """Whether [lo, hi] lies within +-precision of est."""
+    """Whether [lo, hi] is narrower than est +-precision: its width at
+    most 2 * precision * est.  (A sequence's ends sit unevenly around the
+    estimate, the order statistics of a skewed sample.)"""
     return (math.isfinite(lo) and math.isfinite(hi) and est > 0
-            and lo >= est * (1 - precision) and hi <= est * (1 + precision))
+            and hi - lo <= 2 * precision * est)
+
+
+def near_one(lo: float, hi: float, precision: float) -> bool:
+    """Whether [lo, hi] lies within 1 +-precision: no change larger."""
+    return lo >= 1 - precision and hi <= 1 + precision
 
 
 @dataclass(frozen=True)
@@ -199,7 +206,7 @@ def judge(est: float, lo: float, hi: float,
         verdict = UNDECIDED
     elif lo > 1 or hi < 1:
         verdict = DECIDED if within(est, lo, hi, precision) else DIFFERENT
-    elif within(est, lo, hi, precision):
+    elif near_one(lo, hi, precision):
         verdict = EQUIVALENT
     else:
         verdict = UNDECIDED

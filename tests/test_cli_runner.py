@@ -314,7 +314,7 @@ def test_auto_stops_once_the_designs_ratio_is_decided(monkeypatch, capsys):
                                f"after {n} rounds ({2 * n} samples, ")
     assert ("decided: per-VMA (--lock vma) faster: mmap/vma median opavg "
             "ratio 10.0x, 95% confidence sequence 9.") in lines[0]
-    assert lines[0].endswith("(within +-10%)")
+    assert lines[0].endswith("(narrower than +-10%)")
 
 
 def test_auto_stops_at_max_samples_when_the_samples_cannot_decide(

@@ -179,6 +179,11 @@ def test_compare_and_gate_on_auto_runs_use_the_sequence(tmp_path):
     assert "Rows from a --nsamples auto run" in out
     result = invoke(gate_cmd, "--reference", a, "--current", b)
     assert result.exit_code == EXIT_INCONCLUSIVE, result.output
+    # Too few samples for the sequence to bound the ratio at all.
+    a, b = auto_files(tmp_path, 1.15, nsamples=6)
+    result = invoke(gate_cmd, "--reference", a, "--current", b)
+    assert result.exit_code == EXIT_INCONCLUSIVE, result.output
+    assert "more samples would decide" in " ".join(result.output.split())
     # Clearly apart and enough samples: the sequence decides, and fails it.
     a, b = auto_files(tmp_path, 3.0, nsamples=30)
     result = invoke(gate_cmd, "--reference", a, "--current", b)
