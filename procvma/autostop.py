@@ -124,5 +124,5 @@ class AutoStop:
 
 
 def _label(group):
-    return group[0].tag.strip("[]") if group[0].tag else \
-        group[0].params.get("lock", "")
+    """How a line names a group: its points' progress tags."""
+    return " against ".join(p.tag or str(p.params.get("lock", "")) for p in group)
