@@ -83,6 +83,12 @@ def _tool(name):
     return shutil.which(name) or f"/usr/sbin/{name}"
 
 
+# clang's -D__TARGET_ARCH_* for this machine (bpf_tracing.h's register
+# layouts), by uname -m.
+BPF_ARCH = {"x86_64": "x86", "aarch64": "arm64", "ppc64le": "powerpc",
+            "s390x": "s390", "riscv64": "riscv", "loongarch64": "loongarch"}
+
+
 def build_bpf(sources):
     """Compile the BPF programs and generate their skeleton into BPF_BUILD;
     returns the include directory."""
@@ -96,7 +102,8 @@ def build_bpf(sources):
         name = os.path.basename(src).split(".")[0]
         obj = os.path.join(BPF_BUILD, f"{name}.bpf.o")
         subprocess.run([_tool("clang"), "-g", "-O2", "-target", "bpf",
-                        "-D__TARGET_ARCH_x86", "-Wall", "-Werror",
+                        f"-D__TARGET_ARCH_{BPF_ARCH.get(os.uname().machine, 'x86')}",
+                        "-Wall", "-Werror",
                         "-I", BPF_BUILD, "-c", os.path.join(ROOT, CSRC, src),
                         "-o", obj], check=True)
         skel = os.path.join(BPF_BUILD, f"{name}.skel.h")

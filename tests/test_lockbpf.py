@@ -10,11 +10,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+import threading
 import time
 
 import pytest
 
-from procvma import lockbpf, locktrace, schema
+from procvma import lockbpf, locktrace, runner, schema
 
 from test_cli import command
 
@@ -99,6 +101,92 @@ def test_a_preempted_reader_holds_mmap_lock_preempted_not_asleep(bpf, tmp_path):
         assert row["mapper_sleeps"] > 0
         assert row["mapper_sleeps"] <= row["mapper_wakeups"] + 2
     assert "read holds" in r.stdout and "preempted" in r.stdout
+
+
+# A process with the slow file mapped, each of its pages not yet read:
+# it prints the mapping's address, then on each line from us maps and
+# unmaps a page of its own (so that its mm is named to the programs).
+HOLDEE = """
+import mmap, sys
+f = open(sys.argv[1], "rb")
+m = mmap.mmap(f.fileno(), int(sys.argv[2]), prot=mmap.PROT_READ)
+for line in open("/proc/self/maps"):
+    if sys.argv[1] in line:
+        print(line.split("-")[0], flush=True)
+for line in sys.stdin:
+    mmap.mmap(-1, mmap.PAGESIZE).close()
+    print("ok", flush=True)
+"""
+SLOW_READ_S = 0.1
+SLOW_PAGES = 4
+
+
+def test_a_holder_asleep_a_known_time_is_counted_asleep(bpf, tmp_path):
+    # Reading another process's memory through /proc/PID/mem faults its
+    # pages in with its mmap_lock held for read, and no way to drop it
+    # (access_remote_vm()): a page of a file whose reads take 0.1 s to
+    # answer keeps the reader asleep, holding, for 0.1 s.  Four pages,
+    # four such holds; nothing else of note runs on the reader.
+    import slowfuse
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("needs /dev/fuse")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    core = runner.load_core()
+    fs = slowfuse.SlowFuse(str(mnt), SLOW_READ_S, pages=SLOW_PAGES)
+    try:
+        fs.__enter__()
+    except OSError as e:
+        pytest.skip(f"cannot mount a FUSE file system: {e}")
+    child = None
+    try:
+        with lockbpf.BpfLockTrace() as tr:
+            child = subprocess.Popen(
+                [sys.executable, "-c", HOLDEE, fs.path,
+                 str(SLOW_PAGES * slowfuse.PAGE)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            addr = int(child.stdout.readline(), 16)
+            assert core.lib.pv_ktrace_arm(tr.handle, child.pid) == 0
+            child.stdin.write("\n")
+            child.stdin.flush()
+            assert child.stdout.readline() == "ok\n"
+            out = {}
+
+            def reader():
+                out["rc"] = core.lib.pv_ktrace_add_reader(tr.handle)
+                fd = os.open(f"/proc/{child.pid}/mem", os.O_RDONLY)
+                try:
+                    core.lib.pv_ktrace_start(tr.handle)
+                    t0 = time.monotonic()
+                    for k in range(SLOW_PAGES):
+                        os.pread(fd, 1, addr + k * slowfuse.PAGE)
+                    out["wall_ms"] = (time.monotonic() - t0) * 1000
+                finally:
+                    os.close(fd)
+                    core.lib.pv_ktrace_mapper_done(tr.handle)
+                    core.lib.pv_ktrace_disarm(tr.handle)
+
+            t = threading.Thread(target=reader)
+            t.start()
+            t.join(30)
+            assert out["rc"] == 0
+            f, problem = tr.collect(SLOW_PAGES)
+    finally:
+        if child is not None:
+            child.kill()
+            child.wait()
+        fs.__exit__()
+    assert problem is None
+    assert fs.reads == SLOW_PAGES
+    known = SLOW_PAGES * SLOW_READ_S * 1000
+    assert f["reader_mmap_locks"] >= SLOW_PAGES
+    total = f["reader_hold_avg_ms"] * f["reader_mmap_locks"]
+    asleep = f["reader_hold_sleeping_ms"]
+    # Asleep for the file system's answers, which it gives after 0.1 s
+    # each; the wall time of the reads bounds it from above.
+    assert 0.95 * known <= asleep <= out["wall_ms"]
+    assert asleep == pytest.approx(total, rel=0.1)
+    assert f["reader_hold_running_ms"] + f["reader_hold_preempted_ms"] < 0.1 * known
 
 
 def test_maps_under_per_vma_locks_holds_next_to_nothing(bpf, tmp_path):

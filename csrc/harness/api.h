@@ -174,6 +174,22 @@ int pv_ktrace_open(struct pv_ktrace **out, char *errmsg, int errlen);
 void pv_ktrace_close(struct pv_ktrace *kt);
 /* The last sample's figures.  0 or -errno. */
 int pv_ktrace_figures(struct pv_ktrace *kt, struct pv_ktrace_figures *out);
+/*
+ * What a sample tells the programs as it goes (the kernel backend calls
+ * them; the tests, around a workload of their own).  Each is a store into
+ * the programs' mmapped globals or one map update, made outside every
+ * timed region; each is a no-op on a NULL trace.
+ */
+/* A new sample with this mapper: sums and followed tasks cleared. */
+int pv_ktrace_arm(struct pv_ktrace *kt, int mapper_pid);
+/* The calling thread reads: it, and whatever it forks from now on. */
+int pv_ktrace_add_reader(struct pv_ktrace *kt);
+/* The start gate opens: count from now. */
+void pv_ktrace_start(struct pv_ktrace *kt);
+/* The mapper is done: its events stop counting, the readers' go on. */
+void pv_ktrace_mapper_done(struct pv_ktrace *kt);
+/* The scanners are stopped: nothing counts any more. */
+void pv_ktrace_disarm(struct pv_ktrace *kt);
 
 /* ---- calibration measurements (calib.c) ------------------------------ */
 

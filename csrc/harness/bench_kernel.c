@@ -38,7 +38,6 @@
 
 #include "backend.h"
 #include "kmapper_proto.h"
-#include "ktrace.h"
 #include "procmap_query.h"
 #include "scan_loop.h"
 

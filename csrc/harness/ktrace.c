@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #include "procvma.h"
-#include "ktrace.h"
 
 #ifdef PV_HAVE_BPF
 #include <bpf/bpf.h>
@@ -124,9 +123,10 @@ int pv_ktrace_open(struct pv_ktrace **out, char *errmsg, int errlen)
 	}
 	kt->ncpus = libbpf_num_possible_cpus();
 	if (kt->ncpus <= 0) {
-		fail(errmsg, errlen, "cannot count the possible CPUs", -kt->ncpus);
+		err = kt->ncpus ? kt->ncpus : -EINVAL;
+		fail(errmsg, errlen, "cannot count the possible CPUs", -err);
 		free(kt);
-		return kt->ncpus ? kt->ncpus : -EINVAL;
+		return err;
 	}
 	kt->percpu = calloc((size_t)kt->ncpus, sizeof(*kt->percpu));
 	last_libbpf_msg[0] = '\0';
@@ -177,7 +177,7 @@ void pv_ktrace_close(struct pv_ktrace *kt)
  * programs' plain loads only in the weak sense that an event seen a
  * moment early or late moves the window's edge by that event.
  */
-int pv_ktrace_arm(struct pv_ktrace *kt, pid_t mapper)
+int pv_ktrace_arm(struct pv_ktrace *kt, int mapper)
 {
 	struct pv_locktrace__bss *g;
 	int err;
@@ -307,7 +307,7 @@ void pv_ktrace_close(struct pv_ktrace *kt)
 	(void)kt;
 }
 
-int pv_ktrace_arm(struct pv_ktrace *kt, pid_t mapper)
+int pv_ktrace_arm(struct pv_ktrace *kt, int mapper)
 {
 	(void)kt;
 	(void)mapper;
