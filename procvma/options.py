@@ -441,10 +441,12 @@ RUN_OPTIONS = {
                           "--precision), at most --max-samples rounds."),
     "max_samples": _opt("--max-samples", type=click.IntRange(min=1),
                         metavar="N", help="--nsamples auto: at most N samples "
-                                          "per table. (default 40)"),
+                                          "per table. (default "
+                                          f"{DEFAULTS['max_samples']})"),
     "precision": _opt("--precision", type=Percent(), metavar="P%",
                       help="--nsamples auto: stop when the interval is "
-                           "narrower than the estimate +-P. (default 10%)"),
+                           "narrower than the estimate +-P. (default "
+                           f"{DEFAULTS['precision']:.0%})"),
     "rawdata": click.option("--rawdata", is_flag=True,
                             help="Print per-sample data instead of the summary."),
     "lock": SAMPLE_OPTS["lock"].one(),
