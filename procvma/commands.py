@@ -128,6 +128,7 @@ class Progress:
         self.start = self.table_start = time.monotonic()
         self.quiet = quiet
         self.tty = sys.stderr.isatty() if tty is None else tty
+        self.bounded = False        # total is a bound (--nsamples auto)
 
     def sample(self, tag, row, nsamples, figures):
         self.done += 1
@@ -136,7 +137,8 @@ class Progress:
         elapsed = time.monotonic() - self.start
         left = elapsed / self.done * (self.total - self.done)
         click.echo(f"{tag} sample {row['sample']}/{nsamples}: {figures(row)}"
-                   f"; ETA {fmt_duration(left)}", err=True)
+                   f"; ETA {'at most ' if self.bounded else ''}"
+                   f"{fmt_duration(left)}", err=True)
 
     def table(self, tag, rows, figures, seconds=None):
         """The line for a finished table; seconds: how long its samples
@@ -189,6 +191,7 @@ def run_each(points, nsamples, seed, writer=None, figures=opavg_opmax,
 
     status, failure = 0, None
     progress = Progress(len(points) * nsamples, quiet)
+    progress.bounded = until is not None
     took = {id(p): 0.0 for p in points}
     try:
         with runner.stopping_on_signals():
