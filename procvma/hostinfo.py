@@ -170,18 +170,18 @@ def _stat_fields(path):
     return text[close + 2:].decode(errors="replace").split(), comm
 
 
-def runnable_others(own_pid, proc="/proc"):
-    """The tasks in state R (running, or waiting for a CPU) right now that
-    are not the run's own, as (tid, comm) pairs: neither threads of
-    process @own_pid nor of its descendants (the kernel backend's mapper
-    and shell loops, their cat).  Kernel threads count: they compete for
-    the CPUs as any task does.  One read of each process's stat, and of
-    each thread's only in a process with several."""
+def runnable_tasks(own_pid, proc="/proc"):
+    """The tasks in state R (running, or waiting for a CPU) right now, as
+    two lists of (tid, comm): the run's own, threads of process @own_pid
+    or of its descendants (the kernel backend's mapper and shell loops,
+    their cat), and the others.  Kernel threads are others: they compete
+    for the CPUs as any task does.  One read of each process's stat, and
+    of each thread's only in a process with several."""
     parent, running = {}, []
     try:
         pids = [int(p) for p in os.listdir(proc) if p.isdigit()]
     except OSError:
-        return []
+        return [], []
     for pid in pids:
         got = _stat_fields(f"{proc}/{pid}/stat")
         if not got:
@@ -215,7 +215,10 @@ def runnable_others(own_pid, proc="/proc"):
             pid = parent.get(pid, 0)
         return False
 
-    return [(tid, comm) for tid, pid, comm in running if not own(pid)]
+    mine, others = [], []
+    for tid, pid, comm in running:
+        (mine if own(pid) else others).append((tid, comm))
+    return mine, others
 
 
 def max_map_count():

@@ -214,9 +214,11 @@ def _machine_load():
     their way out: the previous sample's threads finish their exit after
     pthread_join() returns, the kernel backend's last cat after its
     shell is gone.  So a look counts only tasks that are neither threads
-    of this process nor of its descendants, and reads every task's state
-    only when procs_running says that anyone besides this thread is
-    runnable (on an idle machine, one read of /proc/stat).  One look can
+    of this process nor of its descendants (those /proc shows, or what
+    procs_running counts beyond the run's own, whichever is more), and
+    reads every task's state only when procs_running says that anyone
+    besides this thread is runnable (on an idle machine, one read of
+    /proc/stat).  One look can
     also catch a passing kernel thread: what stays runnable over a few
     milliseconds is what competes with the sample, so the figures are
     the fewest of a few looks, and a look that finds no other task ends
@@ -232,7 +234,14 @@ def _machine_load():
         raw.append(n)
         if n is None:
             break
-        others.append(0 if n <= 1 else len(hostinfo.runnable_others(me)))
+        if n <= 1:
+            others.append(0)
+        else:
+            # The tasks /proc shows, and what the count says beyond the
+            # run's own: tasks another PID namespace or hidepid hides
+            # from /proc still count.
+            mine, theirs = hostinfo.runnable_tasks(me)
+            others.append(max(len(theirs), n - len(mine)))
         if others[-1] == 0:
             break
     load = hostinfo.loadavg1()

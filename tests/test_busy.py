@@ -53,38 +53,48 @@ def spinners():
 
 def test_a_runnable_task_of_the_run_is_not_counted_a_foreign_one_is(spinners):
     run, own, foreign = spinners
-    tids = [tid for tid, _ in hostinfo.runnable_others(run)]
-    assert foreign in tids
-    assert own not in tids
+    mine, others = ([tid for tid, _ in tasks]
+                    for tasks in hostinfo.runnable_tasks(run))
+    assert foreign in others and foreign not in mine
+    assert own in mine and own not in others
     # Nor is the looking thread, nor any thread of this process, when
     # this process is the run: both spinners descend from it.
-    mine = [tid for tid, _ in hostinfo.runnable_others(os.getpid())]
-    assert not {os.getpid(), own, foreign} & set(mine)
+    mine, others = ([tid for tid, _ in tasks]
+                    for tasks in hostinfo.runnable_tasks(os.getpid()))
+    assert {os.getpid(), own, foreign} <= set(mine)
+    assert not {os.getpid(), own, foreign} & set(others)
 
 
 def test_a_sample_start_counts_the_fewest_others_of_a_few_looks(monkeypatch):
     monkeypatch.setattr(runner, "RUNNABLE_LOOK_GAP_S", 0)
-    # Three tasks runnable by /proc/stat; of them, the run's own on the
-    # way out and a foreign one, which a later look still finds.
-    monkeypatch.setattr(hostinfo, "procs_running", lambda: 3)
-    looks = iter([[(7, "cc1"), (8, "kworker/0:1")], [(7, "cc1")],
-                  [(7, "cc1"), (9, "x")], [(7, "cc1")], [(7, "cc1")]])
-    monkeypatch.setattr(hostinfo, "runnable_others", lambda pid: next(looks))
+    me = [(os.getpid(), "procvma")]
+    # Four tasks runnable by /proc/stat: this thread, one of the run's
+    # own on its way out, and a foreign one, which every look finds, with
+    # a kernel thread passing at one.
+    monkeypatch.setattr(hostinfo, "procs_running", lambda: 4)
+    exiting = me + [(6, "pv_bench_run")]
+    looks = iter([(exiting, [(7, "cc1"), (8, "kworker/0:1")]),
+                  (exiting, [(7, "cc1")]), (exiting, [(7, "cc1"), (9, "x")]),
+                  (exiting, [(7, "cc1")]), (exiting, [(7, "cc1")])])
+    monkeypatch.setattr(hostinfo, "runnable_tasks", lambda pid: next(looks))
     load = runner._machine_load()
-    assert load["procs_running"] == 3
-    assert load["others_running"] == 1
+    assert load["procs_running"] == 4
+    # Two at every look by the count (4 less the run's 2), one by /proc:
+    # a task /proc does not show (another PID namespace's) still counts.
+    assert load["others_running"] == 2
 
     # Runnable tasks, all the run's own: the first look settles it.
     calls = []
-    monkeypatch.setattr(hostinfo, "runnable_others",
-                        lambda pid: calls.append(pid) or [])
+    monkeypatch.setattr(hostinfo, "procs_running", lambda: 2)
+    monkeypatch.setattr(hostinfo, "runnable_tasks", lambda pid: calls.append(
+        pid) or (me + [(6, "cat")], []))
     assert runner._machine_load()["others_running"] == 0
     assert calls == [os.getpid()]
 
     # An idle machine: this thread alone is runnable, and no task's
     # state is read at all.
     monkeypatch.setattr(hostinfo, "procs_running", lambda: 1)
-    monkeypatch.setattr(hostinfo, "runnable_others",
+    monkeypatch.setattr(hostinfo, "runnable_tasks",
                         lambda pid: pytest.fail("read every task's state"))
     assert runner._machine_load()["others_running"] == 0
 
