@@ -124,21 +124,27 @@ static __always_inline long task_state(struct task_struct *t)
 }
 
 /*
- * The target mm of this event, or 0 when it is none of ours.  The first
- * event of the mapper on its own mm names the target.
+ * Whether this event is on the target mm.  The first event of the mapper
+ * on its own mm names the target.  Every other task's events on every
+ * other mm, the bulk of them system-wide, cost one load and a compare.
  */
-static __always_inline __u64 our_mm(__u64 mm, __u32 tgid)
+static __always_inline bool on_target(__u64 mm)
 {
 	__u64 target = target_mm;
 
-	if (mm == target && target)
-		return mm;
-	if (target || !mapper_tgid || tgid != mapper_tgid)
-		return 0;
+	if (target)
+		return mm == target;
+	if (!mapper_tgid || (__u32)(bpf_get_current_pid_tgid() >> 32) != mapper_tgid)
+		return false;
 	if ((__u64)bpf_get_current_task_btf()->mm != mm)
-		return 0;
+		return false;
 	target_mm = mm;
-	return mm;
+	return true;
+}
+
+static __always_inline bool is_mapper(void)
+{
+	return (__u32)(bpf_get_current_pid_tgid() >> 32) == mapper_tgid;
 }
 
 /*
@@ -155,39 +161,40 @@ static __always_inline void holder_on_ends(struct task_state *t, __u64 now)
 		t->hold_running += now - from;
 }
 
+/*
+ * The mapper's own events come first and leave soonest: they fire inside
+ * its timed mmap()/munmap() calls.  Its read locks (mm_populate(),
+ * munmap()'s downgrade) are no reader's and cost a compare or two.
+ */
 static __always_inline int lock_start(__u64 mm, bool write)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
-	if (!our_mm(mm, id >> 32))
+	if (!write || !on_target(mm) || phase != 1 || !is_mapper())
 		return 0;
-	/* The mapper's write locks; its own read locks are no reader's. */
-	if ((__u32)(id >> 32) == mapper_tgid && write && phase == 1)
-		mapper_wait_from = bpf_ktime_get_ns();
+	mapper_wait_from = bpf_ktime_get_ns();
 	return 0;
 }
 
 static __always_inline int lock_acquired(__u64 mm, bool write, bool success)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
 	struct pv_ktrace_sums *s;
 	struct task_state *t;
+	__u32 tid;
 	__u64 now;
 
-	if (!our_mm(mm, id >> 32) || !phase)
+	if (!on_target(mm) || !phase)
 		return 0;
-	s = cpu_sums();
-	if (!s)
-		return 0;
-	now = bpf_ktime_get_ns();
-	if ((__u32)(id >> 32) == mapper_tgid) {
+	if (write) {
 		__u64 from = mapper_wait_from;
 
-		if (write && from) {
+		/* Only the mapper write-locks its mm (or a kernel thread). */
+		if (!from || !is_mapper())
+			return 0;
+		now = bpf_ktime_get_ns();
+		mapper_wait_from = 0;
+		s = cpu_sums();
+		if (s) {
 			__u64 d = now - from;
 
-			mapper_wait_from = 0;
 			s->mapper_wait_ns += d;
 			s->mapper_waits++;
 			if (d > s->mapper_wait_max_ns)
@@ -195,11 +202,16 @@ static __always_inline int lock_acquired(__u64 mm, bool write, bool success)
 		}
 		return 0;
 	}
-	if (write || !success)
+	if (!success)
 		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
 	t = bpf_map_lookup_elem(&tasks, &tid);
 	if (!t)
-		return 0;	/* not one of the run's readers */
+		return 0;	/* not one of the run's readers (the mapper's own) */
+	s = cpu_sums();
+	if (!s)
+		return 0;
+	now = bpf_ktime_get_ns();
 	s->reader_locks++;
 	/* It runs: a task added while on CPU has not been seen switched in. */
 	if (!t->on_since)
@@ -214,14 +226,14 @@ static __always_inline int lock_acquired(__u64 mm, bool write, bool success)
 
 static __always_inline int lock_released(__u64 mm, bool write)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
 	struct pv_ktrace_sums *s;
 	struct task_state *t;
 	__u64 now, d;
+	__u32 tid;
 
-	if (!our_mm(mm, id >> 32) || write || (__u32)(id >> 32) == mapper_tgid)
+	if (write || !on_target(mm))
 		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
 	t = bpf_map_lookup_elem(&tasks, &tid);
 	if (!t || !t->hold_from)
 		return 0;
@@ -293,18 +305,15 @@ int BPF_PROG(pv_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
 	__u32 prev_tid = (__u32)bpf_get_current_pid_tgid();	/* prev is current */
-	__u32 next_tid;
+	__u32 next_tid = next->pid;
 	struct task_state *t;
-	bool runnable;
-	__u64 now;
+	__u64 now = 0;
 
 	if (!mapper_tgid)
 		return 0;
-	now = bpf_ktime_get_ns();
-	runnable = preempt || task_state(prev) == 0;
 	if (prev_tid == mapper_tgid) {
 		/* Asleep, not preempted, while it queues for the write lock. */
-		if (mapper_wait_from && !runnable) {
+		if (mapper_wait_from && !preempt && task_state(prev) != 0) {
 			struct pv_ktrace_sums *s = cpu_sums();
 
 			if (s)
@@ -313,6 +322,7 @@ int BPF_PROG(pv_switch, bool preempt, struct task_struct *prev,
 	} else if (prev_tid && (t = bpf_map_lookup_elem(&tasks, &prev_tid))) {
 		__u64 from = t->on_since > start_ns ? t->on_since : start_ns;
 
+		now = bpf_ktime_get_ns();
 		if (phase && t->on_since && now > from) {
 			struct pv_ktrace_sums *s = cpu_sums();
 
@@ -326,12 +336,13 @@ int BPF_PROG(pv_switch, bool preempt, struct task_struct *prev,
 			bpf_map_delete_elem(&tasks, &prev_tid);
 		} else if (t->hold_from) {
 			t->off_since = now;
-			t->off_runnable = runnable;
+			t->off_runnable = preempt || task_state(prev) == 0;
 		}
 	}
-	next_tid = next->pid;
 	if (next_tid && next_tid != mapper_tgid &&
 	    (t = bpf_map_lookup_elem(&tasks, &next_tid))) {
+		if (!now)
+			now = bpf_ktime_get_ns();
 		t->on_since = now;
 		holder_off_ends(t, now);
 	}
