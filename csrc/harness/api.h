@@ -50,6 +50,7 @@ struct pv_bench_config {
 	double op_cost_ns;		/* sim only: extra per-op kernel work */
 	double walk_cost_ns;		/* sim only: extra work per page walked */
 	double pass_cost_ns;		/* sim only: scanner's work per pass outside any lock */
+	int preempt;			/* sim only: PV_PREEMPT_*, the model's kernel */
 	char mapper_path[4096];		/* kernel only: the mapper executable */
 	/*
 	 * Kernel only: when trace is set, the harness writes to
@@ -100,6 +101,17 @@ struct pv_sample {
 	double reader_hold_avg_ms;
 	double reader_hold_max_ms;
 	unsigned long long reader_mmap_locks;	/* read acquisitions */
+	/*
+	 * The holds' total split by where the holder was: on its CPU,
+	 * preempted (runnable, off it), asleep.  Sim: its own scheduling,
+	 * and the host's as the thread's CPU clock tells it.
+	 */
+	double reader_hold_running_ms;
+	double reader_hold_preempted_ms;
+	double reader_hold_sleeping_ms;
+	unsigned long long mapper_sleeps;	/* sleeps waiting for the write lock */
+	unsigned long long mapper_wakeups;	/* wake-ups those waits were sent */
+	double reader_cpu_per_pass_ms;	/* scanners' CPU time per pass counted */
 	int err;			/* 0, or errno of what failed */
 	char errmsg[256];
 };

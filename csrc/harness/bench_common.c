@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -195,22 +196,35 @@ void pv_gate_abort(struct pv_start_gate *g)
 
 /* ---- busy-waiter -------------------------------------------------------- */
 
+static bool pv_busy_stopping(const atomic_int *stop)
+{
+	/* Flags only; see pv_stopping(). */
+	return atomic_load_explicit(stop, memory_order_relaxed) || pv_stopping();
+}
+
 void pv_busy_wait_loop(int busyduration_ms, const atomic_int *stop,
-		       void (*poke)(void *arg), void *arg)
+		       void (*poke)(void *arg), void *arg,
+		       int (*resume)(int woken))
 {
 	const struct timespec pause = { 0, PV_BUSY_SLEEP_NS };
 	const uint64_t spin_ns = (uint64_t)busyduration_ms * 1000000u;
 
 	for (;;) {
-		uint64_t until = ktime_get_ns() + spin_ns;
+		uint64_t until;
 
+		/* Woken: the spin begins once the task has its CPU. */
+		while (resume && resume(1))
+			if (pv_busy_stopping(stop))
+				return;
+		until = ktime_get_ns() + spin_ns;
 		do {
-			/* Flags only; see pv_stopping(). */
-			if (atomic_load_explicit(stop, memory_order_relaxed) ||
-			    pv_stopping())
+			if (pv_busy_stopping(stop))
 				return;
 			if (poke)
 				poke(arg);
+			while (resume && resume(0))
+				if (pv_busy_stopping(stop))
+					return;
 		} while (busyduration_ms == 0 || ktime_get_ns() < until);
 		nanosleep(&pause, NULL);
 	}

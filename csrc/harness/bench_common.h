@@ -120,10 +120,14 @@ void pv_gate_abort(struct pv_start_gate *g);
 /*
  * The busy-waiter: spin for @busyduration_ms, sleep 1 ms, repeat (0: spin
  * without a break).  Calls @poke(@arg) on each spin iteration when given
- * (the kernel backend stat()s the mapper's /proc file there).  Returns
- * once *@stop or pv_stop_requested is set.
+ * (the kernel backend stat()s the mapper's /proc file there).  With
+ * @resume (the simulator's preemption model, pv_sched_user_resume()), it
+ * is asked whether the busy-waiter may run, each time it wakes and on each
+ * spin iteration, and it returns 0 when it may.  Returns once *@stop or
+ * pv_stop_requested is set.
  */
 void pv_busy_wait_loop(int busyduration_ms, const atomic_int *stop,
-		       void (*poke)(void *arg), void *arg);
+		       void (*poke)(void *arg), void *arg,
+		       int (*resume)(int woken));
 
 #endif

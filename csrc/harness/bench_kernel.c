@@ -482,7 +482,7 @@ static void *ktask_main(void *arg)
 		scanner_cat_loop(t, start_ns);
 	else
 		pv_busy_wait_loop(kb->cfg->busyduration_ms, &kb->stop_tasks,
-				  stat_mapper, kb->smapspath);
+				  stat_mapper, kb->smapspath, NULL);
 	return NULL;
 }
 

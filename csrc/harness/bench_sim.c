@@ -53,6 +53,7 @@ struct pv_sim_task {
 
 	/* mapper (write waits) and scanner (read holds) */
 	struct pv_lock_stat lockstat;
+	uint64_t pass_cpu_ns;		/* scanner: CPU time of the passes counted */
 
 	/* mapper */
 	unsigned long long nmaps, nunmaps, nfailed;
@@ -65,6 +66,8 @@ struct pv_sim_run {
 	const struct pv_bench_config *cfg;
 	struct mm_struct *mm;
 	struct pv_start_gate gate;
+	/* One simulated CPU per CPU a task is placed on, NULL elsewhere. */
+	struct pv_rq *rq[CPU_SETSIZE];
 
 	/* Tells scanners and busy-waiters to finish; polled constantly. */
 	alignas(64) atomic_int busy_stop;
@@ -166,6 +169,7 @@ static void pv_sim_scanner_reset(struct pv_sim_task *t)
 	memset(&t->stats, 0, sizeof(t->stats));
 	/* Between passes: no hold is in progress to lose. */
 	memset(&t->lockstat, 0, sizeof(t->lockstat));
+	t->pass_cpu_ns = 0;
 }
 
 /*
@@ -189,13 +193,16 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 		/* Between passes no hold is in progress: a copy is whole. */
 		const struct pv_lock_stat lockstat = t->lockstat;
 		const struct pv_walk_stats stats = t->stats;
-		uint64_t t0, ns;
+		const unsigned long long passes = t->pass.passes;
+		uint64_t t0, ns, cpu0;
 		long len;
 
 		if (!end_ns && pv_gate_is_open(&run->gate)) {
 			pv_sim_scanner_reset(t);
 			end_ns = run->gate.start_ns + (uint64_t)(cfg->duration_s * 1e9);
 		}
+		/* Two reads of the thread's CPU clock a pass: 1.2 us of several ms. */
+		cpu0 = task_cputime_ns();
 		t0 = ktime_get_ns();
 		if (cfg->pass_cost_ns > 0)
 			pv_sim_pass_cost(cfg->pass_cost_ns);
@@ -210,6 +217,8 @@ static void pv_sim_scanner_loop(struct pv_sim_task *t)
 			break;
 		}
 		pv_pass_times_add(&t->pass, t0, ns, end_ns);
+		if (t->pass.passes != passes)
+			t->pass_cpu_ns += task_cputime_ns() - cpu0;
 		if (end_ns && t0 > end_ns) {
 			/* After the sample, waiting to be told to stop. */
 			t->lockstat = lockstat;
@@ -249,6 +258,7 @@ static void *pv_sim_task_main(void *arg)
 
 	pv_rcu_register_thread();
 	t->place_err = pv_place_self(t->cpu, t->nice);
+	pv_sched_attach(run->rq[t->cpu]);
 	if (t->role != PV_SIM_BUSY)
 		pv_lock_stat_attach(&t->lockstat);
 	if (t->role == PV_SIM_SCANNER) {
@@ -262,9 +272,11 @@ static void *pv_sim_task_main(void *arg)
 			pv_sim_mapper_loop(t, start_ns);
 		else
 			pv_busy_wait_loop(run->cfg->busyduration_ms,
-					  &run->busy_stop, NULL, NULL);
+					  &run->busy_stop, NULL, NULL,
+					  pv_sched_user_resume);
 	}
 	pv_lock_stat_attach(NULL);
+	pv_sched_attach(NULL);
 	pv_rcu_unregister_thread();
 
 	if (t->role == PV_SIM_MAPPER) {
@@ -317,17 +329,40 @@ static int pv_sim_wait_mapper(struct pv_sim_run *run, uint64_t deadline_ns)
 	return done;
 }
 
+static void pv_sim_free_rqs(struct pv_sim_run *run)
+{
+	int c;
+
+	for (c = 0; c < CPU_SETSIZE; c++)
+		pv_rq_destroy(run->rq[c]);
+}
+
+/* CPU numbers are valid (the config is checked before any run). */
+static int pv_sim_add_rq(struct pv_sim_run *run, int cpu)
+{
+	if (!run->rq[cpu])
+		run->rq[cpu] = pv_rq_create(run->cfg->preempt);
+	return run->rq[cpu] ? 0 : -ENOMEM;
+}
+
 static int pv_sim_init_run(struct pv_sim_run *run, const struct pv_bench_config *cfg)
 {
 	pthread_condattr_t attr;
-	int err;
+	int err, c;
 
 	memset(run, 0, sizeof(*run));
 	run->cfg = cfg;
 	pv_hist_init(&run->hist);
+	for (c = cfg->cpubusytasks; c < cfg->cpubusytasks + cfg->nbusycpus; c++)
+		if (pv_sim_add_rq(run, c))
+			goto nomem;
+	if (pv_sim_add_rq(run, cfg->cpumapper))
+		goto nomem;
 	err = pthread_mutex_init(&run->done_lock, NULL);
-	if (err)
+	if (err) {
+		pv_sim_free_rqs(run);
 		return -err;
+	}
 	/* Deadlines are CLOCK_MONOTONIC, like every other time here. */
 	err = pthread_condattr_init(&attr);
 	if (!err) {
@@ -338,13 +373,18 @@ static int pv_sim_init_run(struct pv_sim_run *run, const struct pv_bench_config 
 	}
 	if (err) {
 		pthread_mutex_destroy(&run->done_lock);
+		pv_sim_free_rqs(run);
 		return -err;
 	}
 	return 0;
+nomem:
+	pv_sim_free_rqs(run);
+	return -ENOMEM;
 }
 
 static void pv_sim_destroy_run(struct pv_sim_run *run)
 {
+	pv_sim_free_rqs(run);
 	pthread_cond_destroy(&run->done_cond);
 	pthread_mutex_destroy(&run->done_lock);
 }
@@ -406,8 +446,9 @@ static int pv_sim_plan_tasks(struct pv_sim_run *run, struct pv_sim_task *tasks)
 static void pv_sim_collect(struct pv_sample *out, const struct pv_sim_run *run,
 			   const struct pv_sim_task *tasks, int ntasks)
 {
-	uint64_t walk_sum_ns = 0, walk_max_ns = 0;
+	uint64_t walk_sum_ns = 0, walk_max_ns = 0, cpu_ns = 0;
 	unsigned long long hold_ns = 0, hold_max_ns = 0;
+	double preempted_ns = 0, slept_ns = 0;
 	int i;
 
 	out->nmaps = tasks[0].nmaps;
@@ -432,7 +473,24 @@ static void pv_sim_collect(struct pv_sample *out, const struct pv_sim_run *run,
 		hold_ns += t->lockstat.read_hold_ns;
 		if (t->lockstat.read_hold_max_ns > hold_max_ns)
 			hold_max_ns = t->lockstat.read_hold_max_ns;
+		cpu_ns += t->pass_cpu_ns;
+		preempted_ns += (double)t->lockstat.read_hold_preempted_ns;
+		slept_ns += (double)t->lockstat.read_hold_slept_ns;
+		/* The host's share, from the sampled holds, for all of them. */
+		if (t->lockstat.read_holds_sampled)
+			preempted_ns += (double)t->lockstat.read_hold_host_off_ns *
+					(double)t->lockstat.read_locks /
+					(double)t->lockstat.read_holds_sampled;
 	}
+	if (preempted_ns + slept_ns > (double)hold_ns)
+		preempted_ns = (double)hold_ns - slept_ns;
+	out->reader_hold_preempted_ms = preempted_ns / 1e6;
+	out->reader_hold_sleeping_ms = slept_ns / 1e6;
+	out->reader_hold_running_ms = ((double)hold_ns - preempted_ns - slept_ns) / 1e6;
+	out->mapper_sleeps = tasks[0].lockstat.write_sleeps;
+	out->mapper_wakeups = tasks[0].lockstat.write_wakeups;
+	if (out->walks)
+		out->reader_cpu_per_pass_ms = (double)cpu_ns / (double)out->walks / 1e6;
 	if (out->walks)
 		out->walk_avg_ms = (double)walk_sum_ns / (double)out->walks / 1e6;
 	out->walk_max_ms = (double)walk_max_ns / 1e6;
@@ -640,6 +698,11 @@ int pv_bench_run_sim(const struct pv_bench_config *cfg, struct pv_sample *out)
 		return pv_sample_fail(out, EINVAL, "the simulator has no procfile %d", cfg->procfile);
 	if (cfg->lock != PV_LOCK_MMAP && cfg->lock != PV_LOCK_VMA)
 		return pv_sample_fail(out, EINVAL, "unknown lock design %d", cfg->lock);
+	if (cfg->preempt < PV_PREEMPT_NONE || cfg->preempt > PV_PREEMPT_LAZY)
+		return pv_sample_fail(out, EINVAL, "unknown preemption model %d", cfg->preempt);
+	if (cfg->cpumapper < 0 || cfg->cpumapper >= CPU_SETSIZE || cfg->cpubusytasks < 0 ||
+	    cfg->cpubusytasks + cfg->nbusycpus > CPU_SETSIZE)
+		return pv_sample_fail(out, EINVAL, "a CPU number is out of range");
 	if (cfg->nbusycpus > CPU_SETSIZE || cfg->nbusytasks > 4096)
 		return pv_sample_fail(out, EINVAL, "too many busy tasks (%d CPUs x %d)",
 				      cfg->nbusycpus, cfg->nbusytasks);

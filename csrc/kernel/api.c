@@ -14,6 +14,7 @@
 #include "ktime.h"
 #include "mm.h"
 #include "mmap_lock.h"
+#include "sched.h"
 #include "vma_tree.h"
 
 /* Where the simulated region lives: a typical x86-64 mmap base. */
@@ -60,10 +61,12 @@ int pv_mmap_fixed_populate(struct mm_struct *mm, unsigned long first_page,
 
 	if (err)
 		return err;
+	syscall_enter();
 	mmap_write_lock(mm);
 	err = do_mmap_fixed_populate(mm, start, end);
 	mmap_write_unlock(mm);
 	burn_op_cost(mm);
+	syscall_exit();
 	return err;
 }
 
@@ -74,10 +77,12 @@ int pv_munmap(struct mm_struct *mm, unsigned long first_page, unsigned long npag
 
 	if (err)
 		return err;
+	syscall_enter();
 	mmap_write_lock(mm);
 	err = do_munmap(mm, start, end);
 	mmap_write_unlock(mm);
 	burn_op_cost(mm);
+	syscall_exit();
 	return err;
 }
 

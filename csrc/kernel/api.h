@@ -91,6 +91,28 @@ long pv_procmap_query_walk(struct mm_struct *mm, int lock,
  */
 void pv_lock_stat_attach(struct pv_lock_stat *st);
 
+/* One simulated CPU's run state.  NULL: out of memory or no such model. */
+struct pv_rq;
+struct pv_rq *pv_rq_create(int preempt);
+void pv_rq_destroy(struct pv_rq *rq);
+/* The calling thread is a task of @rq's CPU from now on; NULL: no longer. */
+void pv_sched_attach(struct pv_rq *rq);
+/*
+ * A task in user space that was woken (@woken), or that the host put on
+ * the CPU: wait while another task of its CPU runs kernel code it cannot
+ * be preempted in.  0: go on; 1: check your stop flag and call again.
+ */
+int pv_sched_user_resume(int woken);
+
+/* The calling task's scheduling figures so far (ns and counts). */
+struct pv_sched_stat {
+	unsigned long long preempted_ns;	/* switched out at preemption points */
+	unsigned long long slept_ns;		/* asleep in the kernel */
+	unsigned long long sleeps;
+	unsigned long long wakeups;		/* sleeps a wake-up ended */
+};
+void pv_sched_task_stat(struct pv_sched_stat *out);
+
 /* RCU: every thread that touches an mm registers first. */
 void pv_rcu_register_thread(void);
 void pv_rcu_unregister_thread(void);

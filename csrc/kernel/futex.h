@@ -3,6 +3,7 @@
 #ifndef PROCVMA_FUTEX_H
 #define PROCVMA_FUTEX_H
 
+#include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
@@ -10,10 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Returns at once if *uaddr != val; spurious wake-ups are the caller's to handle. */
-static inline void futex_wait(atomic_uint *uaddr, unsigned int val)
+/*
+ * Returns at once if *uaddr != val; spurious wake-ups are the caller's to
+ * handle.  0 when woken, -EAGAIN when *uaddr had changed already (it did
+ * not sleep), -EINTR when a signal ended the sleep.
+ */
+static inline int futex_wait(atomic_uint *uaddr, unsigned int val)
 {
-	syscall(SYS_futex, uaddr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+	return syscall(SYS_futex, uaddr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0) ? -errno : 0;
 }
 
 /* As futex_wait(), for at most @ns nanoseconds. */

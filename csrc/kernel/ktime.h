@@ -21,6 +21,18 @@ static inline uint64_t ktime_get_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * This thread's CPU time: a system call (about 0.6 us on this host class,
+ * against 25 ns for the monotonic clock), so kept out of hot paths.
+ */
+static inline uint64_t task_cputime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* A gap between two clock reads this long means the task was off the CPU. */
 #define SPIN_OFF_CPU_NS 10000
 

@@ -6,6 +6,7 @@
 #include "futex.h"
 #include "vma_tree.h"
 #include "fault_inject.h"
+#include "sched.h"
 
 __thread struct pv_lock_stat *current_lock_stat;
 
@@ -29,6 +30,7 @@ static void vma_wait_refcnt(struct vm_area_struct *vma, unsigned int target)
 
 	while (atomic_load(&vma->vm_refcnt) != target) {
 		unsigned int seq;
+		uint64_t since;
 
 		if (spins++ < VMA_WAIT_SPIN_LOOPS) {
 			cpu_relax();
@@ -37,7 +39,8 @@ static void vma_wait_refcnt(struct vm_area_struct *vma, unsigned int target)
 		seq = atomic_load(&mm->vma_writer_wait);
 		if (atomic_load(&vma->vm_refcnt) == target)
 			break;
-		futex_wait(&mm->vma_writer_wait, seq);
+		since = sched_sleep_begin();
+		sched_sleep_end(since, futex_wait(&mm->vma_writer_wait, seq));
 	}
 }
 

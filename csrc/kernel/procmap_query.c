@@ -23,6 +23,7 @@
 #include "api.h"
 #include "compiler.h"
 #include "mmap_lock.h"
+#include "sched.h"
 #include "vma_tree.h"
 
 #define PROCMAP_QUERY_VMA_FLAGS (PV_PROCMAP_QUERY_VMA_READABLE |	\
@@ -211,7 +212,9 @@ long pv_procmap_query_walk(struct mm_struct *mm, int lock,
 			.query_flags = PV_PROCMAP_QUERY_COVERING_OR_NEXT_VMA,
 			.query_addr = addr,
 		};
+		syscall_enter();	/* one ioctl() */
 		err = pv_procmap_query(mm, lock, &q, stats);
+		syscall_exit();
 		if (err == -ENOENT)
 			break;
 		if (err)

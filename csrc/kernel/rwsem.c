@@ -17,6 +17,7 @@
 #include "compiler.h"
 #include "futex.h"
 #include "ktime.h"
+#include "sched.h"
 
 /*
  * RWSEM_WAIT_TIMEOUT is DIV_ROUND_UP(HZ, 250) jiffies and is checked
@@ -288,43 +289,11 @@ queue:
 	wake_up_q(&wake_q);
 
 	/* Acquire: pairs with the release in rwsem_mark_wake(). */
-	while (atomic_load_explicit(&waiter.task, memory_order_acquire))
-		futex_wait(&waiter.task, 1);
-}
+	while (atomic_load_explicit(&waiter.task, memory_order_acquire)) {
+		uint64_t since = sched_sleep_begin();	/* schedule() */
 
-/*
- * The rollup's "let a waiting writer in": the kernel's up_read() and
- * down_read().  The up_read() wakes the queued writer; the down_read()
- * steals the lock back long before that writer runs, unless the writer
- * has claimed the handoff, which it does at a wake-up once it has
- * waited RWSEM_WAIT_TIMEOUT.
- *
- * In the kernel nothing comes between the two: the reader is in the
- * kernel, where (on this host's PREEMPT_NONE, as on voluntary
- * preemption) only cond_resched() lets a busier task in, and the woken
- * writer needs microseconds to run.  Here the wake is a futex system
- * call, whose return would let the scheduler put the nice-15 reader
- * aside in between and hand the writer a lock the kernel's reader would
- * have kept.  So the writer is woken after the lock is retaken, the
- * outcome the kernel has, unless the handoff is claimed and the retake
- * must wait for the writer.
- */
-void rwsem_cycle_read(struct rw_semaphore *sem)
-{
-	struct wake_q_head wake_q = { .n = 0 };
-	/* Release (seq_cst), as in up_read(). */
-	long tmp = atomic_fetch_sub(&sem->count, RWSEM_READER_BIAS) - RWSEM_READER_BIAS;
-
-	if ((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) == RWSEM_FLAG_WAITERS) {
-		pthread_mutex_lock(&sem->wait_lock);
-		if (sem->wait_head)
-			rwsem_mark_wake(sem, RWSEM_WAKE_ANY, &wake_q);
-		pthread_mutex_unlock(&sem->wait_lock);
-		if (tmp & RWSEM_FLAG_HANDOFF)
-			wake_up_q(&wake_q);
+		sched_sleep_end(since, futex_wait(&waiter.task, 1));
 	}
-	down_read(sem);
-	wake_up_q(&wake_q);
 }
 
 /* ---- writers ----------------------------------------------------------------- */
@@ -425,6 +394,7 @@ void rwsem_down_write_slowpath(struct rw_semaphore *sem)
 
 	for (;;) {
 		unsigned int seen;
+		uint64_t since;
 
 		if (rwsem_try_write_lock(sem, &waiter))
 			break;
@@ -434,7 +404,8 @@ void rwsem_down_write_slowpath(struct rw_semaphore *sem)
 		 */
 		seen = atomic_load(&waiter.wakeups);
 		pthread_mutex_unlock(&sem->wait_lock);
-		futex_wait(&waiter.wakeups, seen);
+		since = sched_sleep_begin();	/* schedule() */
+		sched_sleep_end(since, futex_wait(&waiter.wakeups, seen));
 		pthread_mutex_lock(&sem->wait_lock);
 	}
 	pthread_mutex_unlock(&sem->wait_lock);

@@ -61,7 +61,6 @@ void init_rwsem(struct rw_semaphore *sem);
 void rwsem_down_read_slowpath(struct rw_semaphore *sem, long count);
 void rwsem_down_write_slowpath(struct rw_semaphore *sem);
 void rwsem_wake(struct rw_semaphore *sem);
-void rwsem_cycle_read(struct rw_semaphore *sem);
 /* How many tasks are on the wait list (for tests and checks). */
 int rwsem_nr_waiters(struct rw_semaphore *sem);
 

@@ -29,6 +29,7 @@
 #include "ktime.h"
 #include "mm.h"
 #include "mmap_lock.h"
+#include "sched.h"
 #include "seq_file.h"
 #include "task_mmu.h"
 #include "vma_tree.h"
@@ -211,7 +212,8 @@ static void smaps_pte_range(const pte_t *ptep, unsigned long n,
  * The host kernel's per-PTE work the model does not do step by step
  * (pte_offset_map_lock(), folio lookups, page_mapcount() on real struct
  * pages): a calibration knob measured by procvma calibrate.  One spin per
- * VMA, not per page, so that reading the clock costs nothing per page.
+ * page table, not per page, so that reading the clock costs nothing per
+ * page.
  */
 static void burn_walk_cost(const struct mm_struct *mm, unsigned long pages)
 {
@@ -240,14 +242,19 @@ static void smap_gather_stats(struct proc_maps_private *priv,
 		return;		/* only under an injected fault */
 	if (addr >= end)
 		return;
-	burn_walk_cost(mm, (end - addr) / PAGE_SIZE);
-	/* walk_page_range(): table by table, skipping pmd_none() entries. */
+	/*
+	 * walk_page_range(): table by table, skipping pmd_none() entries;
+	 * smaps_pte_range() ends each table with cond_resched().
+	 */
 	for (pfn = addr_page(mm, addr), end_pfn = addr_page(mm, end); pfn < end_pfn;) {
 		unsigned long next = pmd_pfn_end(pfn, end_pfn);
 		const pte_t *table = pte_table(mm, pfn);
 
-		if (table)
+		if (table) {
+			burn_walk_cost(mm, next - pfn);
 			smaps_pte_range(table + pfn % PTRS_PER_PTE, next - pfn, mss);
+			cond_resched();
+		}
 		pfn = next;
 	}
 }
@@ -487,20 +494,18 @@ static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m
 
 		/*
 		 * Holding mmap_lock (always in the mmap design; after a
-		 * fallback in the VMA design): a writer waits, so let it in.
-		 * In the mmap design that is the kernel's unlock + relock,
-		 * which a queued writer wins only once it has claimed the
-		 * rwsem handoff (mmap_read_cycle()).  Retaking may put a
-		 * VMA-design reader back on RCU.
+		 * fallback in the VMA design): a writer waits, so let it in:
+		 * the kernel's mmap_read_unlock() + mmap_read_lock_killable().
+		 * The unlock wakes the queued writer, and the relock steals
+		 * the lock back before it runs unless it has claimed the
+		 * rwsem handoff.  Under voluntary preemption the relock's
+		 * might_sleep() is a preemption point with the lock free.
+		 * Retaking may put a VMA-design reader back on RCU.
 		 */
 		if (priv->mmap_locked && mmap_lock_is_contended(mm)) {
 			priv->stats->drops++;
-			if (priv->lock == PV_LOCK_MMAP) {
-				mmap_read_cycle(mm);
-			} else {
-				unlock_vma_range(priv);
-				lock_vma_range(priv);
-			}
+			unlock_vma_range(priv);
+			lock_vma_range(priv);
 		}
 		vma = proc_get_vma(priv, last_vma_end);
 	}
@@ -537,7 +542,7 @@ int proc_maps_open(struct proc_maps_file *f, struct mm_struct *mm, int procfile,
 	return 0;
 }
 
-long proc_maps_read(struct proc_maps_file *f)
+static long __proc_maps_read(struct proc_maps_file *f)
 {
 	long n;
 
@@ -556,6 +561,17 @@ long proc_maps_read(struct proc_maps_file *f)
 		return n;
 	f->priv.stats->reads++;
 	f->eof = n == 0;
+	return n;
+}
+
+/* One read(): kernel code from the system call to the return to user space. */
+long proc_maps_read(struct proc_maps_file *f)
+{
+	long n;
+
+	syscall_enter();
+	n = __proc_maps_read(f);
+	syscall_exit();
 	return n;
 }
 

@@ -91,8 +91,38 @@ struct pv_lock_stat {
 	unsigned long long read_hold_max_ns;
 	unsigned long long write_wait_ns;	/* waits for the write lock */
 	unsigned long long write_wait_max_ns;
+	/*
+	 * How the read holds were spent: the holder switched out at a
+	 * preemption point, or asleep, by the model's own scheduling; and
+	 * off its CPU by the host's, measured on one hold in
+	 * PV_HOLD_CPU_SAMPLE with the thread's CPU clock (a system call, too
+	 * dear for every hold) and scaled to all.
+	 */
+	unsigned long long read_hold_preempted_ns;
+	unsigned long long read_hold_slept_ns;
+	unsigned long long read_hold_host_off_ns;	/* on the sampled holds */
+	unsigned long long read_holds_sampled;
+	unsigned long long write_sleeps;	/* sleeps waiting for the write lock */
+	unsigned long long write_wakeups;	/* ... that a wake-up ended */
 	unsigned long long read_since_ns;	/* private: the hold in progress */
+	unsigned long long read_since_preempted_ns;	/* private */
+	unsigned long long read_since_slept_ns;		/* private */
+	unsigned long long read_since_cpu_ns;		/* private: 0, not sampled */
 	unsigned long long wait_since_ns;	/* private: the wait in progress */
+	unsigned long long wait_since_sleeps;		/* private */
+	unsigned long long wait_since_wakeups;		/* private */
 };
+#define PV_HOLD_CPU_SAMPLE 8
+
+/*
+ * The preemption model the simulated kernel is booted with (sched.h):
+ * under NONE and VOLUNTARY a task in kernel code is switched out only at
+ * preemption points; FULL and LAZY preempt it anywhere (LAZY by the
+ * next tick).
+ */
+#define PV_PREEMPT_NONE 0
+#define PV_PREEMPT_VOLUNTARY 1
+#define PV_PREEMPT_FULL 2
+#define PV_PREEMPT_LAZY 3
 
 #endif /* PROCVMA_KERNEL_UAPI_H */

@@ -4,7 +4,7 @@
  * writer in and no handoff takes the lock although a writer is queued
  * (reader optimistic lock stealing); a queued writer claims the handoff
  * at a wake-up once it has waited RWSEM_WAIT_TIMEOUT, and then the
- * rollup's drop-and-retake (mmap_read_cycle()) lets it in; a release
+ * rollup's drop-and-retake (unlock, relock) lets it in; a release
  * grants the lock to queued readers before they run.
  *
  * Waits are for the state itself (lock_test.h), except where time must
@@ -24,6 +24,16 @@ static long readers_in(struct rw_semaphore *sem)
 	return atomic_load(&sem->count) >> RWSEM_READER_SHIFT;
 }
 
+/*
+ * up_read() without its rwsem_wake(): the moment between the release and
+ * the woken writer running, held still, so that what a reader retaking
+ * the lock then does is tested without a race against that writer.
+ */
+static void up_read_unwoken(struct rw_semaphore *sem)
+{
+	atomic_fetch_sub(&sem->count, RWSEM_READER_BIAS);
+}
+
 /* A writer queued behind a reader, no handoff: a new reader steals a free lock. */
 static void test_reader_steals_free_lock_from_queued_writer(void)
 {
@@ -37,8 +47,9 @@ static void test_reader_steals_free_lock_from_queued_writer(void)
 	mmap_read_lock(mm);
 	pthread_create(&tw, NULL, lock_task_fn, &writer);
 	CHECK(wait_for(rwsem_is_contended(sem)));
-	/* Drop and retake at once: the woken writer has not run yet. */
-	mmap_read_cycle(mm);
+	/* Drop and retake before the woken writer has run. */
+	up_read_unwoken(sem);
+	down_read(sem);
 	CHECK(readers_in(sem) == 1);
 	CHECK(!atomic_load(&writer.acquired));
 	CHECK(!down_read_trylock(sem));			/* the fast path defers */
@@ -69,12 +80,16 @@ static void test_writer_gets_in_after_handoff(void)
 	sleep_ms(50);				/* well past the timeout */
 	/* Sleeping, it cannot claim anything: nobody woke it. */
 	CHECK(!(atomic_load(&sem->count) & RWSEM_FLAG_HANDOFF));
-	mmap_read_cycle(mm);			/* wakes it; we steal back */
+	/* We steal it back before the writer we woke runs. */
+	up_read_unwoken(sem);
+	down_read(sem);
+	rwsem_wake(sem);
 	CHECK(!atomic_load(&writer.acquired));
 	/* It ran, and claimed the handoff. */
 	CHECK(wait_for(atomic_load(&sem->count) & RWSEM_FLAG_HANDOFF));
 
-	mmap_read_cycle(mm);
+	mmap_read_unlock(mm);
+	mmap_read_lock(mm);
 	CHECK(atomic_load(&writer.acquired));	/* it went first */
 	CHECK(readers_in(sem) == 1);		/* and we are back in */
 	mmap_read_unlock(mm);
