@@ -78,8 +78,10 @@ def design_title(params, design):
     if params.get("holes"):
         procfile += f", --holes {params['holes']}"
     if design == "kernel":
-        return f"Linux {os.uname().release} (this machine's kernel), {procfile}"
-    return f"Simulated kernel, {procfile}, {options.DESIGN_TITLES[design]}"
+        return (f"Linux {os.uname().release} (this machine's kernel, preempt "
+                f"{params.get('preempt', '-')}), {procfile}")
+    return (f"Simulated kernel (preempt {params.get('preempt', '-')}), {procfile}, "
+            f"{options.DESIGN_TITLES[design]}")
 
 
 def sample_label(params):

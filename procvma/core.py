@@ -10,7 +10,8 @@ import os
 
 from procvma import calibration, vocab
 from procvma._core import ffi, lib
-from procvma.simmm import LOCKS, PROCFILES
+from procvma import hostinfo
+from procvma.simmm import LOCKS, PREEMPT, PROCFILES
 
 BACKENDS = vocab.BACKEND.constants(lib)
 SCANNERS = vocab.SCANNER.constants(lib)
@@ -42,6 +43,7 @@ def make_config(params, trace_marker_fd=None, ktrace=None):
     if backend == vocab.BACKEND.sim:
         cfg.lock = LOCKS[params["lock"]]
         cfg.procfile = PROCFILES[params["procfile"]]
+        cfg.preempt = PREEMPT[params.get("preempt") or hostinfo.preempt_model()[0]]
     else:
         _set_str(cfg.mapper_path, KMAPPER)
         if trace_marker_fd is not None:

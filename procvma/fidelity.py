@@ -151,7 +151,7 @@ def _plan(p, backend, procfile, busyduration, nbusytasks, lock=None,
              nbusytasks=nbusytasks, rawdata=False, csv_path=None,
              scanner=scanner)
     if backend == "kernel":
-        q.update(dict.fromkeys(calibration.KNOBS))
+        q.update(dict.fromkeys(calibration.KNOBS), preempt=None)
     return options.make_plan(q)
 
 
@@ -175,11 +175,68 @@ class Run(commands.Point):
         return stats.spread(self.values(metric), RESOLUTION_MS) > SPREAD
 
 
-# Why the mapper stalls, simulator against kernel: (what, figure).
+def _per(num, den):
+    return lambda row: row[num] / row[den] if row[den] else math.nan
+
+
+def _per_op(col):
+    return lambda row: (row[col] / (row["nmaps"] + row["nunmaps"])
+                        if row["nmaps"] + row["nunmaps"] else math.nan)
+
+
+def preempted_share(row):
+    """The part of the readers' mmap_lock hold time they spent preempted."""
+    total = (row["reader_hold_running_ms"] + row["reader_hold_preempted_ms"]
+             + row["reader_hold_sleeping_ms"])
+    return row["reader_hold_preempted_ms"] / total if total else math.nan
+
+
+# Why the mapper stalls, simulator against kernel, cell by cell: (heading,
+# what it is, figure of a row).  The kernel's come from --trace (the hold
+# split, the mapper's sleeps and the CPU per pass from the bpf engine).
 MECHANISM = [
-    ("mapper's write-lock wait per mmap()/munmap()", table.mapper_wait_per_op),
-    ("scanners' mmap_lock read hold, average", lambda row: row["reader_hold_avg_ms"]),
+    ("opavg", "mean mmap()/munmap(), ms", lambda row: row["opavg_ms"]),
+    ("acq/pass", "readers' mmap_lock acquisitions per pass",
+     _per("reader_mmap_locks", "walks")),
+    ("hold", "readers' average mmap_lock hold, ms",
+     lambda row: row["reader_hold_avg_ms"]),
+    ("preempted", "share of the hold time the holder spent preempted",
+     preempted_share),
+    ("wait/op", "mapper's write-lock wait per op, ms", table.mapper_wait_per_op),
+    ("sleeps/op", "mapper's sleeps waiting for the write lock per op",
+     _per_op("mapper_sleeps")),
+    ("cpu/pass", "readers' CPU time per pass, ms",
+     lambda row: row["reader_cpu_per_pass_ms"]),
 ]
+
+
+def _g(v):
+    return f"{v:.3g}" if _known(v) else "-"
+
+
+def format_mechanism(points, pairs, by_key, header):
+    """The MECHANISM figures, one line per cell: each the simulator's
+    median / the kernel's, and their ratio (! outside the band)."""
+    lines = [header, ""]
+    width = 20
+    lines.append(f"{'':<37}" + "".join(f"{h:>{width}}" for h, _, _ in MECHANISM))
+    for pair in pairs:
+        for point in points:
+            sim, ker = (by_key[(point, pair.name, side)] for side in ("sim", "kernel"))
+            cells = ""
+            for _, _, figure in MECHANISM:
+                s, k = sim.median(figure), ker.median(figure)
+                r = stats.ratio(s, k) if _known(s) and _known(k) and k else math.nan
+                flag = "!" if _known(r) and not in_band(r) else " "
+                cell = f"{_g(s)}/{_g(k)} {_fmt(r, 0, 2).strip()}{flag}"
+                cells += " " + f"{cell:>{width - 1}}"
+            lines.append(f"{pair.name:<25} {_point(point):<11}{cells}")
+    lines.append("")
+    lines.append("  each cell: simulator median / kernel median, then sim/kernel "
+                 f"(! outside [{BAND[0]:.2f}, {BAND[1]:g}]); - not measured")
+    for heading, what, _ in MECHANISM:
+        lines.append(f"  {heading}: {what}")
+    return "\n".join(lines) + "\n"
 
 
 def plan_runs(p, points, pairs, scanner=vocab.SCANNER.default):
@@ -336,7 +393,7 @@ def format_table(points, pairs, by_key, metric, header, what=None, labels=True,
 @click.command("fidelity", cls=commands.Command, context_settings=CONTEXT)
 @options.apply_options(FIDELITY_OPTIONS)
 @options.apply_options({k: options.RUN_OPTIONS[k] for k in
-                        ("nsamples", "csv", "seed", "quiet", "holes",
+                        ("nsamples", "csv", "seed", "quiet", "holes", "preempt",
                          *options.COST_OPTIONS)})
 @options.apply_options(options.SAMPLE_OPTIONS,
                        skip={"busyduration", "nbusytasks", "procfile"})
@@ -413,11 +470,11 @@ def fidelity_cmd(**p):
                   "configuration")
         text += ("\n" if text else "") + format_table(
             points, pairs, by_key, metric, header, regimes=True)[0]
-        for what, figure in MECHANISM:
-            text += "\n" + format_table(
-                points, pairs, by_key, figure,
-                f"Why the mapper stalls (--scanner {scanner}): the {what}",
-                what, labels=False)[0]
+        preempt = next(iter(by_key.values())).params.get("preempt", "-")
+        text += "\n" + format_mechanism(
+            points, pairs, by_key,
+            f"Why the mapper stalls (--scanner {scanner}, simulator preempt "
+            f"{preempt}): the mechanism, cell by cell")
         bad += [f"--scanner {scanner} {cell}"
                 for cell in outside(points, pairs, by_key, metric)]
     if trace is None:

@@ -9,6 +9,7 @@ so what only some functions need is imported inside them.
 """
 
 import errno
+import functools
 import os
 import re
 import time
@@ -48,6 +49,88 @@ def _config_lines(release=None):
     return None, None
 
 
+PREEMPT_MODELS = ("none", "voluntary", "full", "lazy")
+
+
+def _preempt_debugfs(path="/sys/kernel/debug/sched/preempt"):
+    """The model in parentheses of debugfs's "none voluntary (full) lazy"."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            m = re.search(r"\((\w+)\)", f.read())
+    except OSError:
+        return None
+    return m.group(1) if m and m.group(1) in PREEMPT_MODELS else None
+
+
+def _preempt_dmesg():
+    """The boot log's last "Dynamic Preempt: none"."""
+    said = re.findall(r"Dynamic Preempt: (\w+)", _run(["dmesg"]) or "")
+    return said[-1] if said and said[-1] in PREEMPT_MODELS else None
+
+
+def _preempt_config(lines, cmdline=""):
+    """What a kernel built with these options boots with: preempt= on the
+    command line where PREEMPT_DYNAMIC lets it choose, else the build's."""
+    m = re.search(r"(?:^|\s)preempt=(\w+)", cmdline)
+    if m and m.group(1) in PREEMPT_MODELS and \
+            kconfig_option("CONFIG_PREEMPT_DYNAMIC", lines) == "y":
+        return m.group(1)
+    for model, option in (("lazy", "CONFIG_PREEMPT_LAZY"), ("full", "CONFIG_PREEMPT"),
+                          ("voluntary", "CONFIG_PREEMPT_VOLUNTARY"),
+                          ("none", "CONFIG_PREEMPT_NONE")):
+        if kconfig_option(option, lines) == "y":
+            return model
+    return None
+
+
+def _preempt_uname(version):
+    """`uname -v`'s "PREEMPT" (full), "PREEMPT_DYNAMIC" (None: chosen at
+    boot), or neither: voluntary, the usual build of such a kernel."""
+    words = version.split()
+    if "PREEMPT_RT" in words or "PREEMPT" in words:
+        return "full"
+    if "PREEMPT_DYNAMIC" in words or "PREEMPT_LAZY" in words:
+        return None
+    return "voluntary"
+
+
+@functools.lru_cache(maxsize=None)
+def preempt_model():
+    """(model, source): the preemption model the running kernel was
+    booted with, a vocab.PREEMPT word, and where that was read: debugfs's
+    sched/preempt (the current one in parentheses, root only), the boot
+    log's "Dynamic Preempt:", the kernel's configuration (and its command
+    line's preempt=), or `uname -v`; ("voluntary", "assumed") when none
+    of them tells.  Read once per process."""
+    from procvma import vocab
+
+    model, source = _preempt_model()
+    return vocab.PREEMPT[model], source
+
+
+def _preempt_model():
+    model = _preempt_debugfs()
+    if model:
+        return model, "/sys/kernel/debug/sched/preempt"
+    model = _preempt_dmesg()
+    if model:
+        return model, "dmesg"
+    source, lines = _config_lines()
+    if lines:
+        try:
+            with open("/proc/cmdline", encoding="utf-8") as f:
+                cmdline = f.read()
+        except OSError:
+            cmdline = ""
+        model = _preempt_config(lines, cmdline)
+        if model:
+            return model, source
+    model = _preempt_uname(os.uname().version)
+    if model:
+        return model, "uname -v"
+    return "voluntary", "assumed"
+
+
 def kconfig_option(name, lines):
     """Value of CONFIG option name in a .config's lines: "y", "m", a
     string, "n" for "# CONFIG_X is not set" or absent."""
@@ -69,35 +152,6 @@ def per_vma_lock():
     if lines is None:
         return UNKNOWN, None
     return kconfig_option(PER_VMA_LOCK, lines), source
-
-
-def preempt_model(sched="/sys/kernel/debug/sched/preempt"):
-    """(model, source): the running kernel's preemption model, a
-    vocab.PREEMPT word, and where it was read: debugfs's sched/preempt
-    (the current one in parentheses, root only), dmesg's "Dynamic
-    Preempt: MODEL" line, else the kernel config's CONFIG_PREEMPT_*=y;
-    (None, None) when none of them says."""
-    import re
-
-    from procvma import vocab
-
-    try:
-        with open(sched) as f:
-            m = re.search(r"\((\w+)\)", f.read())
-        if m and m.group(1) in vocab.PREEMPT:
-            return vocab.PREEMPT[m.group(1)], sched
-    except OSError:
-        pass
-    said = re.findall(r"Dynamic Preempt: (\w+)", _run(["dmesg"]) or "")
-    if said and said[-1] in vocab.PREEMPT:
-        return vocab.PREEMPT[said[-1]], "dmesg"
-    source, lines = _config_lines()
-    for word in vocab.PREEMPT if lines else ():
-        option = "CONFIG_PREEMPT" if word == vocab.PREEMPT.full \
-            else f"CONFIG_PREEMPT_{word.upper()}"
-        if kconfig_option(option, lines) == "y":
-            return word, source
-    return None, None
 
 
 def parse_cpulist(text):

@@ -463,6 +463,12 @@ RUN_OPTIONS = {
     "seed": _opt("--seed", type=click.IntRange(0, 2**64 - 1), metavar="N",
                  help="Seed of the mapper's random op stream (sample k uses "
                       "N+k-1). (default random)"),
+    "preempt": _opt("--preempt", type=_choice(vocab.PREEMPT),
+                    help="Simulator: the preemption model its kernel is booted "
+                         "with; under none and voluntary a reader in read() is "
+                         "switched out only at the kernel's preemption points. "
+                         "(default: this machine's, as dmesg or the kernel's "
+                         "configuration says)"),
     "trace": click.option("--trace", is_flag=True,
                           help="Kernel backend, as root: record the mmap_lock "
                                "figures from the kernel's mmap_lock tracepoints, "
@@ -540,6 +546,7 @@ class Sample(Mapping):
     busyduration: int               # ms; 0: spin forever
     duration: float                 # s
     region_pages: int
+    preempt: vocab.Word             # the simulated kernel's; kernel: the host's
     op_cost_ns: float               # the cost knobs (calibration.py); 0: kernel
     walk_cost_ns: float
     pass_cost_ns: float
@@ -618,7 +625,7 @@ class Plan:
 
 
 def check_backend_options(backend, lock, costs=None, trace=False, locks=False,
-                          trace_engine=None):
+                          trace_engine=None, preempt=None):
     if trace_engine is not None and not trace:
         raise click.UsageError("--trace-engine goes with --trace")
     if backend == vocab.BACKEND.sim and trace:
@@ -627,6 +634,9 @@ def check_backend_options(backend, lock, costs=None, trace=False, locks=False,
     if backend == vocab.BACKEND.kernel and locks and not trace:
         raise click.UsageError("--locks with --backend kernel needs --trace: "
                                "the kernel's lock figures come from its tracepoints")
+    if backend == vocab.BACKEND.kernel and preempt is not None:
+        raise click.UsageError("--preempt is for the simulator; the kernel runs "
+                               "with the model it was booted with")
     if backend == vocab.BACKEND.kernel and lock is not None:
         raise click.UsageError("--lock is for the simulator; with --backend kernel "
                                "the kernel decides how /proc is read")
@@ -669,6 +679,11 @@ def sample_count(p):
     return True, p.get("max_samples") or DEFAULTS["max_samples"]
 
 
+def host_preempt():
+    """The host's preemption model (hostinfo.preempt_model())."""
+    return hostinfo.preempt_model()[0]
+
+
 def make_plan(p, usable=None):
     """Validate the parsed options p (a dict of click params) into a Plan.
     Raises click.UsageError naming the first problem; opens nothing."""
@@ -681,7 +696,7 @@ def make_plan(p, usable=None):
     check_backend_options(backend, lock,
                           {k: p.get(k) for k in COST_OPTIONS},
                           bool(p.get("trace")), bool(p.get("locks")),
-                          p.get("trace_engine"))
+                          p.get("trace_engine"), p.get("preempt"))
     procfile = p.get("procfile") or vocab.PROCFILE.default
     check_procfile(procfile, backend)
     procfile = vocab.PROCFILE[procfile] if procfile in vocab.PROCFILE else procfile
@@ -712,6 +727,8 @@ def make_plan(p, usable=None):
         duration=DEFAULTS["duration"] if p.get("duration") is None
         else p["duration"],
         region_pages=pages,
+        # The simulator's model, or the one the host kernel runs with.
+        preempt=vocab.PREEMPT.check(p.get("preempt") or host_preempt()),
         **cost_params(backend, dict(p, scanner=scanner)),
     )
     auto, nsamples = sample_count(p)

@@ -47,6 +47,7 @@ PARAM_LABELS = {
     "op_cost_ns": "op cost {} ns",
     "walk_cost_ns": "walk cost {} ns/page",
     "pass_cost_ns": "pass cost {} ns",
+    "preempt": "preempt {}",
 }
 
 

@@ -263,9 +263,13 @@ def _one_sample(core, p, k, label, rows, trace=None):
     if out["err"]:
         msg = out["errmsg"] or os.strerror(out["err"])
         raise SampleFailed(f"{label}sample {k}: {msg}", rows)
+    # The holder split in struct pv_sample is the simulator's; the kernel
+    # backend's comes from its trace, or is not known.
+    from procvma.schema import HOLDER_COLUMNS
+    sim_only = () if p.get("backend") != "kernel" else HOLDER_COLUMNS
     row = dict(p, sample=k, **load, **{
         key: out[key] for key in out
-        if key not in ("err", "errmsg", "interrupted", "locks")})
+        if key not in ("err", "errmsg", "interrupted", "locks", *sim_only)})
     row["hang"] = int(bool(row["hang"]))
     if p.get("backend") == "kernel":
         row.update(_kernel_lock_figures(out.get("locks"), f"{label}sample {k}"))

@@ -27,6 +27,8 @@ CONFIG_COLUMNS = [
     "cpuscript",
     "scanner",        # a vocab.SCANNER word: how a scanner reads, on either backend
     "holes",          # single-page holes the region starts with
+    "preempt",        # none | voluntary | full | lazy: the simulated kernel's
+                      #   preemption model; kernel: the host's, as booted
     "op_cost_ns",     # sim: calibrated host costs (procvma/calibration.py);
     "walk_cost_ns",   #   kernel: 0
     "pass_cost_ns",
@@ -128,7 +130,7 @@ OPTIONAL_COLUMNS = ["cpuscript", "scanner", "holes", "retries", "nfailed",
                     "loadavg1", "procs_running", "others_running",
                     "command", "trace_engine", "format", "hostname",
                     "kernel_release", "cpu_model", "procvma_version",
-                    "timestamp"] + LOCK_COLUMNS + HOLDER_COLUMNS
+                    "timestamp", "preempt"] + LOCK_COLUMNS + HOLDER_COLUMNS
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.
@@ -146,7 +148,7 @@ NUMERIC_COLUMNS = [
 CONFIG_KEY = [
     "backend", "lock", "procfile", "scanner", "nbusycpus", "nbusytasks",
     "busyduration", "duration", "region_pages", "holes",
-    "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
+    "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "preempt",
 ]
 
 
@@ -161,6 +163,8 @@ def implied_config(column, backend, row):
         return 0.0          # no knobs yet: the simulator's own costs alone
     if column == "scanner":
         return implied_scanner(backend, row.get("pass_cost_ns"))
+    if column == "preempt" and backend == "sim":
+        return "full"       # the host preempted the model's tasks anywhere
     return None
 
 
@@ -203,6 +207,7 @@ CONFIG_HEADINGS = {
     "op_cost_ns": "op_ns",
     "walk_cost_ns": "walk_ns",
     "pass_cost_ns": "pass_ns",
+    "preempt": "preempt",
 }
 
 METRICS = ["opavg_ms", "opmax_ms", "p50_ms", "p90_ms", "p99_ms", "p999_ms"]

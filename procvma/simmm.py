@@ -16,6 +16,7 @@ MAX_REGION_PAGES = lib.PV_MM_MAX_REGION_PAGES
 LOCKS = vocab.LOCK.constants(lib)
 PROCFILES = vocab.PROCFILE.constants(lib)
 INJECT = vocab.INJECT.constants(lib)
+PREEMPT = vocab.PREEMPT.constants(lib)
 
 _rcu = threading.local()
 

@@ -127,9 +127,17 @@ def test_fidelity_prints_both_pairs_side_by_side(tmp_path):
             assert k <= 5e-4 or q <= (s + 5e-4) / (k - 5e-4) + 0.005
     assert ("at --busyduration 2 --nbusytasks 1: smaps_rollup (mmap_lock) "
             in r.stdout)
-    # Then why: the mapper's wait and the scanners' holds, the same way.
-    assert len(why) == 2
-    assert "write-lock wait" in lines[why[0]] and "read hold" in lines[why[1]]
+    # Then why: the mechanism's figures, a line per cell, sim / kernel.
+    assert len(why) == 1 and "preempt " in lines[why[0]]
+    heads = lines[why[0] + 2].split()
+    assert heads == [h for h, _, _ in fidelity.MECHANISM]
+    cells = [line for line in lines[why[0] + 3:] if re.match(r"\S.* bd ", line)]
+    assert len(cells) == 4      # two points x two pairs
+    for line in cells:
+        # Every figure: the simulator's median / the kernel's, then a ratio.
+        figures = re.findall(r"(\S+)/(\S+) (\S+)", line)
+        assert len(figures) == len(fidelity.MECHANISM), line
+        assert all(float(s) >= 0 for s, _, _ in figures if s != "-")
 
     with open(out) as f:
         got = [(d["backend"], d["lock"], d["procfile"], d["nbusytasks"])
