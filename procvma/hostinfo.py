@@ -14,7 +14,7 @@ import os
 import re
 import time
 
-from procvma import __version__
+from procvma import __version__, vocab
 
 UNKNOWN = "unknown"
 
@@ -49,7 +49,7 @@ def _config_lines(release=None):
     return None, None
 
 
-PREEMPT_MODELS = ("none", "voluntary", "full", "lazy")
+PREEMPT_MODELS = tuple(vocab.PREEMPT)
 
 
 def _preempt_debugfs(path="/sys/kernel/debug/sched/preempt"):
@@ -102,8 +102,6 @@ def preempt_model():
     log's "Dynamic Preempt:", the kernel's configuration (and its command
     line's preempt=), or `uname -v`; ("voluntary", "assumed") when none
     of them tells.  Read once per process."""
-    from procvma import vocab
-
     model, source = _preempt_model()
     return vocab.PREEMPT[model], source
 
