@@ -106,6 +106,7 @@ class GateRow:
     ci: Tuple[float, float]
     bound: float                # 1 + max_regression
     status: str
+    sequential: bool = False    # ci is the confidence sequence (auto rows)
 
     @property
     def change(self) -> float:
@@ -114,7 +115,8 @@ class GateRow:
     def reason(self) -> str:
         figures = (f"{METRIC_LABELS[self.metric]} median "
                    f"{fmt_ms(self.median_ref)} -> {fmt_ms(self.median_cur)}"
-                   f" ms ({fmt_pct(self.change)}, 95% CI "
+                   f" ms ({fmt_pct(self.change)}, 95% "
+                   f"{'confidence sequence' if self.sequential else 'CI'} "
                    f"{fmt_change_ci(self.ci)})")
         allowed = fmt_pct(self.bound - 1)
         if self.status == FAIL:
@@ -141,7 +143,8 @@ def gate_frames(ref: pd.DataFrame, cur: pd.DataFrame, metric: str,
         vr = groups_ref[config][metric].dropna()
         vc = groups_cur[config][metric].dropna()
         ratio = stats.ratio(stats.median(vc), stats.median(vr))
-        if auto_rows(groups_ref[config], groups_cur[config]):
+        auto = auto_rows(groups_ref[config], groups_cur[config])
+        if auto:
             # An optional stop chose how many samples there are: only the
             # confidence sequence is valid at it.
             seq = stats.sequential_ratio(vr, vc)
@@ -158,7 +161,7 @@ def gate_frames(ref: pd.DataFrame, cur: pd.DataFrame, metric: str,
             status = INCONCLUSIVE
         rows.append(GateRow(dict(zip(schema.CONFIG_KEY, config)), metric,
                             len(vr), len(vc), stats.median(vr),
-                            stats.median(vc), ratio, ci, bound, status))
+                            stats.median(vc), ratio, ci, bound, status, auto))
     return rows
 
 
@@ -223,6 +226,7 @@ class RequireRow:
     ratio: float
     ci: Tuple[float, float]
     status: str
+    sequential: bool = False    # ci is the confidence sequence (auto rows)
 
     def reason(self, metric) -> str:
         if self.status == INCONCLUSIVE and not stats.enough(self.n_num,
@@ -246,7 +250,8 @@ def check_requirement(cur: pd.DataFrame, req: Requirement,
         if num.empty or den.empty:
             continue
         ratio = stats.ratio(stats.median(num), stats.median(den))
-        if auto_rows(df):
+        auto = auto_rows(df)
+        if auto:
             # A --nsamples auto run: the confidence sequence, its rounds
             # paired when the designs' seeds say they ran in rounds.
             keep = df[metric].notna()
@@ -263,7 +268,7 @@ def check_requirement(cur: pd.DataFrame, req: Requirement,
                       else OK if req.holds(req.far_end(ci)) else FAIL)
         rows.append(RequireRow(req, dict(zip(REQUIRE_KEY, group)), len(num),
                                len(den), stats.median(num),
-                               stats.median(den), ratio, ci, status))
+                               stats.median(den), ratio, ci, status, auto))
     return rows
 
 
@@ -366,6 +371,7 @@ def gate_cmd(reference, current, metric, max_regression, requirements,
         if why:
             raise BadInput(why)
     failures, unsure = [], []
+    by_sequence = False     # an inconclusive check judged by the sequence
 
     if reference is not None:
         rows = gate_frames(ref.rows, cur.rows, metric, max_regression)
@@ -388,6 +394,7 @@ def gate_cmd(reference, current, metric, max_regression, requirements,
                 failures.append(line)
             elif r.status == INCONCLUSIVE:
                 unsure.append(line)
+                by_sequence |= r.sequential
 
     for req in requirements:
         rows = check_requirement(cur.rows, req, metric)
@@ -411,6 +418,7 @@ def gate_cmd(reference, current, metric, max_regression, requirements,
                 failures.append(line)
             elif r.status == INCONCLUSIVE:
                 unsure.append(line)
+                by_sequence |= r.sequential
 
     ctx = click.get_current_context()
     if failures:
@@ -425,8 +433,11 @@ def gate_cmd(reference, current, metric, max_regression, requirements,
         for f in unsure:
             click.echo(wrap(f"  {f}", indent="    "))
         if not allow_inconclusive:
+            from procvma import sequential
+            fewest = (sequential.fewest_bounded(stats.ALPHA / 2)
+                      if by_sequence else stats.MIN_SAMPLES)
             click.echo(wrap(f"  measure again with more samples (at least "
-                            f"{stats.MIN_SAMPLES} a side), or pass "
+                            f"{fewest} a side), or pass "
                             f"--allow-inconclusive", indent="    "))
             ctx.exit(EXIT_INCONCLUSIVE)
         return

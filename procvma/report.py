@@ -310,7 +310,9 @@ def fmt_interval(c) -> str:
     if math.isnan(c.low):
         return "-"
     if c.low <= 0 and math.isinf(c.high):
-        return "unbounded yet"
+        from procvma import sequential
+        return (f"unbounded yet (it takes {sequential.fewest_bounded(0.025)} "
+                f"samples a side)")
     hi = "inf" if math.isinf(c.high) else fmt_ratio(c.high).rstrip("x")
     return f"{fmt_ratio(c.low).rstrip('x')}..{hi}"
 

@@ -94,6 +94,17 @@ def boundary(t: int, alpha: float = ALPHA,
     return _boundary(t, alpha, mixture_rho(alpha, planned))
 
 
+@functools.lru_cache(maxsize=None)
+def fewest_bounded(alpha: float = ALPHA,
+                   planned: int = PLANNED_SAMPLES) -> int:
+    """The fewest samples with which a median's sequence has both ends:
+    10 at 95%, 11 at 97.5% (each side of an unpaired ratio)."""
+    t = 1
+    while math.floor(t / 2 - boundary(t, alpha, planned)) + 1 < 1:
+        t += 1
+    return t
+
+
 def median_cs(values: Sequence[float], alpha: float = ALPHA,
               planned: int = PLANNED_SAMPLES) -> Tuple[float, float]:
     """(low, high): the confidence sequence for the median of the

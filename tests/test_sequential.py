@@ -183,7 +183,9 @@ def test_compare_and_gate_on_auto_runs_use_the_sequence(tmp_path):
     a, b = auto_files(tmp_path, 1.15, nsamples=6)
     result = invoke(gate_cmd, "--reference", a, "--current", b)
     assert result.exit_code == EXIT_INCONCLUSIVE, result.output
-    assert "more samples would decide" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert "more samples would decide" in said
+    assert "measure again with more samples (at least 11 a side)" in said
     # Clearly apart and enough samples: the sequence decides, and fails it.
     a, b = auto_files(tmp_path, 3.0, nsamples=30)
     result = invoke(gate_cmd, "--reference", a, "--current", b)
