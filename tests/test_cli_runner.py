@@ -354,3 +354,18 @@ def test_auto_options_need_auto(args, message):
 
     with pytest.raises(click.UsageError, match=message):
         both_plan(**args)
+
+
+def test_auto_pairs_each_configuration_s_two_designs_as_a_sweep_runs_them():
+    from procvma.autostop import groups_of
+
+    plan = both_plan()
+    points = [commands.Point(dict(plan.sample, busyduration=bd, lock=lock),
+                             f"[{i}/5 {lock}]", "")
+              for i, (bd, lock) in enumerate(
+                  [(2, "mmap"), (2, "vma"), (5, "mmap"), (5, "vma"),
+                   (10, "vma")], 1)]
+    groups = groups_of(points)
+    assert [[p.tag for p in g] for g in groups] == [
+        ["[1/5 mmap]", "[2/5 vma]"], ["[3/5 mmap]", "[4/5 vma]"],
+        ["[5/5 vma]"]]
