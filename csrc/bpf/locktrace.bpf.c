@@ -202,12 +202,13 @@ static __always_inline int lock_acquired(__u64 mm, bool write, bool success)
 		}
 		return 0;
 	}
-	if (!success)
+	/* The mapper's own read locks, before any lookup. */
+	if (!success || is_mapper())
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	t = bpf_map_lookup_elem(&tasks, &tid);
 	if (!t)
-		return 0;	/* not one of the run's readers (the mapper's own) */
+		return 0;	/* not one of the run's readers */
 	s = cpu_sums();
 	if (!s)
 		return 0;
@@ -231,7 +232,7 @@ static __always_inline int lock_released(__u64 mm, bool write)
 	__u64 now, d;
 	__u32 tid;
 
-	if (write || !on_target(mm))
+	if (write || !on_target(mm) || is_mapper())
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	t = bpf_map_lookup_elem(&tasks, &tid);
