@@ -53,6 +53,13 @@ volatile __u64 start_ns;	/* phase 1 began: readers' CPU counts from here */
 /* The mapper is one thread: its wait state needs no map. */
 __u64 mapper_wait_from;
 
+/*
+ * A followed task's state.  Its own CPU updates it (switches, its lock
+ * events) but for one field set: sched_wakeup, on the waker's CPU, moves
+ * an asleep holder to runnable; the wake-up is done under the runqueue
+ * lock of the CPU the task is queued on, which that CPU's sched_switch
+ * takes before it can switch the task in, so the two do not overlap.
+ */
 struct task_state {
 	__u64 on_since;		/* switched in at; 0: not on CPU (as far as seen) */
 	__u64 hold_from;	/* holds the target's mmap_lock for read since; 0: not */
