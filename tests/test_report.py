@@ -147,3 +147,40 @@ def test_every_command_that_added_samples_is_given(tmp_path):
     assert out.count("Execution command: ") == 2
     assert "Execution command: run-proc-vs-map --nsamples 4 --csv seed.csv" \
         in out
+
+
+def why_rows():
+    """mmap: the mapper waits 0.09 of its 0.1 ms per op (100000 + 100000
+    ops, 18000 ms of waits), the readers hold 2000 x 0.5 = 1000 ms, 700 of
+    it preempted; vma: no holder split known (NaN), waits of 0.001 ms."""
+    out = rows()
+    nan = "nan"     # as the results writer writes it
+    for r in out:
+        mmap = r["lock"] == "mmap"
+        r.update(opavg_ms=0.1 if mmap else 0.01,
+                 mapper_wait_ms=18000.0 if mmap else 200.0,
+                 reader_mmap_locks=2000, reader_hold_avg_ms=0.5 if mmap else 0.001,
+                 reader_hold_running_ms=250.0 if mmap else nan,
+                 reader_hold_preempted_ms=700.0 if mmap else nan,
+                 reader_hold_sleeping_ms=50.0 if mmap else nan)
+    return out
+
+
+def test_the_why_line_says_where_the_wait_and_the_holds_went(tmp_path):
+    result = report(write_csv(tmp_path / "why.csv", why_rows()))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("Why: Baseline: the mapper waited 0.09 of 0.1 ms per op; the readers "
+            "held mmap_lock 1 s per sample, 70% of it preempted, 5% asleep") in text
+    # Without the split, only what exists.
+    assert ("Patched: the mapper waited 0.001 of 0.01 ms per op; the readers "
+            "held mmap_lock 0.002 s per sample") in text
+    assert "0.002 s per sample," not in text
+
+
+def test_no_why_line_without_lock_figures(tmp_path):
+    nan = "nan"
+    result = report(write_csv(tmp_path / "nowhy.csv",
+                              rows(mapper_wait_ms=nan, reader_hold_avg_ms=nan)))
+    assert result.exit_code == 0, result.output
+    assert "Why" not in result.output

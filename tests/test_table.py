@@ -67,3 +67,23 @@ def test_rawdata_reproduces_the_seed_table():
 def test_empty_tables_print_what_the_reference_prints():
     assert format_table({2: []}) == HEADER + "\n"
     assert format_table({2: []}, rawdata=True) == "\n"
+
+
+def test_locks_prints_the_holders_side_only_where_it_is_known():
+    from procvma import table
+    nan = float("nan")
+    base = dict(sample=1, nmaps=10, nunmaps=10, mapper_wait_ms=1.0,
+                mapper_wait_max_ms=0.5, reader_mmap_locks=100,
+                reader_hold_avg_ms=0.02, reader_hold_max_ms=9.0)
+    known = dict(base, reader_hold_running_ms=0.6, reader_hold_preempted_ms=1.3,
+                 reader_hold_sleeping_ms=0.1, mapper_sleeps=3, mapper_wakeups=4,
+                 reader_cpu_per_pass_ms=0.25)
+    text = table.format_locks([known])
+    lines = text.splitlines()
+    assert lines[4:7] == list(table.HOLDER_HEADER) + [
+        "1              2.000     0.600     1.300   0.100        3        4     0.250"]
+    unknown = dict(base, **dict.fromkeys(("reader_hold_running_ms",
+                                          "reader_hold_preempted_ms",
+                                          "reader_hold_sleeping_ms", "mapper_sleeps",
+                                          "mapper_wakeups", "reader_cpu_per_pass_ms"), nan))
+    assert "where it went" not in table.format_locks([unknown])
