@@ -39,6 +39,7 @@ test: setup test-sanitize
 
 bench-gate: setup
 	@mkdir -p $(dir $(GATE_CSV))
+	@rm -f $(GATE_CSV)	# this run's samples alone, in this version's columns
 	$(BIN)/run-proc-vs-map $(GATE_ARGS) --csv $(GATE_CSV)
 	$(BIN)/procvma gate --current $(GATE_CSV) --require 'mmap/vma>=10'
 

@@ -241,7 +241,8 @@ def format_mechanism(points, pairs, by_key, header):
 
 def plan_runs(p, points, pairs, scanner=vocab.SCANNER.default):
     """Every run of the grid, validated before the first starts, in the
-    order they run: per point, each pair's simulator then kernel run, so
+    order each round runs them (commands.run_each: sample k of every run,
+    then sample k+1): per point, each pair's simulator then kernel run, so
     that slow drifts in the machine's load hit both sides alike.  A
     kernel run two pairs share (the baseline) is run once."""
     runs, notes, seed, by_key = [], [], p.get("seed"), {}

@@ -2,7 +2,11 @@
 """procvma sweep: the reference's run-latency.sh, which reruns the
 repeater over several --busyduration values, generalised to a grid over
 procfile, region size, holes, busyduration, nbusytasks, nbusycpus and
-locking design.  One table per grid point, one CSV for the whole grid."""
+locking design.  One table per grid point, one CSV for the whole grid.
+The points run in rounds, sample k of every point in turn (A B A B ...,
+commands.run_each), so that all of them see the same minutes of a
+machine whose speed drifts; --nsamples auto stops when every point's
+two designs (or lone design) have decided."""
 
 import itertools
 
