@@ -464,6 +464,26 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 
 /* ---- smaps_rollup ------------------------------------------------------- */
 
+/*
+ * Count @vma into @mss and move *@last_vma_end to its end.  If, after the
+ * lock was dropped, the VMA we already counted grew or merged with its
+ * neighbour, count only from *@last_vma_end: every page exactly once.
+ */
+static void rollup_gather(struct proc_maps_private *priv, struct vm_area_struct *vma,
+			  struct mem_size_stats *mss, unsigned long *last_vma_end)
+{
+	unsigned long walk_from = vma->vm_start < *last_vma_end &&
+		!should_fail(priv->mm, PV_INJECT_NO_RESUME_CHECK) ?
+		*last_vma_end : vma->vm_start;
+
+	drop_rcu(priv);
+	smap_gather_stats(priv, vma, mss, walk_from);
+	reacquire_rcu(priv);
+	observe_vma(priv, vma, walk_from);
+	priv->stats->vmas++;
+	*last_vma_end = vma->vm_end;
+}
+
 static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m)
 {
 	struct mm_struct *mm = priv->mm;
@@ -476,21 +496,7 @@ static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m
 	if (vma)
 		vma_start = vma->vm_start;
 	while (vma) {
-		/*
-		 * If, after the lock was dropped, the VMA we already counted
-		 * grew or merged with its neighbour, count only from
-		 * last_vma_end: every page exactly once.
-		 */
-		unsigned long walk_from = vma->vm_start < last_vma_end &&
-			!should_fail(mm, PV_INJECT_NO_RESUME_CHECK) ?
-			last_vma_end : vma->vm_start;
-
-		drop_rcu(priv);
-		smap_gather_stats(priv, vma, &mss, walk_from);
-		reacquire_rcu(priv);
-		observe_vma(priv, vma, walk_from);
-		priv->stats->vmas++;
-		last_vma_end = vma->vm_end;
+		rollup_gather(priv, vma, &mss, &last_vma_end);
 
 		/*
 		 * Holding mmap_lock (always in the mmap design; after a
@@ -506,6 +512,19 @@ static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m
 			priv->stats->drops++;
 			unlock_vma_range(priv);
 			lock_vma_range(priv);
+			/*
+			 * The kernel before per-VMA rollups counts the VMA it
+			 * finds at last_vma_end right after the retake (its
+			 * "Cases 1, 2 and 4"), and looks at the lock again only
+			 * after the one that follows: two VMAs a hold.  The
+			 * seed's loop, the VMA design's, goes round at once.
+			 */
+			if (priv->lock == PV_LOCK_MMAP) {
+				vma = proc_get_vma(priv, last_vma_end);
+				if (!vma)
+					break;
+				rollup_gather(priv, vma, &mss, &last_vma_end);
+			}
 		}
 		vma = proc_get_vma(priv, last_vma_end);
 	}
