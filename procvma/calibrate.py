@@ -120,7 +120,10 @@ def calibrate_cmd(nsamples, duration, mb, repeat, scanners, write):
     for note in notes:
         click.echo(f"procvma calibrate: {note}", err=True)
     walks = {}
-    for procfile in ("smaps_rollup", "smaps"):
+    # numa_maps exists where the kernel has CONFIG_NUMA.
+    page_walks = [pf for pf in ("smaps_rollup", "smaps", "numa_maps")
+                  if pf != "numa_maps" or os.path.exists("/proc/self/numa_maps")]
+    for procfile in page_walks:
         walks[procfile] = (host_walk_ns(lib, procfile, npages, 0, iters, repeat) / npages,
                            sim_walk_ns(lib, procfile, npages, 0, iters, repeat) / npages)
     # maps has no page walk: its cost is per VMA (VMAs of one page).
@@ -156,6 +159,9 @@ def calibrate_cmd(nsamples, duration, mb, repeat, scanners, write):
          f"{walks['smaps_rollup'][1]:.1f} ns", f"walk_cost_ns = {cal.walk_cost_ns:.1f}"),
         ("smaps walk, per page", f"{walks['smaps'][0]:.1f} ns",
          f"{walks['smaps'][1]:.1f} ns", "(same knob)"),
+        ("numa_maps walk, per page",
+         *((f"{walks['numa_maps'][0]:.1f} ns", f"{walks['numa_maps'][1]:.1f} ns")
+           if "numa_maps" in walks else ("-", "-")), "(same knob)"),
         ("maps, per VMA", f"{walks['maps'][0]:.0f} ns", f"{walks['maps'][1]:.0f} ns",
          "(no knob)"),
         (f"scanner pass: {cat}, bash loop, CPU", f"{passes[cat] / 1e3:.0f} us{kept[cat]}",

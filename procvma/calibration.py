@@ -12,11 +12,15 @@ op_cost_ns    per mmap()/munmap(), after the mmap write lock is released:
               mapper's median opavg with no readers (the kernel backend,
               --nbusytasks 0), minus the simulator's own opavg for the
               same op stream with the knobs at 0.
-walk_cost_ns  per page a smaps or smaps_rollup page walk visits, under
-              whatever lock the walker holds (one spin per VMA).  Host:
-              the extra time /proc/self/smaps_rollup takes with a
-              populated region of anonymous base pages than without it,
-              per page, minus the simulator's per-page walk cost.
+walk_cost_ns  per page a smaps, smaps_rollup or numa_maps page walk
+              visits, under whatever lock the walker holds (one spin per
+              VMA).  Host: the extra time /proc/self/smaps_rollup takes
+              with a populated region of anonymous base pages than
+              without it, per page, minus the simulator's per-page walk
+              cost.  One knob for the three walks: the host's numa_maps
+              walk costs what its smaps_rollup walk does per page
+              (gather_stats() and smaps_pte_entry() each look up the
+              folio and its mapcount), as procvma calibrate's table shows.
 pass_cost_ns  per scanner pass, outside any mm lock: what the host pays
               for a pass of the scanner the run names (--scanner), less
               the walk.  cat (the default, as the reference harness's

@@ -59,37 +59,41 @@ class Pair:
 
 
 # The kernel files compared, and how a design is called in the table.
-KERNEL_PROCFILES = ("smaps_rollup", "maps")
+KERNEL_PROCFILES = ("smaps_rollup", "maps", "numa_maps")
 DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA"}
-# Linux 6.17 and later, for a kernel that cannot be asked.
-ASSUMED_LOCKS = {"smaps_rollup": "mmap", "maps": "vma"}
+# Linux 6.17 and 6.18, for a kernel that cannot be asked: lock_vma_range()
+# takes mmap_lock for every file but maps.
+ASSUMED_LOCKS = {"smaps_rollup": "mmap", "maps": "vma", "numa_maps": "mmap"}
 
 
-def make_pairs(vma_procfile, kernel_locks, kernel_procfiles=KERNEL_PROCFILES):
-    """Each kernel file beside the simulated design that reads it under
-    the lock kernel_locks (procfile -> "mmap" | "vma") says this kernel
-    uses; the vma design reads vma_procfile against the kernel's maps."""
+def make_pairs(vma_procfile, kernel_locks, kernel_procfiles=None):
+    """Each kernel file (of kernel_procfiles, default all kernel_locks
+    names) beside the simulated design that reads it under the lock
+    kernel_locks (procfile -> "mmap" | "vma") says this kernel uses; the
+    vma design reads vma_procfile against the kernel's maps."""
     pairs = []
-    for kfile in kernel_procfiles:
+    for kfile in kernel_procfiles or list(kernel_locks):
         lock = kernel_locks[kfile]
         sim_file = vma_procfile if lock == "vma" and kfile == "maps" else kfile
         pairs.append(Pair(f"{kfile} ({DESIGN_NAMES[lock]})", lock, sim_file, kfile))
     return pairs
 
 
-def kernel_locks():
+def kernel_locks(procfiles=KERNEL_PROCFILES):
     """(procfile -> "mmap" | "vma", note or None): which lock this kernel
-    reads each compared file under, found by tracing; assumed, with a
+    reads each of procfiles under, found by tracing; assumed, with a
     note saying so, where tracing cannot run."""
     from procvma import locktrace
 
-    found = locktrace.procfile_locks(KERNEL_PROCFILES)
-    if all(found[f] in DESIGN_NAMES for f in KERNEL_PROCFILES):
+    found = locktrace.procfile_locks(tuple(procfiles))
+    if all(found[f] in DESIGN_NAMES for f in procfiles):
         return found, None
-    return dict(ASSUMED_LOCKS), (
+    return {f: ASSUMED_LOCKS[f] for f in procfiles}, (
         "cannot tell which lock this kernel reads /proc/PID files under "
-        "(procvma info needs root and tracefs): assuming smaps_rollup under "
-        "mmap_lock and maps under per-VMA locks, as Linux 6.17 and later")
+        "(procvma info needs root and tracefs): assuming "
+        + ", ".join(f"{f} under {DESIGN_NAMES[ASSUMED_LOCKS[f]]} locks"
+                    for f in procfiles)
+        + ", as Linux 6.17 and 6.18")
 
 
 FIDELITY_OPTIONS = {
@@ -100,7 +104,8 @@ FIDELITY_OPTIONS = {
         "--procfile", type=options.WordList(KERNEL_PROCFILES),
         default="smaps_rollup", show_default=True,
         help="The kernel's files compared, each against the simulated "
-             "design that reads it as this kernel does: smaps_rollup, maps."),
+             "design that reads it as this kernel does: smaps_rollup, maps, "
+             "numa_maps."),
     "vma_procfile": click.option(
         "--vma-procfile", type=click.Choice(["maps", "smaps_rollup"]),
         default="maps", show_default=True,
@@ -426,8 +431,9 @@ def fidelity_cmd(**p):
             p[k] = v
     metric = p.pop("metric")
     check = p.pop("check")
-    locks, lock_note = kernel_locks()
-    pairs = make_pairs(p.pop("vma_procfile"), locks, p.pop("procfile"))
+    kernel_procfiles = list(dict.fromkeys(p.pop("procfile")))
+    locks, lock_note = kernel_locks(kernel_procfiles)
+    pairs = make_pairs(p.pop("vma_procfile"), locks, kernel_procfiles)
     scanners = list(dict.fromkeys(p.pop("scanner")))
     points = grid_points(p.pop("busyduration"), p.pop("nbusytasks"))
     # Every run of every scanner, validated before the first starts; all

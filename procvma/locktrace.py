@@ -452,7 +452,8 @@ class LockTrace:
 
 # ---- which procfiles take mmap_lock ----------------------------------------
 
-PROCFILES = ("maps", "smaps", "smaps_rollup")
+# The files the simulator models, each of whose lock procvma info reports.
+PROCFILES = tuple(vocab.PROCFILE)
 TRIES = 3
 
 

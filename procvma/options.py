@@ -495,8 +495,8 @@ COST_OPTIONS = {
                        help="Simulator: extra kernel work per mmap()/munmap(). "
                             "(default: calibrated)"),
     "walk_cost_ns": _opt("--walk-cost-ns", type=click.FloatRange(min=0), metavar="NS",
-                         help="Simulator: extra work per page of a smaps page "
-                              "walk. (default: calibrated)"),
+                         help="Simulator: extra work per page of a smaps or "
+                              "numa_maps page walk. (default: calibrated)"),
     "pass_cost_ns": _opt("--pass-cost-ns", type=click.FloatRange(min=0), metavar="NS",
                          help="Simulator: a scanner's work per pass outside any "
                               "lock. (default: calibrated for --scanner)"),

@@ -111,6 +111,12 @@ class SimMM:
                                           int(dirty), int(referenced)),
                     f"page {page}")
 
+    def set_active(self, page, active=True):
+        """Move a page to the active LRU list (or back to the inactive
+        one, where a freshly populated page starts)."""
+        self._check(lib.pv_page_set_active(self._mm, page, int(active)),
+                    f"page {page}")
+
     def swap_out(self, page):
         self._check(lib.pv_page_swap_out(self._mm, page), f"swap out {page}")
 

@@ -5,8 +5,9 @@ word and the constraints that come with a word.
 
     BACKEND   --backend    sim | kernel
     LOCK      --lock       mmap | vma (| both: every design)
-    PROCFILE  --procfile   maps | smaps | smaps_rollup (the simulator's;
-                           the kernel backend reads any /proc/PID file)
+    PROCFILE  --procfile   maps | smaps | smaps_rollup | numa_maps (the
+                           simulator's; the kernel backend reads any
+                           /proc/PID file)
     SCANNER   --scanner    cat | read | query (query reads maps alone)
     PREEMPT   --preempt    none | voluntary | full | lazy (default: the
                            host's, hostinfo.preempt_model())
@@ -137,6 +138,8 @@ PROCFILE = Vocabulary("--procfile", [
     Word("smaps", "PV_PROC_SMAPS", "maps plus each VMA's page walk"),
     Word("smaps_rollup", "PV_PROC_SMAPS_ROLLUP",
          "the whole page walk summed in one block"),
+    Word("numa_maps", "PV_PROC_NUMA_MAPS",
+         "one line per VMA with its page walk's counts per NUMA node"),
 ], default=_maps)
 
 _cat = Scanner("cat", "PV_SCANNER_CAT",

@@ -173,12 +173,17 @@ def test_fidelity_says_when_it_assumes_the_kernels_locks(monkeypatch):
 
     monkeypatch.setattr(locktrace, "procfile_locks",
                         lambda files: dict.fromkeys(files, "unknown"))
-    locks, note = fidelity.kernel_locks()
+    locks, note = fidelity.kernel_locks(["smaps_rollup", "maps"])
     assert locks == {"smaps_rollup": "mmap", "maps": "vma"}
     assert "assuming" in note
+    # Linux 6.17 and 6.18 read numa_maps under mmap_lock, as smaps.
+    locks, note = fidelity.kernel_locks(["numa_maps"])
+    assert locks == {"numa_maps": "mmap"}
+    assert "numa_maps under mmap_lock" in note
     monkeypatch.setattr(locktrace, "procfile_locks",
                         lambda files: dict.fromkeys(files, "mmap"))
-    assert fidelity.kernel_locks() == ({"smaps_rollup": "mmap", "maps": "mmap"}, None)
+    assert fidelity.kernel_locks(["smaps_rollup", "maps"]) == (
+        {"smaps_rollup": "mmap", "maps": "mmap"}, None)
 
 
 @pytest.mark.parametrize("args, message", [

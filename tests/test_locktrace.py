@@ -128,8 +128,9 @@ def test_which_files_a_recorded_info_run_saw_under_mmap_lock():
     reader = events[0].pid
     own = locktrace._own_mm(events, reader)
     counts = locktrace.read_locks(events, reader, own)
+    # The recording predates numa_maps in PROCFILES.
     per_file = {name: [counts[f"{name}#{k}"] for k in range(locktrace.TRIES)]
-                for name in locktrace.PROCFILES}
+                for name in ("maps", "smaps", "smaps_rollup")}
     # Linux 6.18: maps walks under per-VMA locks; smaps takes mmap_lock
     # once per read() chunk (8 of them), smaps_rollup once.
     assert per_file == {"maps": [0, 0, 0], "smaps": [8, 8, 8],
@@ -355,6 +356,7 @@ def test_procvma_info_names_the_lock_of_each_file(tracefs):
     if os.uname().release.startswith("6.18"):
         assert "procfile maps: vma" in lines
         assert "procfile smaps_rollup: mmap" in lines
+        assert "procfile numa_maps: mmap" in lines
     assert tracefs_state() == before
 
 

@@ -43,8 +43,23 @@ def test_maps_is_sorted_and_merged():
     assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:]))
 
 
+def test_numa_maps_is_a_line_per_vma_in_the_kernels_format():
+    for lock in ("mmap", "vma"):
+        r = procvma("show", "numa_maps", "--mb", "16", "--holes", "3", "--lock", lock)
+        assert r.exit_code == 0, r.output
+        lines = r.output.splitlines()
+        assert len(lines) == 4
+        pages = []
+        for line in lines:
+            m = re.fullmatch(r"([0-9a-f]{12}) default anon=(\d+) dirty=\2 active=0 "
+                             r"N0=\2 kernelpagesize_kB=4", line)
+            assert m, line
+            pages.append(int(m.group(2)))
+        assert sum(pages) == 16 * 256 - 3
+
+
 @pytest.mark.parametrize("args, what", [
-    (["numa_maps"], "numa_maps"),
+    (["status"], "status"),
     (["maps", "--holes", "300", "--mb", "1"], "--holes"),
     (["maps", "--lock", "rcu"], "rcu"),
     (["smaps", "--query", "0x7f2a40000000"], "maps"),

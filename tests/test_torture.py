@@ -41,7 +41,7 @@ def test_clean_run_has_no_violations_and_checks_every_walk():
     f = figures(r.stdout)
     for lock in ("mmap", "vma"):
         walks = per_design(r.stdout, lock)
-        assert set(walks) == {"maps", "smaps", "smaps_rollup"}
+        assert set(walks) == {"maps", "smaps", "smaps_rollup", "numa_maps"}
         assert all(n > 0 for n in walks.values()), walks
     assert f["walks"] > 0
     # Whether this run met a write-locked VMA (fallbacks) or a waiting
@@ -80,6 +80,18 @@ def test_injected_fault_is_caught(fault):
     assert r.stdout.splitlines()[-1] == f"violations: {f['violations']}"
     # The first few are shown, one line each, before the summary.
     assert re.search(r"(?m)^violation: \S", r.stdout)
+
+
+def test_numa_maps_alone_is_clean_and_its_faults_caught():
+    r = torture("--duration", "1", "--procfile", "numa_maps")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == "violations: 0"
+    assert "walks vma: numa_maps " in r.stdout
+    # A reader that trusts an unlocked VMA sees it change under its walk.
+    r = torture("--duration", "10", "--procfile", "numa_maps", "--lock", "vma",
+                "--inject", "no-vma-lock", "--max-violations", "1")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert re.search(r"(?m)^violation: vma/numa_maps: ", r.stdout)
 
 
 def test_ctrl_c_before_the_run_starts_is_not_lost():

@@ -305,6 +305,8 @@ static unsigned long pv_sim_text_guess(const struct pv_bench_config *cfg)
 	switch (cfg->procfile) {
 	case PV_PROC_MAPS:
 		return vmas * 80;
+	case PV_PROC_NUMA_MAPS:
+		return vmas * 80;
 	case PV_PROC_SMAPS:
 		return vmas * 1280;
 	default:
@@ -694,7 +696,7 @@ int pv_bench_run_sim(const struct pv_bench_config *cfg, struct pv_sample *out)
 	cpu_set_t caller_cpus, script_cpu;
 	int ret;
 
-	if (cfg->procfile < PV_PROC_MAPS || cfg->procfile > PV_PROC_SMAPS_ROLLUP)
+	if (cfg->procfile < PV_PROC_MAPS || cfg->procfile > PV_PROC_NUMA_MAPS)
 		return pv_sample_fail(out, EINVAL, "the simulator has no procfile %d", cfg->procfile);
 	if (cfg->lock != PV_LOCK_MMAP && cfg->lock != PV_LOCK_VMA)
 		return pv_sample_fail(out, EINVAL, "unknown lock design %d", cfg->lock);

@@ -39,9 +39,9 @@ void pv_mm_set_inject(struct mm_struct *mm, int faults);
 /* Extra simulated kernel work per mmap()/munmap(), after the write lock. */
 void pv_mm_set_op_cost_ns(struct mm_struct *mm, double ns);
 /*
- * Extra simulated kernel work per page a smaps/smaps_rollup page walk
- * visits (the host's per-PTE cost the model does not have), spent once
- * per VMA walked, under whatever lock the walker holds.
+ * Extra simulated kernel work per page a smaps, smaps_rollup or numa_maps
+ * page walk visits (the host's per-PTE cost the model does not have),
+ * spent once per page table walked, under whatever lock the walker holds.
  */
 void pv_mm_set_walk_cost_ns(struct mm_struct *mm, double ns_per_page);
 
@@ -54,6 +54,11 @@ int pv_munmap(struct mm_struct *mm, unsigned long first_page,
 /* Test hooks: set one populated page's state (mapcount, dirty, referenced). */
 int pv_page_set_state(struct mm_struct *mm, unsigned long page, int mapcount,
 		      int dirty, int referenced);
+/*
+ * Put a populated page on the active LRU list (@active non-zero) or the
+ * inactive one, where a fresh anonymous page starts (numa_maps' active=).
+ */
+int pv_page_set_active(struct mm_struct *mm, unsigned long page, int active);
 /* Turn a page's PTE into a swap entry (page leaves memory). */
 int pv_page_swap_out(struct mm_struct *mm, unsigned long page);
 

@@ -62,7 +62,12 @@ void zap_pte_range(struct mm_struct *mm, unsigned long start,
 	}
 }
 
-/* MAP_POPULATE of a private writable mapping: write faults, anon pages. */
+/*
+ * MAP_POPULATE of a private writable mapping: write faults, anon pages.
+ * A new anonymous folio goes on the inactive LRU list
+ * (folio_add_lru_vma() -> lru_cache_add_inactive_or_unevictable()), as
+ * this machine's numa_maps shows: "active=0" for a region just populated.
+ */
 int populate_range(struct mm_struct *mm, unsigned long start,
 		   unsigned long end)
 {
@@ -148,8 +153,22 @@ int pv_page_set_state(struct mm_struct *mm, unsigned long pfn, int mapcount,
 	ptep = present_pte_locked(mm, pfn);
 	if (ptep)
 		WRITE_ONCE(*ptep, mk_pte((unsigned int)mapcount, PTE_ANON |
+					 (*ptep & PTE_ACTIVE) |
 					 (dirty ? PTE_DIRTY : 0) |
 					 (referenced ? PTE_YOUNG : 0)));
+	mmap_write_unlock(mm);
+	return ptep ? 0 : -ENOENT;
+}
+
+/* folio_activate() / folio_deactivate(): which LRU list the page is on. */
+int pv_page_set_active(struct mm_struct *mm, unsigned long pfn, int active)
+{
+	pte_t *ptep;
+
+	mmap_write_lock(mm);
+	ptep = present_pte_locked(mm, pfn);
+	if (ptep)
+		WRITE_ONCE(*ptep, active ? *ptep | PTE_ACTIVE : *ptep & ~PTE_ACTIVE);
 	mmap_write_unlock(mm);
 	return ptep ? 0 : -ENOENT;
 }

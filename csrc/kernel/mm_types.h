@@ -42,10 +42,10 @@
  *
  * Every simulated page is mapped by one PTE of this mm and lives exactly
  * as long as that mapping (an anonymous page of a process that never
- * forked), so what the smaps walk reads of the page itself, the folio's
- * anon flag and mapcount, sits in the word beside the PTE's own present,
- * dirty and young bits.  A mapcount above 1 stands for mappings in other
- * processes (a test hook sets it).  Four bytes per page, where a PTE and
+ * forked), so what the smaps and numa_maps walks read of the page
+ * itself, the folio's anon flag, LRU list and mapcount, sits in the word
+ * beside the PTE's own present, dirty and young bits.  A mapcount above
+ * 1 stands for mappings in other processes (a test hook sets it).  Four bytes per page, where a PTE and
  * a struct page took 24: a populated region of 256 GiB needs 256 MiB.
  *
  * 0 is pte_none(); PTE_SWAP alone is a swap entry (no page in memory).
@@ -56,6 +56,7 @@ typedef uint32_t pte_t;
 #define PTE_DIRTY	0x04u	/* pte_dirty() || folio_test_dirty() */
 #define PTE_YOUNG	0x08u	/* pte_young() || folio_test_referenced() */
 #define PTE_ANON	0x10u	/* folio_test_anon() */
+#define PTE_ACTIVE	0x20u	/* folio_test_active() || folio_test_unevictable() */
 #define PTE_MAPCOUNT_SHIFT 8
 #define PTE_MAPCOUNT_MAX (UINT32_MAX >> PTE_MAPCOUNT_SHIFT)
 
@@ -64,6 +65,7 @@ static inline bool pte_is_swap(pte_t pte) { return pte == PTE_SWAP; }
 static inline bool pte_dirty(pte_t pte) { return pte & PTE_DIRTY; }
 static inline bool pte_young(pte_t pte) { return pte & PTE_YOUNG; }
 static inline bool pte_anon(pte_t pte) { return pte & PTE_ANON; }
+static inline bool pte_active(pte_t pte) { return pte & PTE_ACTIVE; }
 static inline unsigned int pte_mapcount(pte_t pte)
 {
 	return pte >> PTE_MAPCOUNT_SHIFT;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * /proc/PID/{maps,smaps,smaps_rollup} for the simulated mm, in both
- * locking designs (SPEC §2):
+ * /proc/PID/{maps,smaps,smaps_rollup,numa_maps} for the simulated mm, in
+ * both locking designs (SPEC §2):
  *
  *  PV_LOCK_MMAP  every read() holds the mmap read lock from m_start() to
  *                m_stop(); smaps_rollup holds it for the whole walk and
@@ -13,12 +13,17 @@
  *
  * The structure follows fs/proc/task_mmu.c so the two can be read side by
  * side: lock_vma_range()/unlock_vma_range(), get_next_vma(),
- * proc_get_vma(), m_start()/m_next()/m_stop(), show_map()/show_smap(),
- * show_smaps_rollup().  One difference: the kernel's lock_next_vma()
- * takes mmap_lock only long enough to read-lock the one VMA it could not
- * get; here, as in SPEC §2 and the seed's proc_get_vma(), the reader keeps
- * mmap_lock until the end of the read() (or, in the rollup, until it
- * drops it on contention).
+ * proc_get_vma(), m_start()/m_next()/m_stop(), show_map()/show_smap()/
+ * show_numa_map(), show_smaps_rollup().  numa_maps is read as smaps is:
+ * one page walk per VMA, under the mmap read lock from m_start() to
+ * m_stop() (--lock mmap, and the kernel through 6.18, whose
+ * lock_vma_range() takes mmap_lock for every file but maps), or under
+ * the VMA's own read lock with RCU dropped around the walk (--lock vma).
+ * One difference: the kernel's lock_next_vma() takes mmap_lock only
+ * long enough to read-lock the one VMA it could not get; here, as in
+ * SPEC §2 and the seed's proc_get_vma(), the reader keeps mmap_lock until
+ * the end of the read() (or, in the rollup, until it drops it on
+ * contention).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -196,10 +201,11 @@ static void smaps_pte_entry(pte_t pte, struct mem_size_stats *mss)
 				      pte_dirty(pte), true);
 }
 
-/* smaps_pte_range(): @n PTEs of one table, from @ptep on. */
-static void smaps_pte_range(const pte_t *ptep, unsigned long n,
-			    struct mem_size_stats *mss)
+/* smaps_pte_range(): a pmd_entry, @n PTEs of one table from @ptep on. */
+static void smaps_pte_range(const pte_t *ptep, unsigned long n, void *private)
 {
+	struct mem_size_stats *mss = private;
+
 	for (; n; n--, ptep++) {
 		pte_t pte = READ_ONCE(*ptep);
 
@@ -226,10 +232,18 @@ void pv_mm_set_walk_cost_ns(struct mm_struct *mm, double ns_per_page)
 	mm->walk_cost_ns = ns_per_page;
 }
 
-/* Account [max(start, vm_start), vm_end) of @vma; its lock keeps the PTEs stable. */
-static void smap_gather_stats(struct proc_maps_private *priv,
-			      struct vm_area_struct *vma,
-			      struct mem_size_stats *mss, unsigned long start)
+/* A walk's per-table callback: @n PTEs of one table, from @ptep on. */
+typedef void (*pmd_entry_fn)(const pte_t *ptep, unsigned long n, void *private);
+
+/*
+ * walk_page_range() over [max(start, vm_start), vm_end) of @vma, one PTE
+ * table at a time, skipping pmd_none() entries; its lock keeps the PTEs
+ * stable.  smaps and numa_maps differ only in @pmd_entry, as in the
+ * kernel (smaps_walk_ops, show_numa_ops).
+ */
+static void walk_vma_ptes(struct proc_maps_private *priv,
+			  struct vm_area_struct *vma, unsigned long start,
+			  pmd_entry_fn pmd_entry, void *private)
 {
 	struct mm_struct *mm = priv->mm;
 	unsigned long end = READ_ONCE(vma->vm_end);
@@ -243,8 +257,8 @@ static void smap_gather_stats(struct proc_maps_private *priv,
 	if (addr >= end)
 		return;
 	/*
-	 * walk_page_range(): table by table, skipping pmd_none() entries;
-	 * smaps_pte_range() ends each table with cond_resched().
+	 * Each pmd_entry (smaps_pte_range(), gather_pte_stats()) ends its
+	 * table with cond_resched().
 	 */
 	for (pfn = addr_page(mm, addr), end_pfn = addr_page(mm, end); pfn < end_pfn;) {
 		unsigned long next = pmd_pfn_end(pfn, end_pfn);
@@ -252,10 +266,55 @@ static void smap_gather_stats(struct proc_maps_private *priv,
 
 		if (table) {
 			burn_walk_cost(mm, next - pfn);
-			smaps_pte_range(table + pfn % PTRS_PER_PTE, next - pfn, mss);
+			pmd_entry(table + pfn % PTRS_PER_PTE, next - pfn, private);
 			cond_resched();
 		}
 		pfn = next;
+	}
+}
+
+/* Account [max(start, vm_start), vm_end) of @vma. */
+static void smap_gather_stats(struct proc_maps_private *priv,
+			      struct vm_area_struct *vma,
+			      struct mem_size_stats *mss, unsigned long start)
+{
+	walk_vma_ptes(priv, vma, start, smaps_pte_range, mss);
+}
+
+/* ---- the numa_maps page walk: gather_pte_stats() / gather_stats() ------- */
+
+/*
+ * gather_stats() for one base page.  The simulated machine has one
+ * memory node, 0, where every page lives; nothing is under writeback or
+ * in the swap cache (a swapped-out page has no page in memory, and
+ * can_gather_numa_stats() skips it).
+ */
+static void gather_stats(pte_t pte, struct numa_maps *md)
+{
+	unsigned int count = pte_mapcount(pte);
+
+	md->pages++;
+	if (pte_dirty(pte))
+		md->dirty++;
+	if (pte_active(pte))
+		md->active++;
+	if (pte_anon(pte))
+		md->anon++;
+	if (count > md->mapcount_max)
+		md->mapcount_max = count;
+	md->node[0]++;
+}
+
+/* gather_pte_stats(): a pmd_entry; can_gather_numa_stats() is pte_present(). */
+static void gather_pte_stats(const pte_t *ptep, unsigned long n, void *private)
+{
+	struct numa_maps *md = private;
+
+	for (; n; n--, ptep++) {
+		pte_t pte = READ_ONCE(*ptep);
+
+		if (pte_present(pte))
+			gather_stats(pte, md);
 	}
 }
 
@@ -372,7 +431,54 @@ static void show_smap(struct proc_maps_private *priv, struct seq_file *m,
 	show_smap_vma_flags(m, vma->vm_flags);
 }
 
-/* ---- seq_read() for maps and smaps -------------------------------------- */
+/*
+ * show_numa_map(): the VMA's start, its memory policy, what kind of
+ * mapping it is, then what its pages are, every count omitted when 0 and
+ * mapped= when it would repeat anon= or dirty=, as the kernel prints them.
+ * The simulated task never calls mbind() or set_mempolicy(), so its
+ * policy is "default"; its region is anonymous and neither the brk heap
+ * nor the initial stack, so no file=, heap or stack follows.
+ */
+static void show_numa_map(struct proc_maps_private *priv, struct seq_file *m,
+			  struct vm_area_struct *vma)
+{
+	struct numa_maps md = { 0 };
+	unsigned int nid;
+
+	seq_put_hex_ll(m, NULL, vma->vm_start, 8);
+	seq_puts(m, " default");
+
+	drop_rcu(priv);
+	walk_vma_ptes(priv, vma, 0, gather_pte_stats, &md);
+	reacquire_rcu(priv);
+
+	if (md.pages) {
+		if (md.anon)
+			seq_put_decimal_ull(m, " anon=", md.anon);
+		if (md.dirty)
+			seq_put_decimal_ull(m, " dirty=", md.dirty);
+		if (md.pages != md.anon && md.pages != md.dirty)
+			seq_put_decimal_ull(m, " mapped=", md.pages);
+		if (md.mapcount_max > 1)
+			seq_put_decimal_ull(m, " mapmax=", md.mapcount_max);
+		if (md.swapcache)
+			seq_put_decimal_ull(m, " swapcache=", md.swapcache);
+		if (md.active < md.pages)
+			seq_put_decimal_ull(m, " active=", md.active);
+		if (md.writeback)
+			seq_put_decimal_ull(m, " writeback=", md.writeback);
+		for (nid = 0; nid < MAX_NUMNODES; nid++) {
+			if (md.node[nid]) {
+				seq_put_decimal_ull(m, " N", nid);
+				seq_put_decimal_ull(m, "=", md.node[nid]);
+			}
+		}
+		seq_put_decimal_ull(m, " kernelpagesize_kB=", PAGE_SIZE >> 10);
+	}
+	seq_putc(m, '\n');
+}
+
+/* ---- seq_read() for maps, smaps and numa_maps ---------------------------- */
 
 typedef void (*show_fn)(struct proc_maps_private *, struct seq_file *,
 			struct vm_area_struct *);
@@ -546,7 +652,7 @@ int proc_maps_open(struct proc_maps_file *f, struct mm_struct *mm, int procfile,
 	if (lock != PV_LOCK_MMAP && lock != PV_LOCK_VMA)
 		return -EINVAL;
 	if (procfile != PV_PROC_MAPS && procfile != PV_PROC_SMAPS &&
-	    procfile != PV_PROC_SMAPS_ROLLUP)
+	    procfile != PV_PROC_SMAPS_ROLLUP && procfile != PV_PROC_NUMA_MAPS)
 		return -EINVAL;
 	memset(&f->dummy, 0, sizeof(f->dummy));
 	f->priv = (struct proc_maps_private){
@@ -574,8 +680,8 @@ static long __proc_maps_read(struct proc_maps_file *f)
 		f->eof = true;
 		return f->m.count;
 	}
-	n = seq_read_chunk(&f->priv, &f->m, f->procfile == PV_PROC_MAPS ?
-			   show_map : show_smap);
+	n = seq_read_chunk(&f->priv, &f->m, f->procfile == PV_PROC_MAPS ? show_map :
+			   f->procfile == PV_PROC_SMAPS ? show_smap : show_numa_map);
 	if (n < 0)
 		return n;
 	f->priv.stats->reads++;
@@ -640,6 +746,7 @@ static const char *const proc_pid_files[] = {
 	[PV_PROC_MAPS] = "maps",
 	[PV_PROC_SMAPS] = "smaps",
 	[PV_PROC_SMAPS_ROLLUP] = "smaps_rollup",
+	[PV_PROC_NUMA_MAPS] = "numa_maps",
 };
 
 const char *pv_procfile_name(int procfile)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The /proc/PID/{maps,smaps,smaps_rollup} walkers (fs/proc/task_mmu.c),
+ * The /proc/PID/{maps,smaps,smaps_rollup,numa_maps} walkers (fs/proc/task_mmu.c),
  * with an optional observer for the torture checker.
  */
 #ifndef PROCVMA_TASK_MMU_H
@@ -40,6 +40,23 @@ struct mem_size_stats {
 };
 
 /*
+ * What show_numa_map() counts of one VMA's pages (struct numa_maps), in
+ * pages.  The simulated machine has one memory node.
+ */
+#define MAX_NUMNODES 1
+
+struct numa_maps {
+	unsigned long pages;
+	unsigned long anon;
+	unsigned long active;
+	unsigned long writeback;
+	unsigned long mapcount_max;
+	unsigned long dirty;
+	unsigned long swapcache;
+	unsigned long node[MAX_NUMNODES];
+};
+
+/*
  * What a walker tells an observer, for every VMA it reports: the range it
  * saw when it got the VMA, the part it accounted ([walk_from, end) for
  * the rollup, the whole VMA otherwise), and the VMA's change stamp read
@@ -73,7 +90,7 @@ struct proc_maps_private {
 };
 
 /*
- * An open /proc/PID/{maps,smaps,smaps_rollup}: what seq_open() and
+ * An open /proc/PID/{maps,smaps,smaps_rollup,numa_maps}: what seq_open() and
  * proc_maps_open() set up, read one read() at a time with
  * proc_maps_read().  Large (the seq_file buffer is inside); callers keep
  * it on their stack or in their own allocation.

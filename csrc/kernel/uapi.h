@@ -22,6 +22,7 @@
 #define PV_PROC_MAPS 0
 #define PV_PROC_SMAPS 1
 #define PV_PROC_SMAPS_ROLLUP 2
+#define PV_PROC_NUMA_MAPS 3
 
 /*
  * The kernel's preemption models (kernel/sched/core.c, "Dynamic Preempt:"):

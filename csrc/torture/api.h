@@ -35,7 +35,7 @@ struct pv_torture_config {
 };
 
 struct pv_torture_result {
-	unsigned long long walks[2][3];		/* [PV_LOCK_*][PV_PROC_*] */
+	unsigned long long walks[2][4];		/* [PV_LOCK_*][PV_PROC_*] */
 	struct pv_walk_stats stats[2];		/* per design */
 	unsigned long long conserving_checks;	/* walks checked for exact totals */
 	unsigned long long coverage_checks;	/* walks checked for lost pages */

@@ -14,7 +14,8 @@
  * walk_observer (task_mmu.h) that checks, at every walk:
  *
  *  - every VMA is non-empty and inside the region, and each ends above the
- *    one before (maps, smaps): the walk's position never goes backwards.
+ *    one before (maps, smaps, numa_maps): the walk's position never goes
+ *    backwards.
  *    A VMA may start below the previous one's end only because it grew
  *    back across the reader's resume point, and is then shown again;
  *  - nothing is lost (Documentation/filesystems/proc.rst): every page
@@ -60,7 +61,7 @@
 #include "api.h"
 
 #define NLOCKS		2
-#define NPROCFILES	3
+#define NPROCFILES	4
 /* Longest multi-page op, in pages. */
 #define MAX_OP_PAGES	16
 /* Room per VMA in a reader's text buffer: an smaps block is ~700 bytes. */
@@ -514,11 +515,33 @@ static long field_kb(const char *line, const char *name)
 	return strtol(line + len + 1, NULL, 10);
 }
 
+/* "start default" at the start of a line: a numa_maps line's address. */
+static bool parse_numa_start(const char *s, unsigned long *start)
+{
+	char *p;
+
+	*start = strtoul(s, &p, 16);
+	return p != s && !strncmp(p, " default", 8);
+}
+
+/* The value of " name=N" on the line at @line (to @nl), else -1. */
+static long numa_field(const char *line, const char *nl, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p;
+
+	for (p = strchr(line, ' '); p && (!nl || p < nl); p = strchr(p + 1, ' '))
+		if (!strncmp(p + 1, name, len) && p[1 + len] == '=')
+			return strtol(p + 2 + len, NULL, 10);
+	return -1;
+}
+
 /*
- * maps, smaps: the text must show exactly the VMAs reported, each with
- * the range the walker had when it got the VMA; in smaps each block's
- * Size is that range and its Rss all of it (every page of a VMA is
- * populated).
+ * maps, smaps, numa_maps: the text must show exactly the VMAs reported,
+ * each with the range the walker had when it got the VMA (numa_maps
+ * prints its start only); in smaps each block's Size is that range and
+ * its Rss all of it, in numa_maps its anon= and N0= all of its pages
+ * (every page of a VMA is populated).
  */
 static void check_text(struct torture_reader *r, const char *how, const char *file)
 {
@@ -526,18 +549,20 @@ static void check_text(struct torture_reader *r, const char *how, const char *fi
 	unsigned long i = 0, start = 0, end = 0, size_kb = 0;
 	const char *line = r->buf;
 	bool smaps = r->procfile == PV_PROC_SMAPS;
+	bool numa = r->procfile == PV_PROC_NUMA_MAPS;
 
 	while (*line) {
 		const char *nl = strchr(line, '\n');
 		long v;
 
-		if (parse_range(line, &start, &end)) {
+		if (numa ? parse_numa_start(line, &start) : parse_range(line, &start, &end)) {
 			if (i >= r->nshown) {
-				violation(run, "%s/%s: text shows VMA [%ld, %ld) beyond the %lu "
-					  "reported", how, file, pg(run, start), pg(run, end),
-					  r->nshown);
+				violation(run, "%s/%s: text shows VMA at %ld beyond the %lu "
+					  "reported", how, file, pg(run, start), r->nshown);
 				return;
 			}
+			if (numa)
+				end = r->shown[i].end;
 			if (start != r->shown[i].start || end != r->shown[i].end) {
 				violation(run, "%s/%s: text shows [%ld, %ld) for a VMA got as "
 					  "[%ld, %ld)", how, file, pg(run, start), pg(run, end),
@@ -546,6 +571,13 @@ static void check_text(struct torture_reader *r, const char *how, const char *fi
 			}
 			size_kb = (end - start) >> 10;
 			i++;
+			if (numa && (numa_field(line, nl, "anon") != pg(run, end) - pg(run, start) ||
+				     numa_field(line, nl, "N0") != pg(run, end) - pg(run, start))) {
+				violation(run, "%s/%s: VMA [%ld, %ld) has anon=%ld N0=%ld", how,
+					  file, pg(run, start), pg(run, end),
+					  numa_field(line, nl, "anon"), numa_field(line, nl, "N0"));
+				return;
+			}
 		} else if (smaps && (v = field_kb(line, "Size")) >= 0) {
 			if ((unsigned long)v != size_kb) {
 				violation(run, "%s/%s: VMA [%ld, %ld) Size %ld kB", how, file,
@@ -918,7 +950,7 @@ static void *calloc_aligned(size_t n, size_t size)
 static int validate(const struct pv_torture_config *cfg)
 {
 	if (!(cfg->locks & 3) || (cfg->locks & ~3u) ||
-	    !(cfg->procfiles & 7) || (cfg->procfiles & ~7u))
+	    !(cfg->procfiles & 15) || (cfg->procfiles & ~15u))
 		return -EINVAL;
 	if (cfg->writers < 1 || cfg->readers < 1 || cfg->writers > 64 ||
 	    cfg->readers > 64)
