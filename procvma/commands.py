@@ -14,7 +14,7 @@ import time
 
 import click
 
-from procvma import hostinfo, options, runner, schema, stats, table
+from procvma import hostinfo, options, runner, schema, stats, table, vocab
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -74,7 +74,8 @@ class Command(OneLineErrors, options.DashDashCommand):
 # ---- running tables --------------------------------------------------------
 
 def design_title(params, design):
-    procfile = f"/proc/PID/{params['procfile']}, --scanner {params['scanner']}"
+    procfile = (f"/proc/PID/{params['procfile']}, "
+                + schema.scanner_label(params["scanner"], params.get("scanner_command")))
     if params.get("holes"):
         procfile += f", --holes {params['holes']}"
     if design == "kernel":
@@ -165,9 +166,12 @@ def warn_no_pass(point, prog):
     n = sum(1 for r in point.rows if r.get("no_pass"))
     if n:
         p = point.params
+        what = (f"its command ({schema.scanner_label(p['scanner'], p['scanner_command'])})"
+                if p.get("scanner") == vocab.SCANNER.custom
+                else f"/proc/PID/{p['procfile']}")
         click.echo(f"{prog}: warning: {point.tag} {n} of {len(point.rows)} "
                    f"sample(s) in which no scanner completed a pass of "
-                   f"/proc/PID/{p['procfile']}: --duration {p['duration']:g} "
+                   f"{what}: --duration {p['duration']:g} "
                    f"is too short to measure readers (no_pass=1 in the CSV)",
                    err=True)
 

@@ -40,6 +40,8 @@ def make_config(params, trace_marker_fd=None, ktrace=None):
     backend = params.get("backend", vocab.BACKEND.default)
     cfg.backend = BACKENDS[backend]
     cfg.scanner = SCANNERS[params.get("scanner") or vocab.SCANNER.default]
+    if params.get("scanner") == vocab.SCANNER.custom:
+        _set_str(cfg.scanner_command, params["scanner_command"])
     if backend == vocab.BACKEND.sim:
         cfg.lock = LOCKS[params["lock"]]
         cfg.procfile = PROCFILES[params["procfile"]]

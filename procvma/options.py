@@ -240,6 +240,34 @@ def check_holes(holes, pages, backend):
                                f"vm.max_map_count ({limit})")
 
 
+# bytes of the C core's pv_bench_config.scanner_command, NUL included
+SCANNER_COMMAND_MAX = 1024
+
+
+def check_scanner_command(command, scanner, backend):
+    """--scanner-command runs a real program against a real process, in
+    place of --scanner.  Returns notes for stderr."""
+    custom = vocab.SCANNER.custom
+    if command is None:
+        return []
+    if backend != custom.backend:
+        raise click.UsageError(f"{custom.chosen_by} runs a program on a real "
+                               f"process's /proc files: use it with --backend "
+                               f"{custom.backend}")
+    if scanner is not None:
+        raise click.UsageError(f"{custom.chosen_by} replaces --scanner: give one "
+                               "of them")
+    if not command.strip():
+        raise click.UsageError(f"{custom.chosen_by}: the command is empty")
+    if "\0" in command or len(command.encode()) >= SCANNER_COMMAND_MAX:
+        raise click.UsageError(f"{custom.chosen_by}: longer than "
+                               f"{SCANNER_COMMAND_MAX - 1} bytes")
+    if "{pid}" not in command:
+        return [f"{custom.chosen_by} {command!r} has no {{pid}}: it does not "
+                "name the mapper, whose /proc files the run measures"]
+    return []
+
+
 def check_procfile(procfile, backend):
     if backend == vocab.BACKEND.sim:
         if procfile not in vocab.PROCFILE:
@@ -307,7 +335,7 @@ class Opt:
 
     def _help(self, words=None):
         if callable(self.help):
-            return self.help(words or list(self.words))
+            return self.help(words or self.words.selectable())
         return self.help
 
     def one(self):
@@ -318,7 +346,7 @@ class Opt:
 
     def many(self, default=None, choices=None, note="", default_help=None):
         """The list-valued option; choices narrows a word option's set."""
-        words = list(choices or self.words or ())
+        words = list(choices or (self.words.selectable() if self.words else ()))
         item = click.Choice(words) if words else self.type
         more = f" (default {default_help})" if default_help else ""
         metavar = (self.metavar or "|".join(words) or "VALUE") + "[,...]"
@@ -454,6 +482,17 @@ RUN_OPTIONS = {
                     help="Simulated kernel or this machine's kernel. "
                          f"(default {vocab.BACKEND.default})"),
     "scanner": SAMPLE_OPTS["scanner"].one(),
+    "scanner_command": _opt(
+        vocab.SCANNER.custom.chosen_by, metavar="CMD",
+        help="Kernel backend: each scanner runs CMD once per pass instead, "
+             "{pid} replaced by the mapper's pid, e.g. 'cat /proc/{pid}/maps' "
+             "or your own monitoring agent's one-shot read.  bash runs it as "
+             "a line of the cat scanner's loop (quotes, pipes and "
+             "redirections as in a script; its output discarded), pinned to "
+             "its busy CPU at nice 15; a pass ends when CMD exits 0, a "
+             "non-zero exit is an error naming it, and a pass still running "
+             "at the sample's end is stopped and not counted.  --procfile "
+             "still names the file in titles and the CSV."),
     "holes": SAMPLE_OPTS["holes"].one(),
     "csv": _opt("--csv", "csv_path", metavar="PATH",
                 help="Write one row per sample to PATH."),
@@ -537,6 +576,7 @@ class Sample(Mapping):
     backend: vocab.Word
     procfile: str                   # a vocab.PROCFILE word (kernel: any file)
     scanner: vocab.Word
+    scanner_command: str            # scanner custom's CMD, {pid} as given; else -
     holes: int
     cpumapper: int
     cpuscript: int
@@ -708,6 +748,10 @@ def make_plan(p, usable=None):
     else:
         designs = [vocab.BACKEND.kernel]
     seed = p.get("seed")
+    command = p.get("scanner_command")
+    command_notes = check_scanner_command(command, p.get("scanner"), backend)
+    if command is not None:
+        scanner = vocab.SCANNER.custom
     check_scanner(scanner, procfile, backend)
     holes = p.get("holes") or 0
     check_holes(holes, pages, backend)
@@ -715,6 +759,7 @@ def make_plan(p, usable=None):
         backend=backend,
         procfile=procfile,
         scanner=scanner,
+        scanner_command="-" if command is None else command,
         holes=holes,
         cpumapper=layout.cpumapper,
         cpuscript=layout.cpuscript,
@@ -732,7 +777,8 @@ def make_plan(p, usable=None):
         **cost_params(backend, dict(p, scanner=scanner)),
     )
     auto, nsamples = sample_count(p)
-    notes = ((note,) if note else ()) + tuple(layout_warnings(layout))
+    notes = ((note,) if note else ()) + tuple(layout_warnings(layout)) + \
+        tuple(command_notes)
     return Plan(backend=backend, designs=designs, sample=sample, notes=notes,
                 nsamples=nsamples, auto=auto,
                 precision=p.get("precision") or DEFAULTS["precision"],

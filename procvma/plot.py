@@ -34,9 +34,9 @@ PERCENTILES = [("p50_ms", 0.5, "p50"), ("p90_ms", 0.1, "p90"),
 
 DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA lock"}
 
-# Configuration columns besides backend/lock/procfile/scanner, which
-# every label names, with how a legend says them when they differ
-# between lines (schema.CONFIG_KEY: every one of them).
+# Configuration columns besides backend/lock/procfile/scanner (and its
+# command), which every label names, with how a legend says them when they
+# differ between lines (schema.CONFIG_KEY: every one of them).
 PARAM_LABELS = {
     "nbusycpus": "{} busy CPU(s)",
     "nbusytasks": "{} scanner(s)/CPU",
@@ -92,7 +92,7 @@ class Series:
               several_machines: bool = False) -> str:
         c = self.config
         parts = [str(c["backend"]), self.design, str(c["procfile"]),
-                 f"--scanner {c['scanner']}"]
+                 schema.scanner_label(c["scanner"], c.get("scanner_command"))]
         parts += [PARAM_LABELS[k].format(fmt_value(c[k])) for k in varying]
         if several_machines:
             parts.append(machines.describe(self.machine))

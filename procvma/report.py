@@ -110,8 +110,8 @@ def measured(side: Side) -> str:
     if first(rows, "backend") == "kernel":
         scanner = first(rows, "scanner")
         return (f"Linux {first(rows, 'kernel_release')}"
-                + (f", --scanner {scanner}" if scanner not in ("", "-")
-                   else ""))
+                + (", " + schema.scanner_label(scanner, first(rows, "scanner_command"))
+                   if scanner not in ("", "-") else ""))
     return f"simulated kernel, {DESIGNS.get(lock, '--lock ' + lock)}"
 
 
@@ -168,7 +168,10 @@ def layout_line(pair: Pair) -> str:
             f"scanner{'s' * (ntasks != '1')} at nice 15 and {ntasks} "
             f"busy-waiter{'s' * (ntasks != '1')} ({spin})")
     scanner = fmt_value(c.get("scanner", ""))
-    if scanner not in ("", "-"):
+    command = fmt_value(c.get("scanner_command", "-"))
+    if command not in ("", "-"):
+        text += f"; scanner command: {command}"
+    elif scanner not in ("", "-"):
         text += f"; scanner: {scanner}"
     return text
 

@@ -26,6 +26,7 @@ CONFIG_COLUMNS = [
     "cpubusytasks",
     "cpuscript",
     "scanner",        # a vocab.SCANNER word: how a scanner reads, on either backend
+    "scanner_command",  # custom's command (--scanner-command, {pid} as given); else -
     "holes",          # single-page holes the region starts with
     "preempt",        # none | voluntary | full | lazy: the simulated kernel's
                       #   preemption model; kernel: the host's, as booted
@@ -124,7 +125,7 @@ MACHINE_COLUMNS = ["hostname", "kernel_release", "cpu_model"]
 # (implied_config, implied_host; others_running: procs_running - 1, the
 # one task of the run's own the count was known to hold), else NaN for
 # numbers and "" for text.
-OPTIONAL_COLUMNS = ["cpuscript", "scanner", "holes", "retries", "nfailed",
+OPTIONAL_COLUMNS = ["cpuscript", "scanner", "scanner_command", "holes", "retries", "nfailed",
                     "setup_s", "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
                     "calibration_source", "no_pass", "cpus_online",
                     "loadavg1", "procs_running", "others_running",
@@ -146,7 +147,8 @@ NUMERIC_COLUMNS = [
 # CPU numbers and the seed are left out, since they place and vary the
 # samples of one experiment without changing what it measures.
 CONFIG_KEY = [
-    "backend", "lock", "procfile", "scanner", "nbusycpus", "nbusytasks",
+    "backend", "lock", "procfile", "scanner", "scanner_command",
+    "nbusycpus", "nbusytasks",
     "busyduration", "duration", "region_pages", "holes",
     "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "preempt",
 ]
@@ -165,6 +167,8 @@ def implied_config(column, backend, row):
         return implied_scanner(backend, row.get("pass_cost_ns"))
     if column == "preempt" and backend == "sim":
         return "full"       # the host preempted the model's tasks anywhere
+    if column == "scanner_command":
+        return "-"          # no --scanner-command yet
     return None
 
 
@@ -192,12 +196,22 @@ def implied_scanner(backend, pass_cost_ns):
     except (TypeError, ValueError):
         return in_process
 
+def scanner_label(scanner, command="-"):
+    """How a configuration's scanner is given on the command line:
+    "--scanner cat", or "--scanner-command 'cat /proc/{pid}/maps'"."""
+    if command and str(command) not in ("-", "nan"):
+        import shlex
+        return f"--scanner-command {shlex.quote(str(command))}"
+    return f"--scanner {scanner}"
+
+
 # How tables head the configuration columns: short, so that they fit.
 CONFIG_HEADINGS = {
     "backend": "backend",
     "lock": "lock",
     "procfile": "procfile",
     "scanner": "scanner",
+    "scanner_command": "command",
     "nbusycpus": "cpus",
     "nbusytasks": "tasks",
     "busyduration": "busy_ms",

@@ -8,7 +8,8 @@ word and the constraints that come with a word.
     PROCFILE  --procfile   maps | smaps | smaps_rollup | numa_maps (the
                            simulator's; the kernel backend reads any
                            /proc/PID file)
-    SCANNER   --scanner    cat | read | query (query reads maps alone)
+    SCANNER   --scanner    cat | read | query (query reads maps alone);
+                           custom: --scanner-command (kernel backend)
     PREEMPT   --preempt    none | voluntary | full | lazy (default: the
                            host's, hostinfo.preempt_model())
     TRACE_ENGINE --trace-engine  bpf | tracefs
@@ -29,30 +30,38 @@ from typing import Dict, Iterator, Optional, Sequence
 
 class Word(str):
     """One word of a closed set: the word itself, the name of the C core's
-    constant for it (None where the C core has none) and its help."""
+    constant for it (None where the C core has none) and its help.
+    chosen_by: the option that selects it, where that is not the set's
+    own (which then does not take it)."""
 
     const: Optional[str]
     help: str
+    chosen_by: Optional[str]
 
-    def __new__(cls, word, const=None, help=""):
+    def __new__(cls, word, const=None, help="", chosen_by=None):
         self = super().__new__(cls, word)
         self.const = const
         self.help = help
+        self.chosen_by = chosen_by
         return self
 
 
 class Scanner(Word):
     """A way for a scanner to read.  procfile: the only file it can read
     (None: any); pass_cost_as: the scanner whose calibrated per-pass cost
-    it pays outside any lock (None: its own, measured by calibrate)."""
+    it pays outside any lock (None: its own, measured by calibrate);
+    backend: the only backend that has it (None: both)."""
 
     procfile: Optional[str]
     pass_cost_as: Optional[str]
+    backend: Optional[str]
 
-    def __new__(cls, word, const=None, help="", procfile=None, pass_cost_as=None):
-        self = super().__new__(cls, word, const, help)
+    def __new__(cls, word, const=None, help="", procfile=None, pass_cost_as=None,
+                backend=None, chosen_by=None):
+        self = super().__new__(cls, word, const, help, chosen_by)
         self.procfile = procfile
         self.pass_cost_as = pass_cost_as
+        self.backend = backend
         return self
 
 
@@ -93,9 +102,14 @@ class Vocabulary:
         except KeyError:
             raise AttributeError(f"{self.__dict__.get('option')}: no word {word!r}")
 
+    def selectable(self):
+        """The words the set's own option takes: all but those another
+        option selects (Word.chosen_by)."""
+        return [w for w in self.words if w.chosen_by is None]
+
     def choices(self):
-        """What the option accepts: the words, then every's word."""
-        return [*self.words, *([self.every] if self.every else [])]
+        """What the option accepts: its words, then every's word."""
+        return [*self.selectable(), *([self.every] if self.every else [])]
 
     def expand(self, word) -> list:
         """[word], or every word for every's word."""
@@ -118,10 +132,8 @@ class Vocabulary:
 
 
 _sim = Word("sim", "PV_BACKEND_SIM", "the simulated kernel")
-BACKEND = Vocabulary("--backend", [
-    _sim,
-    Word("kernel", "PV_BACKEND_KERNEL", "this machine's kernel"),
-], default=_sim)
+_kernel = Word("kernel", "PV_BACKEND_KERNEL", "this machine's kernel")
+BACKEND = Vocabulary("--backend", [_sim, _kernel], default=_sim)
 
 # The designs: "before", the whole walk under mmap_lock; "after", per-VMA
 # locks under RCU (the seed's patch).
@@ -155,6 +167,11 @@ SCANNER = Vocabulary("--scanner", [
     Scanner("query", "PV_SCANNER_QUERY",
             "open maps once per pass and ask PROCMAP_QUERY for every VMA, "
             "as symbolizers do", procfile=_maps, pass_cost_as=_read),
+    # The user's own reader: the kernel backend runs it per pass in cat's
+    # shell loop.  The simulator cannot run a program against its mm.
+    Scanner("custom", "PV_SCANNER_COMMAND",
+            "the user's command per pass, {pid} the mapper's, in cat's shell loop",
+            backend=_kernel, chosen_by="--scanner-command"),
 ], default=_cat)
 
 # The kernel's preemption models (SPEC §2; dmesg: "Dynamic Preempt: ...").
@@ -188,7 +205,7 @@ INJECT = Vocabulary("--inject", [
 
 # Every set, for the check that the C core has each constant.
 VOCABULARIES = (BACKEND, LOCK, PROCFILE, SCANNER, PREEMPT, TRACE_ENGINE, INJECT)
-del _sim, _maps, _cat, _read
+del _sim, _kernel, _maps, _cat, _read
 
 
 def check_scanner_procfile(scanner, procfile):
@@ -205,5 +222,7 @@ def pass_cost_scanner(scanner) -> Word:
     return SCANNER[w.pass_cost_as] if w.pass_cost_as else w
 
 
-# The scanners calibrate measures a pass cost for, the default first.
-CALIBRATED_SCANNERS = tuple(w for w in SCANNER if w.pass_cost_as is None)
+# The scanners calibrate measures a pass cost for, the default first: the
+# simulator's, that pay no other's.
+CALIBRATED_SCANNERS = tuple(w for w in SCANNER
+                            if w.pass_cost_as is None and w.backend is None)

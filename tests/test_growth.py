@@ -23,7 +23,8 @@ def sweep_rows(backend="sim", lock="mmap", sizes=(GIB // 8, GIB, 8 * GIB),
             avg = per_page_ms * pages / (nholes + 1) * (1 + 0.01 * i)
             row = dict.fromkeys(schema.COLUMNS, 0)
             row.update(backend=backend, lock=lock, procfile="smaps_rollup",
-                       scanner="cat", sample=i + 1, nbusycpus=1, nbusytasks=1,
+                       scanner="cat", scanner_command="-", sample=i + 1,
+                       nbusycpus=1, nbusytasks=1,
                        busyduration=2, duration=6, region_pages=pages,
                        holes=nholes, seed=1 + i, nmaps=100, nunmaps=100,
                        opavg_ms=avg, opmax_ms=avg * 10, p50_ms=avg / 2,

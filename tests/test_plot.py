@@ -22,7 +22,8 @@ def results(path, backend="sim", locks=("mmap", "vma"),
             row.update(backend=backend, lock=lock, procfile=procfile,
                        sample=i + 1, nbusycpus=1, nbusytasks=1,
                        busyduration=2, duration=5, region_pages=32768,
-                       seed=i, scanner="-", nmaps=120000, nunmaps=120000,
+                       seed=i, scanner="-", scanner_command="-",
+                       nmaps=120000, nunmaps=120000,
                        opavg_ms=avg, opmax_ms=avg * 40 + i,
                        p50_ms=avg / 3, p90_ms=avg, p99_ms=avg * 6,
                        p999_ms=avg * 25, kernel_release="6.18.0",
@@ -146,7 +147,7 @@ def test_missing_csv(tmp_path):
 
 def test_every_configuration_column_has_a_legend_wording():
     from procvma import plot, schema
-    named = {"backend", "lock", "procfile", "scanner"}
+    named = {"backend", "lock", "procfile", "scanner", "scanner_command"}
     assert set(plot.PARAM_LABELS) | named == set(schema.CONFIG_KEY)
 
 

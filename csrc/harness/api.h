@@ -25,6 +25,12 @@
  * symbolizers such as blazesym do.
  */
 #define PV_SCANNER_QUERY 2
+/*
+ * kernel only: the user's own command per pass (--scanner-command), run
+ * by bash as a line of the cat scanner's loop, {pid} replaced by the
+ * mapper's pid.
+ */
+#define PV_SCANNER_COMMAND 3
 
 struct pv_ktrace;			/* the BPF lock trace (ktrace.c) */
 
@@ -35,6 +41,7 @@ struct pv_bench_config {
 	int procfile;			/* sim only: PV_PROC_* */
 	char procfile_name[64];		/* kernel: file under /proc/PID */
 	int scanner;			/* PV_SCANNER_*; the sim pays pass_cost_ns for it */
+	char scanner_command[1024];	/* PV_SCANNER_COMMAND: the command, {pid} unexpanded */
 	int cpumapper;
 	int cpuscript;
 	int cpubusytasks;

@@ -29,6 +29,11 @@ int pv_bench_run(const struct pv_bench_config *cfg, struct pv_sample *out)
 	    (cfg->backend == PV_BACKEND_SIM ? cfg->procfile != PV_PROC_MAPS :
 	     strcmp(cfg->procfile_name, "maps") != 0))
 		return pv_sample_fail(out, EINVAL, "the query scanner reads maps only");
+	if (cfg->scanner == PV_SCANNER_COMMAND &&
+	    (cfg->backend != PV_BACKEND_KERNEL || !cfg->scanner_command[0] ||
+	     !memchr(cfg->scanner_command, '\0', sizeof(cfg->scanner_command))))
+		return pv_sample_fail(out, EINVAL,
+				      "a scanner command runs on the kernel backend only, and must not be empty");
 
 	switch (cfg->backend) {
 	case PV_BACKEND_SIM:

@@ -74,6 +74,8 @@ struct kbench {
 	int ctl;			/* our end of the control socket */
 	struct pv_kmapper_shm *shm;
 	char procpath[96];		/* /proc/PID/<procfile>: scanners read */
+	/* --scanner-command, {pid} replaced by the mapper's: what each pass runs. */
+	char command[2 * sizeof(((struct pv_bench_config *)0)->scanner_command)];
 	char smapspath[64];		/* /proc/PID/smaps: busy-waiters stat() */
 	atomic_int stop_tasks;		/* tell scanners and busy-waiters to end */
 	struct pv_start_gate gate;
@@ -391,10 +393,38 @@ static void scanner_loop(struct ktask *t)
 		pv_gate_report(&kb->gate, t->err ? -t->err : 0);
 }
 
+/* How much of a scanner command an error message quotes. */
+#define COMMAND_QUOTED 120
+
+/* Why the shell loop (cat, or the scanner command) ended, in t->errmsg. */
+static void shell_loop_failed(struct ktask *t)
+{
+	const struct pv_scan_loop *l = &t->loop;
+	const char *cmd = t->kb->command;
+	int n = COMMAND_QUOTED, status = l->exit_status;
+	const char *more = strlen(cmd) > COMMAND_QUOTED ? "..." : "";
+
+	if (!l->command)
+		snprintf(t->errmsg, sizeof(t->errmsg),
+			 "cat %s failed in the scanner's shell loop", t->kb->procpath);
+	else if (status > 128)
+		snprintf(t->errmsg, sizeof(t->errmsg),
+			 "scanner command '%.*s%s' was killed by signal %d (%s)",
+			 n, cmd, more, status - 128, strsignal(status - 128));
+	else if (status >= 0)
+		snprintf(t->errmsg, sizeof(t->errmsg),
+			 "scanner command '%.*s%s' exited with status %d%s", n, cmd,
+			 more, status, status == 127 ? " (command not found)" : "");
+	else
+		snprintf(t->errmsg, sizeof(t->errmsg),
+			 "scanner command '%.*s%s' ended the scanner's shell loop",
+			 n, cmd, more);
+}
+
 /*
- * --scanner cat: the shell loop does the scanning; this thread only
- * takes in its passes now and then, a wake-up a sample period apart
- * instead of one per pass on the busy CPU.
+ * --scanner cat or a scanner command: the shell loop does the scanning;
+ * this thread only takes in its passes now and then, a wake-up a sample
+ * period apart instead of one per pass on the busy CPU.
  */
 #define SCAN_LOOP_POLL_NS 20000000
 
@@ -407,9 +437,7 @@ static void scanner_cat_loop(struct ktask *t, uint64_t start_ns)
 	while (!tasks_stopping(t->kb)) {
 		nanosleep(&tick, NULL);
 		if (pv_scan_loop_drain(l) == -EPIPE && !tasks_stopping(t->kb)) {
-			snprintf(t->errmsg, sizeof(t->errmsg),
-				 "cat %s failed in the scanner's shell loop",
-				 t->kb->procpath);
+			shell_loop_failed(t);
 			t->err = EIO;
 			break;
 		}
@@ -430,28 +458,70 @@ static void stat_mapper(void *arg)
 }
 
 /*
- * Start the cat scanner's shell loop, placed as this thread is, and wait
- * until it has read the file through once: it scans before the mapper
- * starts, as the reference's scanners do.  0 or -errno, with t->errmsg.
+ * Start the scanner's shell loop, placed as this thread is, and wait
+ * until it has made one pass: it scans before the mapper starts, as the
+ * reference's scanners do, and a command that fails fails here, before
+ * the sample.  A command whose first pass takes longer than the hang
+ * timeout does not hold the sample up: the sample runs, and counts the
+ * passes that fit in it (none: no_pass).  0 or -errno, with t->errmsg.
  */
 static int scanner_cat_start(struct ktask *t)
 {
-	int r = pv_scan_loop_start(&t->loop, t->kb->procpath);
+	const struct pv_bench_config *cfg = t->kb->cfg;
+	uint64_t give_up = ktime_get_ns() + (uint64_t)(cfg->hang_timeout_s * 1e9);
+	int command = cfg->scanner == PV_SCANNER_COMMAND;
+	int r = command ? pv_scan_loop_start_command(&t->loop, t->kb->command) :
+			  pv_scan_loop_start(&t->loop, t->kb->procpath);
 
 	if (r) {
 		snprintf(t->errmsg, sizeof(t->errmsg),
-			 "cannot run bash for the cat scanner: %s", strerror(-r));
+			 "cannot run bash for the %s scanner: %s",
+			 command ? "command" : "cat", strerror(-r));
 		return r;
 	}
 	while (!tasks_stopping(t->kb) &&
-	       (r = pv_scan_loop_wait_pass(&t->loop, 100)) == 0)
+	       (r = pv_scan_loop_wait_pass(&t->loop, 100)) == 0 &&
+	       (!command || ktime_get_ns() < give_up))
 		;
 	if (r < 0) {
-		snprintf(t->errmsg, sizeof(t->errmsg),
-			 "cat %s failed in the scanner's shell loop",
-			 t->kb->procpath);
+		if (r == -EPIPE)
+			shell_loop_failed(t);
+		else
+			snprintf(t->errmsg, sizeof(t->errmsg),
+				 "cannot read the scanner's shell loop: %s", strerror(-r));
 		return r == -EPIPE ? -EIO : r;
 	}
+	return 0;
+}
+
+/*
+ * The scanner command with every {pid} replaced by the mapper's pid.
+ * 0, or -ENAMETOOLONG (cannot happen: a pid has at most 7 digits, and
+ * the buffer has room for twice the longest command).
+ */
+static int expand_command(struct kbench *kb)
+{
+	const char *src = kb->cfg->scanner_command;
+	char pid[16], *dst = kb->command, *end = kb->command + sizeof(kb->command);
+	size_t pidlen = (size_t)snprintf(pid, sizeof(pid), "%d", (int)kb->mapper);
+
+	while (*src) {
+		const char *put = src;
+		size_t n = 1;
+
+		if (!strncmp(src, "{pid}", 5)) {
+			put = pid;
+			n = pidlen;
+			src += 5;
+		} else {
+			src++;
+		}
+		if ((size_t)(end - dst) <= n)
+			return -ENAMETOOLONG;
+		memcpy(dst, put, n);
+		dst += n;
+	}
+	*dst = '\0';
 	return 0;
 }
 
@@ -464,10 +534,11 @@ static void *ktask_main(void *arg)
 
 	err = pv_place_self(t->cpu, t->is_scanner ? PV_SCANNER_NICE :
 						    PV_BUSY_NICE);
-	/* Before its first pass: it, and the cat loop it starts, read. */
+	/* Before its first pass: it, and the shell loop it starts, read. */
 	if (!err && t->is_scanner)
 		err = pv_ktrace_add_reader(kb->cfg->ktrace);
-	if (!err && t->is_scanner && kb->cfg->scanner != PV_SCANNER_CAT) {
+	if (!err && t->is_scanner && kb->cfg->scanner != PV_SCANNER_CAT &&
+	    kb->cfg->scanner != PV_SCANNER_COMMAND) {
 		scanner_loop(t);	/* reports in at the gate itself */
 		return NULL;
 	}
@@ -684,6 +755,8 @@ static int run_sample(struct kbench *kb, struct pv_sample *out,
 		 (int)kb->mapper, cfg->procfile_name);
 	snprintf(kb->smapspath, sizeof(kb->smapspath), "/proc/%d/smaps",
 		 (int)kb->mapper);
+	if (cfg->scanner == PV_SCANNER_COMMAND && expand_command(kb))
+		return pv_sample_fail(out, ENAMETOOLONG, "the scanner command is too long");
 
 	/* One pass now, so an unreadable file fails before the sample. */
 	err = scanner_prepare(&probe);

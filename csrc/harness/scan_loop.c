@@ -2,7 +2,8 @@
 /*
  * The reference's scanner, scanpid.sh, is a bash loop around
  * "cat /proc/$pid/$procfile > /dev/null 2>&1": bash forks, the child
- * redirects and execs cat, bash waits, once per pass.  A cat spawned
+ * redirects and execs cat, bash waits, once per pass.  The user's own
+ * scanner command (--scanner-command) runs in the same loop.  A cat spawned
  * straight from this process (vfork and exec) costs less per pass, so it
  * reads more often and stalls the mapper more than the reference's does;
  * running the same loop under bash makes each pass what it is there.
@@ -35,6 +36,18 @@ static const char scan_loop_script[] =
 	"while cat \"$1\" > /dev/null 2>&1; do echo $EPOCHREALTIME; done";
 
 /*
+ * The user's command (--scanner-command) in the same loop: $1 is run as
+ * a line of the script would be (eval: its words, quotes, pipes and
+ * redirections as the shell reads them), so a simple command costs a
+ * pass one fork and exec, as cat does in the loop above.  A failing
+ * command ends the loop with its exit status on a line of its own.
+ */
+static const char scan_command_script[] =
+	"trap 'exit 0' TERM; "
+	"while :; do eval \"$1\" > /dev/null 2>&1 || { echo \"exit $?\"; exit; }; "
+	"echo $EPOCHREALTIME; done";
+
+/*
  * How long the shell gets to finish the pass under way when told to stop,
  * before its process group is killed: a pass takes milliseconds; one
  * stuck behind a hung mapper must not hold the stop up.
@@ -53,10 +66,10 @@ static double realtime_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int pv_scan_loop_start(struct pv_scan_loop *l, const char *path)
+static int scan_loop_spawn(struct pv_scan_loop *l, const char *script,
+			   const char *arg)
 {
-	char *argv[] = { "bash", "-c", (char *)scan_loop_script, "bash",
-			 (char *)path, NULL };
+	char *argv[] = { "bash", "-c", (char *)script, "bash", (char *)arg, NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
@@ -64,6 +77,7 @@ int pv_scan_loop_start(struct pv_scan_loop *l, const char *path)
 
 	memset(l, 0, sizeof(*l));
 	l->out = -1;
+	l->exit_status = -1;
 	l->from_s = 1e300;	/* nothing counts before pv_scan_loop_begin() */
 	if (pipe2(fds, O_CLOEXEC))
 		return -errno;
@@ -100,9 +114,22 @@ int pv_scan_loop_start(struct pv_scan_loop *l, const char *path)
 	return 0;
 }
 
+int pv_scan_loop_start(struct pv_scan_loop *l, const char *path)
+{
+	return scan_loop_spawn(l, scan_loop_script, path);
+}
+
+int pv_scan_loop_start_command(struct pv_scan_loop *l, const char *command)
+{
+	int err = scan_loop_spawn(l, scan_command_script, command);
+
+	l->command = 1;
+	return err;
+}
+
 void pv_scan_loop_begin(struct pv_scan_loop *l, uint64_t ago_ns)
 {
-	l->from_s = l->last_s = realtime_s() - (double)ago_ns / 1e9;
+	l->from_s = realtime_s() - (double)ago_ns / 1e9;
 }
 
 void pv_scan_loop_end(struct pv_scan_loop *l)
@@ -110,22 +137,36 @@ void pv_scan_loop_end(struct pv_scan_loop *l)
 	l->until_s = realtime_s();
 }
 
-/* $EPOCHREALTIME: seconds, a point or a comma (the locale's), microseconds. */
+/*
+ * A pass's end, $EPOCHREALTIME: seconds, a point or a comma (the
+ * locale's), microseconds; or the command's "exit N".  A pass begins
+ * where the one before it ended, so it counts when both lie within the
+ * sample: the pass under way as the sample starts began before it, and
+ * the one under way at its end is cut short there.
+ */
 static void scan_loop_line(struct pv_scan_loop *l)
 {
 	char *sep, *end;
-	double t;
+	double t, began;
 	uint64_t ns;
 
 	l->line[l->linelen] = '\0';
+	if (!strncmp(l->line, "exit ", 5)) {
+		l->exit_status = atoi(l->line + 5);
+		return;
+	}
 	sep = strpbrk(l->line, ".,");
 	if (sep)
 		*sep = '.';
 	t = strtod(l->line, &end);
-	if (end == l->line || t <= l->from_s || (l->until_s && t > l->until_s))
+	if (end == l->line)
 		return;
-	ns = (uint64_t)((t - l->last_s) * 1e9);
+	l->lines++;
+	began = l->last_s;
 	l->last_s = t;
+	if (began < l->from_s || (l->until_s && t > l->until_s))
+		return;
+	ns = (uint64_t)((t - began) * 1e9);
 	l->passes++;
 	l->sum_ns += ns;
 	if (ns > l->max_ns)
@@ -145,7 +186,6 @@ int pv_scan_loop_drain(struct pv_scan_loop *l)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		for (i = 0; i < n; i++) {
 			if (buf[i] == '\n') {
-				l->lines++;
 				scan_loop_line(l);
 				l->linelen = 0;
 			} else if (l->linelen < (int)sizeof(l->line) - 1) {
@@ -191,8 +231,10 @@ void pv_scan_loop_stop(struct pv_scan_loop *l)
 		 * under way to finish its exit as an orphan, still running
 		 * after the sample: on the next sample's CPUs, and counted
 		 * there as another task's load.  Let the shell reap it first.
+		 * A user's command may run for long: it is told to stop now,
+		 * with the shell, which reaps it before its trap runs.
 		 */
-		kill(l->pid, SIGTERM);
+		kill(l->command ? -l->pid : l->pid, SIGTERM);
 		while (!scan_loop_exited(l->pid) && waited < SCAN_LOOP_STOP_NS) {
 			nanosleep(&tick, NULL);
 			waited += SCAN_LOOP_STOP_TICK_NS;

@@ -2,11 +2,12 @@
 /*
  * The kernel backend's cat scanner, as the reference's scanpid.sh runs
  * it: a bash loop that forks and execs cat on /proc/PID/FILE once per
- * pass.  The loop inherits the calling thread's CPU and nice value, so
- * the shell and every cat it runs sit where the scanner thread was
- * placed.  Each pass ends with the shell printing $EPOCHREALTIME on a
- * pipe (a builtin: a write(), no fork), which is how passes are counted
- * and timed from here.
+ * pass, or the same loop around the user's scanner command.  The loop
+ * inherits the calling thread's CPU and nice value, so the shell and
+ * every command it runs sit where the scanner thread was placed.  Each
+ * pass ends with the shell printing $EPOCHREALTIME on a pipe (a builtin:
+ * a write(), no fork), which is how passes are counted and timed from
+ * here.
  */
 #ifndef PROCVMA_SCAN_LOOP_H
 #define PROCVMA_SCAN_LOOP_H
@@ -19,10 +20,13 @@ struct pv_scan_loop {
 	int out;			/* read end of its pipe, -1 when closed */
 	char line[64];			/* an unfinished line */
 	int linelen;
-	double from_s;			/* count passes ending after this (CLOCK_REALTIME s) */
-	double until_s;			/* ... and up to this; 0: no end yet */
-	double last_s;			/* end of the last pass counted */
+	double from_s;			/* count passes that begin after this (s) */
+	double until_s;			/* ... and end by this; 0: no end yet
+					 * (both CLOCK_REALTIME, as $EPOCHREALTIME) */
+	double last_s;			/* end of the last pass reported; 0: none yet */
 	unsigned long long lines;	/* passes reported, counted or not */
+	int command;			/* running a scanner command, not cat */
+	int exit_status;		/* the command's, once it failed; else -1 */
 	unsigned long long passes;
 	uint64_t sum_ns;
 	uint64_t max_ns;
@@ -30,7 +34,15 @@ struct pv_scan_loop {
 
 /* Start the loop on @path.  0, or -errno (-ENOENT: no bash). */
 int pv_scan_loop_start(struct pv_scan_loop *l, const char *path);
-/* Passes count from @ago_ns before now: what ended before is discarded. */
+/*
+ * Start the loop running @command, a line of shell, once per pass until
+ * it fails: its exit status is then in l->exit_status.  0 or -errno.
+ */
+int pv_scan_loop_start_command(struct pv_scan_loop *l, const char *command);
+/*
+ * Passes count from @ago_ns before now: one that began before is
+ * discarded.
+ */
 void pv_scan_loop_begin(struct pv_scan_loop *l, uint64_t ago_ns);
 /*
  * Take in the passes reported so far, without blocking.  0, or -EPIPE
