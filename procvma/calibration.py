@@ -17,10 +17,11 @@ walk_cost_ns  per page a smaps, smaps_rollup or numa_maps page walk
               VMA).  Host: the extra time /proc/self/smaps_rollup takes
               with a populated region of anonymous base pages than
               without it, per page, minus the simulator's per-page walk
-              cost.  One knob for the three walks: the host's numa_maps
-              walk costs what its smaps_rollup walk does per page
-              (gather_stats() and smaps_pte_entry() each look up the
-              folio and its mapcount), as procvma calibrate's table shows.
+              cost.  One knob for the three walks: per page, the host's
+              numa_maps walk costs about what its smaps_rollup walk does
+              (gather_stats() and smaps_pte_entry() each look up the folio
+              and its mapcount; 0.6 to 1.0 times, measured on the
+              reference machine), and procvma calibrate prints both.
 pass_cost_ns  per scanner pass, outside any mm lock: what the host pays
               for a pass of the scanner the run names (--scanner), less
               the walk.  cat (the default, as the reference harness's
