@@ -9,7 +9,7 @@
 KERNEL_SRCS := kernel/rwsem.c kernel/mmap_lock.c kernel/vma_tree.c kernel/api.c kernel/mmap.c kernel/memory.c kernel/task_mmu.c kernel/procmap_query.c kernel/sched.c
 
 # The benchmark harness (both backends) and the calibration probes.
-HARNESS_SRCS := harness/bench.c harness/bench_common.c harness/bench_sim.c harness/bench_kernel.c harness/scan_loop.c harness/kquery.c harness/hist.c harness/calib.c harness/ktrace.c
+HARNESS_SRCS := harness/bench.c harness/bench_common.c harness/bench_sim.c harness/bench_kernel.c harness/scan_loop.c harness/host_pass.c harness/spawn.c harness/hist.c harness/calib.c harness/ktrace.c
 
 # The torture test of the simulated kernel's internals, beside it.
 TORTURE_SRCS := torture/torture.c

@@ -11,7 +11,7 @@ import os
 from procvma import calibration, vocab
 from procvma._core import ffi, lib
 from procvma import hostinfo
-from procvma.simmm import LOCKS, PREEMPT, PROCFILES
+from procvma.simmm import LOCKS, PREEMPT
 
 BACKENDS = vocab.BACKEND.constants(lib)
 SCANNERS = vocab.SCANNER.constants(lib)
@@ -44,7 +44,6 @@ def make_config(params, trace_marker_fd=None, ktrace=None):
         _set_str(cfg.scanner_command, params["scanner_command"])
     if backend == vocab.BACKEND.sim:
         cfg.lock = LOCKS[params["lock"]]
-        cfg.procfile = PROCFILES[params["procfile"]]
         cfg.preempt = PREEMPT[params.get("preempt") or hostinfo.preempt_model()[0]]
     else:
         _set_str(cfg.mapper_path, KMAPPER)
@@ -53,7 +52,7 @@ def make_config(params, trace_marker_fd=None, ktrace=None):
             cfg.trace_marker_fd = trace_marker_fd
         if ktrace is not None:
             cfg.ktrace = ktrace
-    _set_str(cfg.procfile_name, params["procfile"])
+    _set_str(cfg.procfile, params["procfile"])
     cfg.cpumapper = params["cpumapper"]
     cfg.cpuscript = params["cpuscript"]
     cfg.cpubusytasks = params["cpubusytasks"]

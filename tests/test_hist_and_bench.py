@@ -65,7 +65,7 @@ def make_config(*, lock=lib.PV_LOCK_MMAP, procfile=lib.PV_PROC_SMAPS_ROLLUP,
     cfg = ffi.new("struct pv_bench_config *")
     cfg.backend = lib.PV_BACKEND_SIM
     cfg.lock = lock
-    cfg.procfile = procfile
+    cfg.procfile = ffi.string(lib.pv_procfile_name(procfile))
     cfg.cpumapper = CPUS[0] if cpumapper is None else cpumapper
     cfg.cpuscript = CPUS[0]
     cfg.cpubusytasks = CPUS[-1] if cpubusy is None else cpubusy
@@ -188,7 +188,7 @@ def test_stop_ends_the_sample_early_and_keeps_its_figures():
 
 def test_bad_config_is_an_error_not_a_crash():
     cfg = make_config(duration=0.2)
-    cfg.procfile = 9
+    cfg.procfile = b"status"       # a /proc/PID file the simulator does not have
     rc, out = run(cfg)
     assert rc == -errno.EINVAL and "procfile" in errmsg(out)
     cfg = make_config(duration=0.2)

@@ -34,12 +34,14 @@
 
 struct pv_ktrace;			/* the BPF lock trace (ktrace.c) */
 
-/* One sample's parameters.  CPU numbers are already validated. */
+/*
+ * One sample's parameters.  CPU numbers are already validated; the rest
+ * pv_bench_run() checks, once, before either backend sees them.
+ */
 struct pv_bench_config {
 	int backend;
 	int lock;			/* sim only */
-	int procfile;			/* sim only: PV_PROC_* */
-	char procfile_name[64];		/* kernel: file under /proc/PID */
+	char procfile[64];		/* the file under /proc/PID the scanners read */
 	int scanner;			/* PV_SCANNER_*; the sim pays pass_cost_ns for it */
 	char scanner_command[1024];	/* PV_SCANNER_COMMAND: the command, {pid} unexpanded */
 	int cpumapper;

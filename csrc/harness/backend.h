@@ -5,7 +5,9 @@
 
 #include "bench_common.h"
 
-int pv_bench_run_sim(const struct pv_bench_config *cfg, struct pv_sample *out);
+/* @procfile: cfg->procfile's PV_PROC_*, as pv_bench_run() found it. */
+int pv_bench_run_sim(const struct pv_bench_config *cfg, int procfile,
+		     struct pv_sample *out);
 int pv_bench_run_kernel(const struct pv_bench_config *cfg, struct pv_sample *out);
 
 #endif

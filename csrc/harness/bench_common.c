@@ -229,3 +229,63 @@ void pv_busy_wait_loop(int busyduration_ms, const atomic_int *stop,
 		nanosleep(&pause, NULL);
 	}
 }
+
+static int pv_scanner_stopping(const struct pv_scanner *s)
+{
+	/* Flags only, published with nothing: relaxed (see pv_stopping()). */
+	return atomic_load_explicit(s->stop, memory_order_relaxed) || pv_stopping();
+}
+
+void pv_scanner_run(struct pv_scanner *s)
+{
+	const struct pv_scanner_ops *ops = s->ops;
+	uint64_t end_ns = 0;	/* the sample's end, once it has begun */
+	int reported = 0, over = 0;
+
+	while (!pv_scanner_stopping(s)) {
+		const unsigned long long passes = s->pass.passes;
+		uint64_t t0, ns, cpu0 = 0;
+		int err;
+
+		if (!end_ns && pv_gate_is_open(s->gate)) {
+			s->cpu_ns = 0;
+			if (ops->sample_begins)
+				ops->sample_begins(s);
+			end_ns = s->gate->start_ns + (uint64_t)(s->duration_s * 1e9);
+		}
+		/* Two reads of the thread's CPU clock a pass: 1.2 us of several ms. */
+		if (s->count_cpu)
+			cpu0 = task_cputime_ns();
+		t0 = ktime_get_ns();
+		if (end_ns && t0 > end_ns && !over) {
+			/* Once: every later pass begins later still. */
+			over = 1;
+			if (ops->sample_over)
+				ops->sample_over(s);
+		}
+		err = ops->pass(s);
+		ns = ktime_get_ns() - t0;
+		if (err) {
+			if (!pv_scanner_stopping(s))
+				s->err = err;
+			break;
+		}
+		pv_pass_times_add(&s->pass, t0, ns, end_ns);
+		if (s->count_cpu && s->pass.passes != passes)
+			s->cpu_ns += task_cputime_ns() - cpu0;
+		if (!reported) {
+			pv_gate_report(s->gate, 0);
+			reported = 1;
+		}
+		if (ops->after_pass) {
+			s->err = ops->after_pass(s);
+			if (s->err)
+				break;
+		}
+	}
+	if (s->err && ops->failed)
+		ops->failed(s);
+	/* Stopped before a whole pass (Ctrl-C), or failed: never leave the driver waiting. */
+	if (!reported)
+		pv_gate_report(s->gate, s->err);
+}

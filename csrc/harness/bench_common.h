@@ -69,6 +69,49 @@ static inline void pv_pass_times_add(struct pv_pass_times *p, uint64_t t0,
 		p->max_ns = ns;
 }
 
+struct pv_start_gate;
+struct pv_scanner;
+
+/*
+ * What a scanner does, chosen once per task from --scanner (and the
+ * backend); pv_scanner_run() calls them.  Only pass is required.
+ */
+struct pv_scanner_ops {
+	/* One pass over the file, timed: 0 or -errno. */
+	int (*pass)(struct pv_scanner *s);
+	/* After each pass, untimed, no lock held: 0 or -errno. */
+	int (*after_pass)(struct pv_scanner *s);
+	/* The sample began: the figures it keeps start now. */
+	void (*sample_begins)(struct pv_scanner *s);
+	/* The passes from now on begin after the sample: they count nothing. */
+	void (*sample_over)(struct pv_scanner *s);
+	/* A pass failed (s->err), before the driver hears of it: say why. */
+	void (*failed)(struct pv_scanner *s);
+};
+
+/* One scanner task's loop, as both backends run it (pv_scanner_run()). */
+struct pv_scanner {
+	const struct pv_scanner_ops *ops;
+	struct pv_start_gate *gate;
+	const atomic_int *stop;		/* the backend's "stop scanning" flag */
+	double duration_s;
+	struct pv_pass_times pass;	/* the passes the sample holds whole */
+	int count_cpu;			/* also their CPU time, into cpu_ns */
+	uint64_t cpu_ns;
+	int err;			/* -errno of the pass that failed, or 0 */
+};
+
+/*
+ * Scan until *s->stop or pv_stop_requested: pass after pass, each timed.
+ * The scanner reads from before the mapper starts, as the reference's do
+ * (they run a second before its busy-waiters, the mapper after those):
+ * it reports in at the gate once it has read the file through, and a
+ * pass of it is under way when the mapper makes its first call.  A pass
+ * that fails ends the loop (s->err), unless the scanner was being
+ * stopped: a pass cut short by the end of the sample is no error.
+ */
+void pv_scanner_run(struct pv_scanner *s);
+
 /*
  * The start barrier (the reference's waitfile): every task places itself,
  * reports in, and waits; the driver waits until all have reported, then

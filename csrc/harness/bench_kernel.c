@@ -21,6 +21,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -38,8 +39,9 @@
 
 #include "backend.h"
 #include "kmapper_proto.h"
-#include "procmap_query.h"
+#include "host_pass.h"
 #include "scan_loop.h"
+#include "spawn.h"
 
 extern char **environ;
 
@@ -61,9 +63,9 @@ struct ktask {
 	int is_scanner;
 	int started;			/* pthread_create succeeded */
 	/* Scanner only. */
+	struct pv_scanner scan;		/* ops NULL: cat's shell loop scans */
 	char *buf;
 	struct pv_scan_loop loop;	/* --scanner cat: the shell loop */
-	struct pv_pass_times pass;
 	int err;			/* first failed pass during the sample */
 	char errmsg[200];
 };
@@ -144,7 +146,6 @@ static int spawn_mapper(struct kbench *kb, const char *exe, int shmfd,
 	};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, dfl;
 	int err;
 
 	snprintf(cpu, sizeof(cpu), "%d", cfg->cpumapper);
@@ -154,29 +155,14 @@ static int spawn_mapper(struct kbench *kb, const char *exe, int shmfd,
 	snprintf(seed, sizeof(seed), "%llu", cfg->seed);
 	snprintf(parent, sizeof(parent), "%d", (int)getpid());
 
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGHUP);
-	sigaddset(&dfl, SIGPIPE);
-
 	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
 	posix_spawn_file_actions_adddup2(&fa, shmfd, PV_KMAPPER_SHM_FD);
 	posix_spawn_file_actions_adddup2(&fa, peer, PV_KMAPPER_CTL_FD);
 	/*
 	 * A process group of its own: a terminal's Ctrl-C reaches us, and we
 	 * stop the mapper in order, instead of killing it under our feet.
-	 * Default signal handling and an empty mask, whatever the embedding
-	 * interpreter set for itself (Python ignores SIGPIPE).
 	 */
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-				 POSIX_SPAWN_SETSIGMASK |
-				 POSIX_SPAWN_SETSIGDEF);
+	pv_spawnattr_init(&attr);
 	err = posix_spawn(&kb->mapper, exe, &fa, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
@@ -292,26 +278,20 @@ static int mapper_died(struct kbench *kb, struct pv_sample *out)
 
 /* ---- scanners and busy-waiters --------------------------------------- */
 
+static struct ktask *scanner_task(struct pv_scanner *s)
+{
+	return container_of(s, struct ktask, scan);
+}
+
 /*
  * One scan: open, read to EOF, close, the way cat reads a file.  The
  * read is what takes the mapper's mmap_lock (or its VMAs' locks).
  */
-static int scan_read(struct ktask *t)
+static int kscan_read(struct pv_scanner *s)
 {
-	ssize_t n;
-	int fd, err = 0;
+	struct ktask *t = scanner_task(s);
 
-	fd = open(t->kb->procpath, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, t->buf, KSCAN_BUF_SIZE)) != 0) {
-		if (n < 0 && errno != EINTR) {
-			err = -errno;
-			break;
-		}
-	}
-	close(fd);
-	return err;
+	return pv_host_read_pass(t->kb->procpath, t->buf, KSCAN_BUF_SIZE, 1);
 }
 
 /*
@@ -319,78 +299,57 @@ static int scan_read(struct ktask *t)
  * PROCMAP_QUERY for each VMA in turn.  Each query takes the lock (the
  * mmap_lock, or since Linux 6.17 the VMA's own) for that VMA alone.
  */
-static int scan_query(struct ktask *t)
+static int kscan_query(struct pv_scanner *s)
 {
-	long n;
-	int fd;
+	struct ktask *t = scanner_task(s);
 
-	fd = open(t->kb->procpath, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = pv_host_procmap_query_walk(fd, t->buf, PATH_MAX);
-	close(fd);
-	return n < 0 ? (int)n : 0;
+	return pv_host_query_pass(t->kb->procpath, t->buf, PATH_MAX);
 }
 
-/* One pass of an in-process scanner (--scanner read or query). */
-static int scan_once(struct ktask *t)
+static void kscan_failed(struct pv_scanner *s, const char *what)
 {
-	return t->kb->cfg->scanner == PV_SCANNER_QUERY ? scan_query(t) :
-							 scan_read(t);
+	struct ktask *t = scanner_task(s);
+
+	snprintf(t->errmsg, sizeof(t->errmsg), "%s %s: %s", what,
+		 t->kb->procpath, strerror(-s->err));
+	t->err = -s->err;
 }
 
-static void scan_describe(struct ktask *t, int err)
+static void kscan_read_failed(struct pv_scanner *s)
 {
-	snprintf(t->errmsg, sizeof(t->errmsg), "%s %s: %s",
-		 t->kb->cfg->scanner == PV_SCANNER_QUERY ?
-		 "PROCMAP_QUERY failed on" : "cannot read",
-		 t->kb->procpath, strerror(-err));
-	t->err = -err;
+	kscan_failed(s, "cannot read");
 }
+
+static void kscan_query_failed(struct pv_scanner *s)
+{
+	kscan_failed(s, "PROCMAP_QUERY failed on");
+}
+
+static const struct pv_scanner_ops kscan_read_ops = {
+	.pass = kscan_read, .failed = kscan_read_failed,
+};
+
+static const struct pv_scanner_ops kscan_query_ops = {
+	.pass = kscan_query, .failed = kscan_query_failed,
+};
+
+/*
+ * The in-process scanners (--scanner read or query), which read from
+ * before the mapper starts, as the reference's scanners do; cat's and a
+ * scanner command's passes run in a shell loop instead.
+ */
+static const struct pv_scanner_ops *const kscanners[] = {
+	[PV_SCANNER_READ] = &kscan_read_ops,
+	[PV_SCANNER_CAT] = NULL,
+	[PV_SCANNER_QUERY] = &kscan_query_ops,
+	[PV_SCANNER_COMMAND] = NULL,
+};
 
 static int tasks_stopping(const struct kbench *kb)
 {
 	/* Flags only, published with nothing: relaxed (see pv_stopping()). */
 	return atomic_load_explicit(&kb->stop_tasks, memory_order_relaxed) ||
 	       pv_stopping();
-}
-
-/*
- * --scanner read or query.  It reads from before the mapper starts, as the
- * reference's scanners do, and reports in at the gate once it has read the
- * file through.  The sample's figures are the passes it holds whole,
- * as the cat scanner's are.
- */
-static void scanner_loop(struct ktask *t)
-{
-	struct kbench *kb = t->kb;
-	uint64_t end_ns = 0;
-	int reported = 0;
-
-	while (!tasks_stopping(kb)) {
-		uint64_t t0, dt;
-		int err;
-
-		if (!end_ns && pv_gate_is_open(&kb->gate))
-			end_ns = kb->gate.start_ns +
-				 (uint64_t)(kb->cfg->duration_s * 1e9);
-		t0 = ktime_get_ns();
-		err = scan_once(t);
-		if (err) {
-			/* A pass cut short by the end of the sample is no error. */
-			if (!tasks_stopping(kb))
-				scan_describe(t, err);
-			break;
-		}
-		dt = ktime_get_ns() - t0;
-		pv_pass_times_add(&t->pass, t0, dt, end_ns);
-		if (!reported) {
-			pv_gate_report(&kb->gate, 0);
-			reported = 1;
-		}
-	}
-	if (!reported)
-		pv_gate_report(&kb->gate, t->err ? -t->err : 0);
 }
 
 /* How much of a scanner command an error message quotes. */
@@ -444,7 +403,7 @@ static void scanner_cat_loop(struct ktask *t, uint64_t start_ns)
 	}
 	pv_scan_loop_end(l);
 	pv_scan_loop_stop(l);
-	t->pass = (struct pv_pass_times){
+	t->scan.pass = (struct pv_pass_times){
 		.passes = l->passes, .sum_ns = l->sum_ns, .max_ns = l->max_ns,
 	};
 }
@@ -537,9 +496,8 @@ static void *ktask_main(void *arg)
 	/* Before its first pass: it, and the shell loop it starts, read. */
 	if (!err && t->is_scanner)
 		err = pv_ktrace_add_reader(kb->cfg->ktrace);
-	if (!err && t->is_scanner && kb->cfg->scanner != PV_SCANNER_CAT &&
-	    kb->cfg->scanner != PV_SCANNER_COMMAND) {
-		scanner_loop(t);	/* reports in at the gate itself */
+	if (!err && t->is_scanner && t->scan.ops) {
+		pv_scanner_run(&t->scan);	/* reports in at the gate itself */
 		return NULL;
 	}
 	if (!err && t->is_scanner)
@@ -559,6 +517,12 @@ static void *ktask_main(void *arg)
 
 static int scanner_prepare(struct ktask *t)
 {
+	struct kbench *kb = t->kb;
+
+	t->scan = (struct pv_scanner){
+		.ops = kscanners[kb->cfg->scanner], .gate = &kb->gate,
+		.stop = &kb->stop_tasks, .duration_s = kb->cfg->duration_s,
+	};
 	/* No shell loop yet: pv_scan_loop_stop() finds nothing to stop. */
 	t->loop.out = -1;
 	t->buf = malloc(KSCAN_BUF_SIZE);
@@ -666,10 +630,10 @@ static void collect(struct kbench *kb, struct pv_sample *out)
 	for (i = 0; i < kb->ntasks; i++) {
 		const struct ktask *t = &kb->tasks[i];
 
-		out->walks += t->pass.passes;
-		sum += t->pass.sum_ns;
-		if (t->pass.max_ns > max)
-			max = t->pass.max_ns;
+		out->walks += t->scan.pass.passes;
+		sum += t->scan.pass.sum_ns;
+		if (t->scan.pass.max_ns > max)
+			max = t->scan.pass.max_ns;
 	}
 	out->walk_avg_ms = out->walks ? (double)sum / out->walks / 1e6 : 0;
 	out->walk_max_ms = (double)max / 1e6;
@@ -752,19 +716,25 @@ static int run_sample(struct kbench *kb, struct pv_sample *out,
 		return mapper_failed(kb, out);
 
 	snprintf(kb->procpath, sizeof(kb->procpath), "/proc/%d/%s",
-		 (int)kb->mapper, cfg->procfile_name);
+		 (int)kb->mapper, cfg->procfile);
 	snprintf(kb->smapspath, sizeof(kb->smapspath), "/proc/%d/smaps",
 		 (int)kb->mapper);
 	if (cfg->scanner == PV_SCANNER_COMMAND && expand_command(kb))
 		return pv_sample_fail(out, ENAMETOOLONG, "the scanner command is too long");
 
-	/* One pass now, so an unreadable file fails before the sample. */
+	/*
+	 * One pass now, so an unreadable file fails before the sample: an
+	 * in-process scanner's own, cat's as read makes it.
+	 */
 	err = scanner_prepare(&probe);
+	if (!probe.scan.ops)
+		probe.scan.ops = &kscan_read_ops;
 	if (!err)
-		err = scan_once(&probe);
+		err = probe.scan.ops->pass(&probe.scan);
 	if (err) {
+		probe.scan.err = err;
 		if (err != -ENOMEM)
-			scan_describe(&probe, err);
+			probe.scan.ops->failed(&probe.scan);
 		scanner_release(&probe);
 		return pv_sample_fail(out, -err, "%s",
 			err == -ENOMEM ? "out of memory" : probe.errmsg);
@@ -806,16 +776,10 @@ static int run_sample(struct kbench *kb, struct pv_sample *out,
 	return 0;
 }
 
-/* The procfile names a file under /proc/PID; @exe: the mapper to run. */
-static int check_config(const struct pv_bench_config *cfg, struct pv_sample *out,
-			char *exe, size_t exelen)
+/* @exe: the mapper to run. */
+static int find_mapper(const struct pv_bench_config *cfg, struct pv_sample *out,
+		       char *exe, size_t exelen)
 {
-	if (!cfg->procfile_name[0] || strchr(cfg->procfile_name, '/') ||
-	    !strcmp(cfg->procfile_name, ".") ||
-	    !strcmp(cfg->procfile_name, ".."))
-		return pv_sample_fail(out, EINVAL,
-			"procfile '%s' is not a file under /proc/PID",
-			cfg->procfile_name);
 	if (cfg->mapper_path[0]) {
 		snprintf(exe, exelen, "%s", cfg->mapper_path);
 	} else if (default_mapper_path(exe, exelen)) {
@@ -894,7 +858,7 @@ int pv_bench_run_kernel(const struct pv_bench_config *cfg,
 	int shmfd = -1, sv[2] = { -1, -1 };
 	int have_saved, err;
 
-	err = check_config(cfg, out, exe, sizeof(exe));
+	err = find_mapper(cfg, out, exe, sizeof(exe));
 	if (err)
 		return err;
 

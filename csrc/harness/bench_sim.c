@@ -45,15 +45,15 @@ struct pv_sim_task {
 	int place_err;			/* -errno from pv_place_self */
 
 	/* scanner */
+	struct pv_scanner scan;
 	char *buf;
 	unsigned long buflen;
-	long read_err;			/* -errno from pv_proc_read_all */
+	long len;			/* the last pass's text length */
 	struct pv_walk_stats stats;
-	struct pv_pass_times pass;
+	struct pv_walk_stats *counted;	/* &stats; NULL once the sample is over */
 
 	/* mapper (write waits) and scanner (read holds) */
 	struct pv_lock_stat lockstat;
-	uint64_t pass_cpu_ns;		/* scanner: CPU time of the passes counted */
 
 	/* mapper */
 	unsigned long long nmaps, nunmaps, nfailed;
@@ -64,6 +64,7 @@ struct pv_sim_task {
 
 struct pv_sim_run {
 	const struct pv_bench_config *cfg;
+	int procfile;			/* cfg->procfile's PV_PROC_* */
 	struct mm_struct *mm;
 	struct pv_start_gate gate;
 	/* One simulated CPU per CPU a task is placed on, NULL elsewhere. */
@@ -154,101 +155,97 @@ static int pv_sim_scanner_grow(struct pv_sim_task *t, unsigned long need)
  * read() that returns EOF.  CPU work, spent inside the timed pass, as
  * the kernel backend times a pass.
  */
-static void pv_sim_pass_cost(double cost_ns)
+static void pv_sim_pass_cost(const struct pv_bench_config *cfg)
 {
-	spin_cpu_ns((uint64_t)cost_ns);
+	if (cfg->pass_cost_ns > 0)
+		spin_cpu_ns((uint64_t)cfg->pass_cost_ns);
+}
+
+static struct pv_sim_task *pv_sim_scanner_task(struct pv_scanner *s)
+{
+	return container_of(s, struct pv_sim_task, scan);
+}
+
+/* --scanner cat or read: the file read to EOF, its text into the buffer. */
+static int pv_sim_read_pass(struct pv_scanner *s)
+{
+	struct pv_sim_task *t = pv_sim_scanner_task(s);
+	struct pv_sim_run *run = t->run;
+
+	pv_sim_pass_cost(run->cfg);
+	t->len = pv_proc_read_all(run->mm, run->procfile, run->cfg->lock,
+				  t->buf, t->buflen, t->counted);
+	return t->len < 0 ? (int)t->len : 0;
+}
+
+/*
+ * The text outgrew the buffer (the mapper splits VMAs): the pass still
+ * walked everything, but the next one should be able to write it all,
+ * as cat would.  Leave a quarter spare for further growth.
+ */
+static int pv_sim_read_after_pass(struct pv_scanner *s)
+{
+	struct pv_sim_task *t = pv_sim_scanner_task(s);
+	unsigned long len = (unsigned long)t->len;
+
+	return len >= t->buflen ? pv_sim_scanner_grow(t, len + len / 4 + 1) : 0;
+}
+
+/* --scanner query: every VMA through PROCMAP_QUERY; no text, no buffer. */
+static int pv_sim_query_pass(struct pv_scanner *s)
+{
+	struct pv_sim_task *t = pv_sim_scanner_task(s);
+	struct pv_sim_run *run = t->run;
+	long n;
+
+	pv_sim_pass_cost(run->cfg);
+	n = pv_procmap_query_walk(run->mm, run->cfg->lock, t->counted);
+	return n < 0 ? (int)n : 0;
 }
 
 /*
  * The sample's lock figures are those of the passes that began within it
  * (a pass still under way at its end included, as the kernel's trace has
- * it): they start with the first pass after the gate opened.
+ * it): they start with the first pass after the gate opened...
  */
-static void pv_sim_scanner_reset(struct pv_sim_task *t)
+static void pv_sim_scanner_sample_begins(struct pv_scanner *s)
 {
+	struct pv_sim_task *t = pv_sim_scanner_task(s);
+
 	memset(&t->stats, 0, sizeof(t->stats));
 	/* Between passes: no hold is in progress to lose. */
 	memset(&t->lockstat, 0, sizeof(t->lockstat));
-	t->pass_cpu_ns = 0;
 }
 
-/*
- * The scanner reads from before the mapper starts, as the reference's do
- * (they run a second before its busy-waiters, the mapper after those):
- * it reports in at the gate once it has read the file through, and a
- * pass of it is under way when the mapper makes its first call.  With
- * smaps_rollup that start decides much: a walk of the still unsplit
- * region has no VMA boundary at which to let a writer in.
- */
-static void pv_sim_scanner_loop(struct pv_sim_task *t)
+/* ... and end with the last pass that began before its end. */
+static void pv_sim_scanner_sample_over(struct pv_scanner *s)
 {
-	struct pv_sim_run *run = t->run;
-	const struct pv_bench_config *cfg = run->cfg;
-	uint64_t end_ns = 0;	/* the sample's end, once it has begun */
-	int reported = 0;
+	struct pv_sim_task *t = pv_sim_scanner_task(s);
 
-	/* Flags only: see pv_stopping(). */
-	while (!atomic_load_explicit(&run->busy_stop, memory_order_relaxed) &&
-	       !pv_stopping()) {
-		/* Between passes no hold is in progress: a copy is whole. */
-		const struct pv_lock_stat lockstat = t->lockstat;
-		const struct pv_walk_stats stats = t->stats;
-		const unsigned long long passes = t->pass.passes;
-		uint64_t t0, ns, cpu0;
-		long len;
-
-		if (!end_ns && pv_gate_is_open(&run->gate)) {
-			pv_sim_scanner_reset(t);
-			end_ns = run->gate.start_ns + (uint64_t)(cfg->duration_s * 1e9);
-		}
-		/* Two reads of the thread's CPU clock a pass: 1.2 us of several ms. */
-		cpu0 = task_cputime_ns();
-		t0 = ktime_get_ns();
-		if (cfg->pass_cost_ns > 0)
-			pv_sim_pass_cost(cfg->pass_cost_ns);
-		if (cfg->scanner == PV_SCANNER_QUERY)
-			len = pv_procmap_query_walk(run->mm, cfg->lock, &t->stats);
-		else
-			len = pv_proc_read_all(run->mm, cfg->procfile, cfg->lock,
-					       t->buf, t->buflen, &t->stats);
-		ns = ktime_get_ns() - t0;
-		if (len < 0) {
-			t->read_err = len;
-			break;
-		}
-		pv_pass_times_add(&t->pass, t0, ns, end_ns);
-		if (t->pass.passes != passes)
-			t->pass_cpu_ns += task_cputime_ns() - cpu0;
-		if (end_ns && t0 > end_ns) {
-			/* After the sample, waiting to be told to stop. */
-			t->lockstat = lockstat;
-			t->stats = stats;
-		}
-		if (!reported) {
-			pv_gate_report(&run->gate, 0);
-			reported = 1;
-		}
-
-		/*
-		 * The text (never a query's: len counts VMAs then, and
-		 * it needs no buffer) outgrew the buffer (the mapper splits VMAs): the
-		 * pass still walked everything, but the next one should be
-		 * able to write it all, as cat would.  Leave a quarter spare
-		 * for further growth.
-		 */
-		if (cfg->scanner != PV_SCANNER_QUERY && (unsigned long)len >= t->buflen) {
-			int err = pv_sim_scanner_grow(t, (unsigned long)len +
-						      (unsigned long)len / 4 + 1);
-			if (err) {
-				t->read_err = err;
-				break;
-			}
-		}
-	}
-	/* Stopped before a whole pass (Ctrl-C), or failed: never leave the driver waiting. */
-	if (!reported)
-		pv_gate_report(&run->gate, (int)t->read_err);
+	t->counted = NULL;
+	/* Between passes again: detaching loses no hold in progress. */
+	pv_lock_stat_attach(NULL);
 }
+
+static const struct pv_scanner_ops pv_sim_read_ops = {
+	.pass = pv_sim_read_pass,
+	.after_pass = pv_sim_read_after_pass,
+	.sample_begins = pv_sim_scanner_sample_begins,
+	.sample_over = pv_sim_scanner_sample_over,
+};
+
+static const struct pv_scanner_ops pv_sim_query_ops = {
+	.pass = pv_sim_query_pass,
+	.sample_begins = pv_sim_scanner_sample_begins,
+	.sample_over = pv_sim_scanner_sample_over,
+};
+
+/* Per --scanner: cat and read differ in their pass cost alone. */
+static const struct pv_scanner_ops *const pv_sim_scanners[] = {
+	[PV_SCANNER_READ] = &pv_sim_read_ops,
+	[PV_SCANNER_CAT] = &pv_sim_read_ops,
+	[PV_SCANNER_QUERY] = &pv_sim_query_ops,
+};
 
 static void *pv_sim_task_main(void *arg)
 {
@@ -262,11 +259,11 @@ static void *pv_sim_task_main(void *arg)
 	if (t->role != PV_SIM_BUSY)
 		pv_lock_stat_attach(&t->lockstat);
 	if (t->role == PV_SIM_SCANNER) {
-		/* It does not wait at the gate: see pv_sim_scanner_loop(). */
+		/* It does not wait at the gate: see pv_scanner_run(). */
 		if (t->place_err)
 			pv_gate_report(&run->gate, t->place_err);
 		else
-			pv_sim_scanner_loop(t);
+			pv_scanner_run(&t->scan);
 	} else if (pv_gate_arrive(&run->gate, t->place_err, &start_ns) == 0) {
 		if (t->role == PV_SIM_MAPPER)
 			pv_sim_mapper_loop(t, start_ns);
@@ -295,14 +292,15 @@ static void *pv_sim_task_main(void *arg)
  * buffers mid-run: the mapper's churn settles near one VMA per four
  * pages (half the pages mapped, in runs of two on average).
  */
-static unsigned long pv_sim_text_guess(const struct pv_bench_config *cfg)
+static unsigned long pv_sim_text_guess(const struct pv_bench_config *cfg,
+				       int run_procfile)
 {
 	unsigned long vmas = cfg->region_pages / 4 + 1;
 	unsigned long max = cfg->max_map_count ? cfg->max_map_count : 65530;
 
 	if (vmas > max)
 		vmas = max;
-	switch (cfg->procfile) {
+	switch (run_procfile) {
 	case PV_PROC_MAPS:
 		return vmas * 80;
 	case PV_PROC_NUMA_MAPS:
@@ -347,13 +345,15 @@ static int pv_sim_add_rq(struct pv_sim_run *run, int cpu)
 	return run->rq[cpu] ? 0 : -ENOMEM;
 }
 
-static int pv_sim_init_run(struct pv_sim_run *run, const struct pv_bench_config *cfg)
+static int pv_sim_init_run(struct pv_sim_run *run, const struct pv_bench_config *cfg,
+			   int procfile)
 {
 	pthread_condattr_t attr;
 	int err, c;
 
 	memset(run, 0, sizeof(*run));
 	run->cfg = cfg;
+	run->procfile = procfile;
 	pv_hist_init(&run->hist);
 	for (c = cfg->cpubusytasks; c < cfg->cpubusytasks + cfg->nbusycpus; c++)
 		if (pv_sim_add_rq(run, c))
@@ -418,7 +418,7 @@ static int pv_sim_placement_error(struct pv_sample *out,
 static int pv_sim_plan_tasks(struct pv_sim_run *run, struct pv_sim_task *tasks)
 {
 	const struct pv_bench_config *cfg = run->cfg;
-	unsigned long guess = pv_sim_text_guess(cfg);
+	unsigned long guess = pv_sim_text_guess(cfg, run->procfile);
 	int n = 0, c, i;
 
 	tasks[n++] = (struct pv_sim_task){
@@ -432,7 +432,15 @@ static int pv_sim_plan_tasks(struct pv_sim_run *run, struct pv_sim_task *tasks)
 			*t = (struct pv_sim_task){
 				.run = run, .role = PV_SIM_SCANNER,
 				.cpu = c, .nice = PV_SCANNER_NICE,
+				.scan = {
+					.ops = pv_sim_scanners[cfg->scanner],
+					.gate = &run->gate,
+					.stop = &run->busy_stop,
+					.duration_s = cfg->duration_s,
+					.count_cpu = 1,
+				},
 			};
+			t->counted = &t->stats;
 			if (pv_sim_scanner_grow(t, guess))
 				return -ENOMEM;
 		}
@@ -464,18 +472,18 @@ static void pv_sim_collect(struct pv_sample *out, const struct pv_sim_run *run,
 
 		if (t->role != PV_SIM_SCANNER)
 			continue;
-		out->walks += t->pass.passes;
+		out->walks += t->scan.pass.passes;
 		out->drops += t->stats.drops;
 		out->fallbacks += t->stats.fallbacks;
 		out->retries += t->stats.retries;
-		walk_sum_ns += t->pass.sum_ns;
-		if (t->pass.max_ns > walk_max_ns)
-			walk_max_ns = t->pass.max_ns;
+		walk_sum_ns += t->scan.pass.sum_ns;
+		if (t->scan.pass.max_ns > walk_max_ns)
+			walk_max_ns = t->scan.pass.max_ns;
 		out->reader_mmap_locks += t->lockstat.read_locks;
 		hold_ns += t->lockstat.read_hold_ns;
 		if (t->lockstat.read_hold_max_ns > hold_max_ns)
 			hold_max_ns = t->lockstat.read_hold_max_ns;
-		cpu_ns += t->pass_cpu_ns;
+		cpu_ns += t->scan.cpu_ns;
 		preempted_ns += (double)t->lockstat.read_hold_preempted_ns;
 		slept_ns += (double)t->lockstat.read_hold_slept_ns;
 		/* The host's share, from the sampled holds, for all of them. */
@@ -569,11 +577,11 @@ static int pv_sim_scanner_error(struct pv_sample *out, const struct pv_bench_con
 	int i;
 
 	for (i = 0; i < ntasks; i++)
-		if (tasks[i].read_err)
-			return pv_sample_fail(out, (int)tasks[i].read_err,
+		if (tasks[i].scan.err)
+			return pv_sample_fail(out, tasks[i].scan.err,
 					      "scanner on CPU %d: reading the simulated %s failed: %s",
-					      tasks[i].cpu, pv_procfile_name(cfg->procfile),
-					      strerror((int)-tasks[i].read_err));
+					      tasks[i].cpu, cfg->procfile,
+					      strerror(-tasks[i].scan.err));
 	return 0;
 }
 
@@ -607,8 +615,8 @@ static int pv_sim_build_mm(struct pv_sim_run *run, const struct pv_bench_config 
 	return 0;
 }
 
-static int pv_sim_sample(const struct pv_bench_config *cfg, struct pv_sample *out,
-			 uint64_t setup_ns)
+static int pv_sim_sample(const struct pv_bench_config *cfg, int procfile,
+			 struct pv_sample *out, uint64_t setup_ns)
 {
 	struct pv_sim_task *tasks = NULL;
 	struct pv_sim_run *run = NULL;
@@ -622,7 +630,7 @@ static int pv_sim_sample(const struct pv_bench_config *cfg, struct pv_sample *ou
 		return pv_sample_fail(out, ENOMEM, "out of memory for %d tasks", ntasks);
 	}
 	memset(tasks, 0, sizeof(*tasks) * (size_t)ntasks);
-	err = pv_sim_init_run(run, cfg);
+	err = pv_sim_init_run(run, cfg, procfile);
 	if (err) {
 		free(tasks);
 		free(run);
@@ -690,27 +698,13 @@ out_run:
 	return ret;
 }
 
-int pv_bench_run_sim(const struct pv_bench_config *cfg, struct pv_sample *out)
+int pv_bench_run_sim(const struct pv_bench_config *cfg, int procfile,
+		     struct pv_sample *out)
 {
 	const uint64_t setup_ns = ktime_get_ns();
 	cpu_set_t caller_cpus, script_cpu;
 	int ret;
 
-	if (cfg->procfile < PV_PROC_MAPS || cfg->procfile > PV_PROC_NUMA_MAPS)
-		return pv_sample_fail(out, EINVAL, "the simulator has no procfile %d", cfg->procfile);
-	if (cfg->lock != PV_LOCK_MMAP && cfg->lock != PV_LOCK_VMA)
-		return pv_sample_fail(out, EINVAL, "unknown lock design %d", cfg->lock);
-	if (cfg->preempt < PV_PREEMPT_NONE || cfg->preempt > PV_PREEMPT_LAZY)
-		return pv_sample_fail(out, EINVAL, "unknown preemption model %d", cfg->preempt);
-	if (cfg->cpumapper < 0 || cfg->cpumapper >= CPU_SETSIZE || cfg->cpubusytasks < 0 ||
-	    cfg->cpubusytasks + cfg->nbusycpus > CPU_SETSIZE)
-		return pv_sample_fail(out, EINVAL, "a CPU number is out of range");
-	if (cfg->nbusycpus > CPU_SETSIZE || cfg->nbusytasks > 4096)
-		return pv_sample_fail(out, EINVAL, "too many busy tasks (%d CPUs x %d)",
-				      cfg->nbusycpus, cfg->nbusytasks);
-	if (cfg->cpuscript < 0 || cfg->cpuscript >= CPU_SETSIZE)
-		return pv_sample_fail(out, EINVAL, "cannot pin the driver to CPU %d: no such CPU",
-				      cfg->cpuscript);
 	if (pv_stopping()) {
 		out->interrupted = 1;
 		return 0;
@@ -732,7 +726,7 @@ int pv_bench_run_sim(const struct pv_bench_config *cfg, struct pv_sample *out)
 				      "cannot pin the driver to CPU %d: the CPU is offline or does not exist",
 				      cfg->cpuscript);
 
-	ret = pv_sim_sample(cfg, out, setup_ns);
+	ret = pv_sim_sample(cfg, procfile, out, setup_ns);
 
 	pthread_setaffinity_np(pthread_self(), sizeof(caller_cpus), &caller_cpus);
 	return ret;

@@ -19,6 +19,7 @@
 
 
 #include "bench_common.h"
+#include "host_pass.h"
 #include "scan_loop.h"
 
 /* Big enough that reading a large smaps takes few read() calls, as cat's 128 KiB. */
@@ -76,19 +77,8 @@ struct host_pass {
 static int host_pass(void *arg, char *buf)
 {
 	const struct host_pass *h = arg;
-	int fd = open(h->path, O_RDONLY | O_CLOEXEC), err = 0;
-	ssize_t got;
 
-	if (fd < 0)
-		return -errno;
-	while (h->read_to_eof && (got = read(fd, buf, CALIB_BUF_SIZE)) != 0) {
-		if (got < 0 && errno != EINTR) {
-			err = -errno;
-			break;
-		}
-	}
-	close(fd);
-	return err;
+	return pv_host_read_pass(h->path, buf, CALIB_BUF_SIZE, h->read_to_eof);
 }
 
 double pv_calib_proc_pass_ns(const char *path, unsigned long n, int read_to_eof)

@@ -25,7 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "procvma.h"
+#include "kernel/api.h"
+#include "api.h"
 
 #ifdef PV_HAVE_BPF
 #include <bpf/bpf.h>

@@ -47,11 +47,4 @@ struct procmap_query {
 _Static_assert(sizeof(struct procmap_query) == 104,
 	       "struct procmap_query is the kernel's 104-byte ABI");
 
-/*
- * One pass over the open /proc/PID/maps @fd: PROCMAP_QUERY for every VMA
- * from address 0 on, asking for each one's name into @name.  Returns the
- * VMAs seen, or -errno (-ENOTTY: no such ioctl on this kernel).
- */
-long pv_host_procmap_query_walk(int fd, char *name, unsigned int name_size);
-
 #endif

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "scan_loop.h"
+#include "spawn.h"
 
 extern char **environ;
 
@@ -72,7 +73,6 @@ static int scan_loop_spawn(struct pv_scan_loop *l, const char *script,
 	char *argv[] = { "bash", "-c", (char *)script, "bash", (char *)arg, NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, dfl;
 	int fds[2], err;
 
 	memset(l, 0, sizeof(*l));
@@ -84,23 +84,12 @@ static int scan_loop_spawn(struct pv_scan_loop *l, const char *script,
 	fcntl(fds[0], F_SETPIPE_SZ, SCAN_LOOP_PIPE_SIZE);	/* best effort */
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGHUP);
-	sigaddset(&dfl, SIGPIPE);	/* Python ignores it; cat must not */
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	posix_spawnattr_init(&attr);
 	/* A group of its own: the shell and its cat are killed together. */
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	pv_spawnattr_init(&attr);
 	err = posix_spawnp(&l->pid, "bash", &fa, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);

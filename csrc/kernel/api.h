@@ -64,6 +64,8 @@ int pv_page_swap_out(struct mm_struct *mm, unsigned long page);
 
 /* The file under /proc/PID a PV_PROC_* stands for; NULL for no such. */
 const char *pv_procfile_name(int procfile);
+/* The PV_PROC_* of the simulated file /proc/PID/@name, or -EINVAL. */
+int pv_procfile_lookup(const char *name);
 
 /*
  * Read the whole of /proc/PID/@procfile as the kernel would, one

@@ -480,9 +480,6 @@ static void show_numa_map(struct proc_maps_private *priv, struct seq_file *m,
 
 /* ---- seq_read() for maps, smaps and numa_maps ---------------------------- */
 
-typedef void (*show_fn)(struct proc_maps_private *, struct seq_file *,
-			struct vm_area_struct *);
-
 /*
  * The next VMA to show after @pos: the first that ends above it, as the
  * kernel's proc_get_vma() finds it, however far below @pos it starts.
@@ -515,10 +512,36 @@ static struct vm_area_struct *m_start(struct proc_maps_private *priv)
 	return m_next_vma(priv, priv->last_pos);
 }
 
+static struct vm_area_struct *m_next(struct proc_maps_private *priv)
+{
+	return m_next_vma(priv, priv->last_pos);
+}
+
 static void m_stop(struct proc_maps_private *priv)
 {
 	unlock_vma_range(priv);
 }
+
+/* The kernel's struct seq_operations, for the files walked a VMA at a time. */
+struct seq_operations {
+	struct vm_area_struct *(*start)(struct proc_maps_private *priv);
+	struct vm_area_struct *(*next)(struct proc_maps_private *priv);
+	void (*stop)(struct proc_maps_private *priv);
+	void (*show)(struct proc_maps_private *priv, struct seq_file *m,
+		     struct vm_area_struct *vma);
+};
+
+static const struct seq_operations proc_pid_maps_op = {
+	.start = m_start, .next = m_next, .stop = m_stop, .show = show_map,
+};
+
+static const struct seq_operations proc_pid_smaps_op = {
+	.start = m_start, .next = m_next, .stop = m_stop, .show = show_smap,
+};
+
+static const struct seq_operations proc_pid_numa_maps_op = {
+	.start = m_start, .next = m_next, .stop = m_stop, .show = show_numa_map,
+};
 
 /*
  * One read(): seq_read_iter() fills one buffer with whole records under
@@ -527,23 +550,23 @@ static void m_stop(struct proc_maps_private *priv)
  * produced, 0 at EOF, or -EFBIG if one record outgrew SEQ_BUF_MAX.
  */
 static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
-			   show_fn show)
+			   const struct seq_operations *op)
 {
 	struct vm_area_struct *vma;
 
 	for (;;) {
 		m->count = 0;
 		m->overflow = false;
-		vma = m_start(priv);
+		vma = op->start(priv);
 		if (!vma) {
-			m_stop(priv);
+			op->stop(priv);
 			return 0;
 		}
-		show(priv, m, vma);
+		op->show(priv, m, vma);
 		if (!m->overflow)
 			break;
 		/* Not even one record fits: grow the buffer and start over. */
-		m_stop(priv);
+		op->stop(priv);
 		if (m->size * 2 > SEQ_BUF_MAX)
 			return -EFBIG;
 		m->size *= 2;
@@ -555,16 +578,16 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 		observe_vma(priv, vma, vma->vm_start);
 		priv->stats->vmas++;
 		priv->last_pos = vma->vm_end;
-		vma = m_next_vma(priv, priv->last_pos);		/* m_next() */
+		vma = op->next(priv);
 		if (!vma)
 			break;
-		show(priv, m, vma);
+		op->show(priv, m, vma);
 		if (m->overflow) {
 			m->count = offs;
 			break;
 		}
 	}
-	m_stop(priv);
+	op->stop(priv);
 	return m->count;
 }
 
@@ -644,15 +667,65 @@ static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m
 		priv->obs->rollup_done(priv->obs, &mss);
 }
 
-/* ---- open, read(), release ---------------------------------------------- */
+/* ---- the files, open, read(), release ---------------------------------- */
+
+/* seq_read(): the next whole records, under one start()..stop(). */
+static long proc_seq_read(struct proc_maps_file *f)
+{
+	long n = seq_read_chunk(&f->priv, &f->m, f->fops->seq_ops);
+
+	if (n < 0)
+		return n;
+	f->eof = n == 0;
+	return n;
+}
+
+/* single_open()'s read: one show, one buffer, then EOF. */
+static long proc_single_read(struct proc_maps_file *f)
+{
+	f->fops->single_show(&f->priv, &f->m);
+	f->eof = true;
+	return f->m.count;
+}
+
+/*
+ * Each file's operations, bound at open as the kernel binds
+ * proc_pid_maps_operations, proc_pid_smaps_operations,
+ * proc_pid_numa_maps_operations and proc_pid_smaps_rollup_operations: a
+ * file walked a VMA at a time is a seq_file with its seq_operations, the
+ * rollup a single_open() show.
+ */
+static const struct proc_pid_file_operations proc_pid_files[] = {
+	[PV_PROC_MAPS] = {
+		.name = "maps", .read = proc_seq_read, .seq_ops = &proc_pid_maps_op,
+	},
+	[PV_PROC_SMAPS] = {
+		.name = "smaps", .read = proc_seq_read, .seq_ops = &proc_pid_smaps_op,
+	},
+	[PV_PROC_SMAPS_ROLLUP] = {
+		.name = "smaps_rollup", .read = proc_single_read,
+		.single_show = show_smaps_rollup,
+	},
+	[PV_PROC_NUMA_MAPS] = {
+		.name = "numa_maps", .read = proc_seq_read,
+		.seq_ops = &proc_pid_numa_maps_op,
+	},
+};
+
+static const struct proc_pid_file_operations *proc_pid_file(int procfile)
+{
+	if (procfile < 0 || procfile >= (int)ARRAY_SIZE(proc_pid_files))
+		return NULL;
+	return &proc_pid_files[procfile];
+}
 
 int proc_maps_open(struct proc_maps_file *f, struct mm_struct *mm, int procfile,
 		   int lock, struct pv_walk_stats *stats, struct walk_observer *obs)
 {
 	if (lock != PV_LOCK_MMAP && lock != PV_LOCK_VMA)
 		return -EINVAL;
-	if (procfile != PV_PROC_MAPS && procfile != PV_PROC_SMAPS &&
-	    procfile != PV_PROC_SMAPS_ROLLUP && procfile != PV_PROC_NUMA_MAPS)
+	f->fops = proc_pid_file(procfile);
+	if (!f->fops)
 		return -EINVAL;
 	memset(&f->dummy, 0, sizeof(f->dummy));
 	f->priv = (struct proc_maps_private){
@@ -660,7 +733,6 @@ int proc_maps_open(struct proc_maps_file *f, struct mm_struct *mm, int procfile,
 		.stats = stats ? stats : &f->dummy,
 	};
 	f->m = (struct seq_file){ .buf = f->buf, .size = PAGE_SIZE };
-	f->procfile = procfile;
 	f->eof = false;
 	if (obs && obs->walk_begin)
 		obs->walk_begin(obs);
@@ -673,19 +745,9 @@ static long __proc_maps_read(struct proc_maps_file *f)
 
 	if (f->eof)
 		return 0;
-	if (f->procfile == PV_PROC_SMAPS_ROLLUP) {
-		/* single_open(): one show, one buffer, then EOF */
-		show_smaps_rollup(&f->priv, &f->m);
+	n = f->fops->read(f);
+	if (n >= 0)
 		f->priv.stats->reads++;
-		f->eof = true;
-		return f->m.count;
-	}
-	n = seq_read_chunk(&f->priv, &f->m, f->procfile == PV_PROC_MAPS ? show_map :
-			   f->procfile == PV_PROC_SMAPS ? show_smap : show_numa_map);
-	if (n < 0)
-		return n;
-	f->priv.stats->reads++;
-	f->eof = n == 0;
 	return n;
 }
 
@@ -742,18 +804,21 @@ long proc_read_all(struct mm_struct *mm, int procfile, int lock, char *buf,
 	return total;
 }
 
-static const char *const proc_pid_files[] = {
-	[PV_PROC_MAPS] = "maps",
-	[PV_PROC_SMAPS] = "smaps",
-	[PV_PROC_SMAPS_ROLLUP] = "smaps_rollup",
-	[PV_PROC_NUMA_MAPS] = "numa_maps",
-};
-
 const char *pv_procfile_name(int procfile)
 {
-	if (procfile < 0 || procfile >= (int)ARRAY_SIZE(proc_pid_files))
-		return NULL;
-	return proc_pid_files[procfile];
+	const struct proc_pid_file_operations *fops = proc_pid_file(procfile);
+
+	return fops ? fops->name : NULL;
+}
+
+int pv_procfile_lookup(const char *name)
+{
+	int i;
+
+	for (i = 0; i < (int)ARRAY_SIZE(proc_pid_files); i++)
+		if (!strcmp(proc_pid_files[i].name, name))
+			return i;
+	return -EINVAL;
 }
 
 long pv_proc_read_all(struct mm_struct *mm, int procfile, int lock, char *buf,

@@ -89,6 +89,21 @@ struct proc_maps_private {
 	unsigned long shown_end;
 };
 
+struct proc_maps_file;
+struct seq_operations;
+
+/*
+ * What a /proc/PID file does on read() (the kernel's file_operations
+ * with its seq_operations or single_open() show), chosen once, at open.
+ */
+struct proc_pid_file_operations {
+	const char *name;		/* under /proc/PID */
+	/* One read(): bytes produced, 0 at EOF, or -errno; sets f->eof. */
+	long (*read)(struct proc_maps_file *f);
+	const struct seq_operations *seq_ops;	/* seq_read()'s walk */
+	void (*single_show)(struct proc_maps_private *priv, struct seq_file *m);
+};
+
 /*
  * An open /proc/PID/{maps,smaps,smaps_rollup,numa_maps}: what seq_open() and
  * proc_maps_open() set up, read one read() at a time with
@@ -98,7 +113,7 @@ struct proc_maps_private {
 struct proc_maps_file {
 	struct proc_maps_private priv;
 	struct seq_file m;
-	int procfile;			/* PV_PROC_* */
+	const struct proc_pid_file_operations *fops;	/* bound at open */
 	bool eof;
 	struct pv_walk_stats dummy;	/* stats when the caller wants none */
 	char buf[SEQ_BUF_MAX];

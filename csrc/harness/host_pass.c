@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * PROCMAP_QUERY against the host kernel: the kernel backend's query
- * scanner pass, and the probe that tells whether this kernel has the
- * ioctl at all.
+ * A scanner's pass over the host kernel's /proc files: read to EOF, the
+ * way cat reads a file, or PROCMAP_QUERY for every VMA, the way a
+ * symbolizer walks an address space; and the probe that tells whether
+ * this kernel has that ioctl at all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,25 @@
 
 #include "kernel/api.h"
 #include "api.h"
+#include "host_pass.h"
 #include "procmap_query.h"
+
+int pv_host_read_pass(const char *path, char *buf, size_t len, int read_to_eof)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	ssize_t got;
+
+	if (fd < 0)
+		return -errno;
+	while (read_to_eof && (got = read(fd, buf, len)) != 0) {
+		if (got < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+	}
+	close(fd);
+	return err;
+}
 
 long pv_host_procmap_query_walk(int fd, char *name, unsigned int name_size)
 {
@@ -39,6 +58,19 @@ long pv_host_procmap_query_walk(int fd, char *name, unsigned int name_size)
 		n++;
 		addr = q.vma_end;
 	}
+}
+
+int pv_host_query_pass(const char *path, char *name, unsigned int name_size)
+{
+	long n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pv_host_procmap_query_walk(fd, name, name_size);
+	close(fd);
+	return n < 0 ? (int)n : 0;
 }
 
 int pv_procmap_query_probe(const char *maps_path)
