@@ -65,7 +65,9 @@ def test_preempt_is_in_the_title_and_every_row(tmp_path, preempt):
     assert min(float(row[c]) for c in ("reader_hold_running_ms",
                                        "reader_hold_preempted_ms",
                                        "reader_hold_sleeping_ms")) >= 0
-    assert float(row["reader_cpu_per_pass_ms"]) > 0
+    # A sample on a loaded machine may hold no whole pass (no_pass).
+    if int(row["walks"]):
+        assert float(row["reader_cpu_per_pass_ms"]) > 0
     assert int(row["mapper_wakeups"]) <= int(row["mapper_sleeps"])
 
 

@@ -253,6 +253,9 @@ int pv_sched_user_resume(int woken)
 	rq = t->rq;
 	if (rq->preempt == PV_PREEMPT_LAZY && !woken)
 		return 0;
+	/* The busy-waiter asks on every spin: the common answer costs a load. */
+	if (atomic_load_explicit(&rq->curr, memory_order_relaxed) == RQ_IDLE)
+		return 0;
 	now = ktime_get_ns();
 	deadline = rq->preempt == PV_PREEMPT_LAZY ? next_tick_ns(now) :
 		   now + base_slice_ns();
