@@ -32,6 +32,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "locktrace.h"
+
 #define E2BIG 7
 
 char LICENSE[] SEC("license") = "GPL";
@@ -77,24 +79,6 @@ struct {
 	__type(key, __u32);		/* tid */
 	__type(value, struct task_state);
 } tasks SEC(".maps");
-
-/* One sample's sums, per CPU (no atomics on the hot path). */
-struct pv_ktrace_sums {
-	__u64 mapper_wait_ns;
-	__u64 mapper_wait_max_ns;
-	__u64 mapper_waits;
-	__u64 mapper_sleeps;
-	__u64 mapper_wakeups;
-	__u64 reader_locks;
-	__u64 reader_holds;
-	__u64 hold_ns;
-	__u64 hold_max_ns;
-	__u64 hold_running_ns;
-	__u64 hold_preempted_ns;
-	__u64 hold_sleeping_ns;
-	__u64 reader_cpu_ns;
-	__u64 missed;		/* a task the map had no room for */
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -32,25 +32,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf/locktrace.h"
 #include "locktrace.skel.h"
-
-/* Must match struct pv_ktrace_sums in locktrace.bpf.c. */
-struct pv_ktrace_sums {
-	__u64 mapper_wait_ns;
-	__u64 mapper_wait_max_ns;
-	__u64 mapper_waits;
-	__u64 mapper_sleeps;
-	__u64 mapper_wakeups;
-	__u64 reader_locks;
-	__u64 reader_holds;
-	__u64 hold_ns;
-	__u64 hold_max_ns;
-	__u64 hold_running_ns;
-	__u64 hold_preempted_ns;
-	__u64 hold_sleeping_ns;
-	__u64 reader_cpu_ns;
-	__u64 missed;
-};
 
 struct pv_ktrace {
 	struct pv_locktrace *skel;
