@@ -51,3 +51,18 @@ def cpu_affinity():
     cpus = os.sched_getaffinity(0)
     yield
     os.sched_setaffinity(0, cpus)
+
+
+@pytest.fixture
+def holes():
+    """A simulated 10-page region with two single-page holes:
+
+        0123456789
+        ***-**-***
+    """
+    from procvma.simmm import SimMM
+
+    with SimMM(10) as mm:
+        mm.munmap(3)
+        mm.munmap(6)
+        yield mm

@@ -5,6 +5,7 @@ These check what a user relies on (figures that make sense together, the
 mapper never left behind, errors that say what is wrong), never timing.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -113,18 +114,34 @@ def scanner_loops():
     return found
 
 
-def test_cat_scanner_is_the_references_shell_loop_placed_like_it():
-    cpus = usable_cpus()
+@contextlib.contextmanager
+def sample_while_scanning(sample_params, nloops):
+    """Run one kernel-backend sample in a thread and yield its scanners'
+    shell loops ({pid: cmdline}) once nloops of them run (or after 1.2 s);
+    then check that the sample ended sane, counted passes, and took its
+    loops with it."""
     result = {}
-    t = threading.Thread(target=lambda: result.update(core.bench_run(params(
-        procfile="smaps_rollup", scanner="cat", nbusytasks=2, duration=1.5))))
+    t = threading.Thread(target=lambda: result.update(core.bench_run(sample_params)))
     t.start()
     deadline = time.monotonic() + 1.2
     loops = {}
-    while time.monotonic() < deadline and len(loops) < 2:
+    while time.monotonic() < deadline and len(loops) < nloops:
         loops = scanner_loops()
         time.sleep(0.05)
     try:
+        yield loops
+    finally:
+        t.join(20)
+    assert_sane_sample(result)
+    assert result["walks"] > 0
+    assert 0 < result["walk_avg_ms"] <= result["walk_max_ms"]
+    assert scanner_loops() == {}, "a scanner's shell loop outlived its sample"
+
+
+def test_cat_scanner_is_the_references_shell_loop_placed_like_it():
+    cpus = usable_cpus()
+    with sample_while_scanning(params(procfile="smaps_rollup", scanner="cat",
+                                      nbusytasks=2, duration=1.5), 2) as loops:
         # One bash loop per scanner, running cat on the mapper's file each
         # pass, on the busy CPU at nice 15 like scanpid.sh under taskset
         # and nice -n 15.
@@ -133,12 +150,6 @@ def test_cat_scanner_is_the_references_shell_loop_placed_like_it():
             assert b"while cat" in cmdline[2] and cmdline[4].endswith(b"/smaps_rollup")
             assert os.sched_getaffinity(pid) == {cpus[-1]}
             assert os.getpriority(os.PRIO_PROCESS, pid) == 15
-    finally:
-        t.join(20)
-    assert_sane_sample(result)
-    assert result["walks"] > 0
-    assert 0 < result["walk_avg_ms"] <= result["walk_max_ms"]
-    assert scanner_loops() == {}, "a scanner's shell loop outlived its sample"
 
 
 def test_no_scanners_means_no_walks():

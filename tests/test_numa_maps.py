@@ -17,16 +17,6 @@ def lines(mm, lock="vma"):
     return mm.read("numa_maps", lock).splitlines()
 
 
-@pytest.fixture
-def holes():
-    #  0123456789
-    #  ***-**-***
-    with SimMM(10) as mm:
-        mm.munmap(3)
-        mm.munmap(6)
-        yield mm
-
-
 @pytest.mark.parametrize("lock", ["mmap", "vma"])
 def test_lines_are_the_kernels(holes, lock):
     # A freshly populated anonymous VMA: every page anon and dirty, on the

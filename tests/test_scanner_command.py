@@ -8,14 +8,13 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 from conftest import invoke
 from test_kernel_backend import (assert_sane_sample, core, no_mapper_left,  # noqa: F401
-                                 params, scanner_loops, usable_cpus)
+                                 params, sample_while_scanning, usable_cpus)
 
 RUN = os.path.join(os.path.dirname(sys.executable), "run-proc-vs-map")
 
@@ -40,16 +39,8 @@ def running(argv):
 
 def test_command_runs_per_pass_in_the_references_loop_placed_like_it():
     cpus = usable_cpus()
-    result = {}
-    t = threading.Thread(target=lambda: result.update(core.bench_run(
-        command_params("cat /proc/{pid}/maps > /dev/null", duration=1.5))))
-    t.start()
-    deadline = time.monotonic() + 1.2
-    loops = {}
-    while time.monotonic() < deadline and not loops:
-        loops = scanner_loops()
-        time.sleep(0.05)
-    try:
+    with sample_while_scanning(command_params(
+            "cat /proc/{pid}/maps > /dev/null", duration=1.5), 1) as loops:
         assert len(loops) == 1, loops
         (pid, cmdline), = loops.items()
         # {pid} is the mapper's: the command reads the mapper's maps.
@@ -57,12 +48,6 @@ def test_command_runs_per_pass_in_the_references_loop_placed_like_it():
         assert re.fullmatch(rb"cat /proc/\d+/maps > /dev/null", cmdline[4]), cmdline
         assert os.sched_getaffinity(pid) == {cpus[-1]}
         assert os.getpriority(os.PRIO_PROCESS, pid) == 15
-    finally:
-        t.join(20)
-    assert_sane_sample(result)
-    assert result["walks"] > 0
-    assert 0 < result["walk_avg_ms"] <= result["walk_max_ms"]
-    assert scanner_loops() == {}, "the command's shell loop outlived its sample"
 
 
 def test_failing_command_is_one_line_naming_it():

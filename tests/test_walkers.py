@@ -21,16 +21,6 @@ def field(text, name):
     return [int(v) for v in re.findall(rf"^{name}:\s+(\d+) kB$", text, re.M)]
 
 
-@pytest.fixture
-def holes():
-    #  0123456789
-    #  ***-**-***
-    with SimMM(10) as mm:
-        mm.munmap(3)
-        mm.munmap(6)
-        yield mm
-
-
 @pytest.mark.parametrize("lock", ["mmap", "vma"])
 def test_maps_lines_are_the_kernels(holes, lock):
     # An anonymous VMA: offset 0, device 00:00, inode 0, no name, and the
