@@ -210,6 +210,10 @@ MECHANISM = [
     ("wait/op", "mapper's write-lock wait per op, ms", table.mapper_wait_per_op),
     ("sleeps/op", "mapper's sleeps waiting for the write lock per op",
      _per_op("mapper_sleeps")),
+    ("wakes/pass", "wake-ups of the waiting mapper per reader pass",
+     _per("mapper_wakeups", "walks")),
+    ("wake->run", "mapper's mean wake-up to running again, us",
+     lambda row: row["mapper_wake_to_run_ms"] * 1000),
     ("cpu/pass", "readers' CPU time per pass, ms",
      lambda row: row["reader_cpu_per_pass_ms"]),
 ]

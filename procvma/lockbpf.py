@@ -40,6 +40,7 @@ def holder_figures(f, walks):
         "reader_hold_sleeping_ms": f.reader_hold_sleeping_ms,
         "mapper_sleeps": f.mapper_sleeps,
         "mapper_wakeups": f.mapper_wakeups,
+        "mapper_wake_to_run_ms": f.mapper_wake_to_run_ms,
         "reader_cpu_per_pass_ms": f.reader_cpu_ms / walks if walks else math.nan,
     }
 

@@ -80,6 +80,8 @@ HOLDER_COLUMNS = [
     "reader_hold_sleeping_ms",   #   CPU runnable (preempted), off CPU asleep
     "mapper_sleeps",      # times the mapper slept waiting for the write lock
     "mapper_wakeups",     # times it was woken while waiting for it
+    "mapper_wake_to_run_ms",  # mean time from such a wake-up (the waker's
+                              #   call) to the mapper running again
     "reader_cpu_per_pass_ms",    # the readers' CPU time per completed pass
 ]
 FIGURE_COLUMNS += HOLDER_COLUMNS

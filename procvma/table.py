@@ -99,14 +99,15 @@ def format_locks(samples):
 
 
 HOLDER_HEADER = (
-    "read holds     total ms, and where it went       the mapper waiting  "
+    "read holds     total ms, and where it went       the mapper waiting           "
     "readers'",
-    "sample       avg*count   running preempted  asleep   sleeps  wakeups  "
+    "sample       avg*count   running preempted  asleep   sleeps  wakeups  to run  "
     "cpu/pass",
 )
 HOLDER_KEYS = ("reader_hold_avg_ms", "reader_mmap_locks", "reader_hold_running_ms",
                "reader_hold_preempted_ms", "reader_hold_sleeping_ms",
-               "mapper_sleeps", "mapper_wakeups", "reader_cpu_per_pass_ms")
+               "mapper_sleeps", "mapper_wakeups", "mapper_wake_to_run_ms",
+               "reader_cpu_per_pass_ms")
 
 
 def _known(v):
@@ -133,6 +134,7 @@ def format_holders(samples):
                 f"{_ms(s.get('reader_hold_sleeping_ms', float('nan')), 7)} "
                 f"{count(s.get('mapper_sleeps', float('nan')))} "
                 f"{count(s.get('mapper_wakeups', float('nan')))} "
+                f"{_ms(s.get('mapper_wake_to_run_ms', float('nan')), 7)} "
                 f"{_ms(s.get('reader_cpu_per_pass_ms', float('nan')))}")
 
     rows = [dict(s, total=hold_total_ms(s)) for s in samples]

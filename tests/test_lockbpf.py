@@ -100,6 +100,10 @@ def test_a_preempted_reader_holds_mmap_lock_preempted_not_asleep(bpf, tmp_path):
     if row["mapper_wait_max_ms"] > 1:
         assert row["mapper_sleeps"] > 0
         assert row["mapper_sleeps"] <= row["mapper_wakeups"] + 2
+    # From the reader's wake-up call (sched_waking) to the mapper running
+    # again: part of one of its waits.
+    if row["mapper_wakeups"]:
+        assert 0 < row["mapper_wake_to_run_ms"] <= row["mapper_wait_max_ms"]
     assert "read holds" in r.stdout and "preempted" in r.stdout
 
 

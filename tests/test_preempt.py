@@ -69,6 +69,12 @@ def test_preempt_is_in_the_title_and_every_row(tmp_path, preempt):
     if int(row["walks"]):
         assert float(row["reader_cpu_per_pass_ms"]) > 0
     assert int(row["mapper_wakeups"]) <= int(row["mapper_sleeps"])
+    # A wake-up's latency to running is part of one wait for the write lock.
+    wake = float(row["mapper_wake_to_run_ms"])
+    if int(row["mapper_wakeups"]):
+        assert 0 < wake <= float(row["mapper_wait_max_ms"])
+    else:
+        assert math.isnan(wake)
 
 
 def test_the_default_is_the_hosts(tmp_path):

@@ -77,13 +77,14 @@ def test_locks_prints_the_holders_side_only_where_it_is_known():
                 reader_hold_avg_ms=0.02, reader_hold_max_ms=9.0)
     known = dict(base, reader_hold_running_ms=0.6, reader_hold_preempted_ms=1.3,
                  reader_hold_sleeping_ms=0.1, mapper_sleeps=3, mapper_wakeups=4,
-                 reader_cpu_per_pass_ms=0.25)
+                 mapper_wake_to_run_ms=0.012, reader_cpu_per_pass_ms=0.25)
     text = table.format_locks([known])
     lines = text.splitlines()
     assert lines[4:7] == list(table.HOLDER_HEADER) + [
-        "1              2.000     0.600     1.300   0.100        3        4     0.250"]
+        "1              2.000     0.600     1.300   0.100        3        4   0.012     0.250"]
     unknown = dict(base, **dict.fromkeys(("reader_hold_running_ms",
                                           "reader_hold_preempted_ms",
                                           "reader_hold_sleeping_ms", "mapper_sleeps",
-                                          "mapper_wakeups", "reader_cpu_per_pass_ms"), nan))
+                                          "mapper_wakeups", "mapper_wake_to_run_ms",
+                                          "reader_cpu_per_pass_ms"), nan))
     assert "where it went" not in table.format_locks([unknown])

@@ -54,6 +54,7 @@ volatile __u64 start_ns;	/* phase 1 began: readers' CPU counts from here */
 
 /* The mapper is one thread: its wait state needs no map. */
 __u64 mapper_wait_from;
+__u64 mapper_waking_at;	/* woken while it waits, not yet switched in; 0: not */
 
 /*
  * A followed task's state.  Its own CPU updates it (switches, its lock
@@ -331,8 +332,22 @@ int BPF_PROG(pv_switch, bool preempt, struct task_struct *prev,
 			t->off_runnable = preempt || task_state(prev) == 0;
 		}
 	}
-	if (next_tid && next_tid != mapper_tgid &&
-	    (t = bpf_map_lookup_elem(&tasks, &next_tid))) {
+	if (next_tid == mapper_tgid) {
+		__u64 woken = mapper_waking_at;
+
+		/* It runs again: the end of its wake-up's latency. */
+		if (woken) {
+			struct pv_ktrace_sums *s = cpu_sums();
+
+			if (!now)
+				now = bpf_ktime_get_ns();
+			mapper_waking_at = 0;
+			if (s && now > woken) {
+				s->mapper_wake_to_run_ns += now - woken;
+				s->mapper_wake_runs++;
+			}
+		}
+	} else if (next_tid && (t = bpf_map_lookup_elem(&tasks, &next_tid))) {
 		if (!now)
 			now = bpf_ktime_get_ns();
 		t->on_since = now;
@@ -368,6 +383,23 @@ int BPF_PROG(pv_wakeup, struct task_struct *p)
 		t->off_since = now;
 		t->off_runnable = 1;
 	}
+	return 0;
+}
+
+/*
+ * The waker's side of a wake-up: sched_waking fires in try_to_wake_up()
+ * on the waker's CPU, once, for a task that sleeps (sched_wakeup fires
+ * later, on the woken task's CPU when the wake-up went through its wake
+ * list and an IPI).  From here to the mapper's switch-in is what a
+ * reader's up_read() costs the waiting writer before it can try again.
+ */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(pv_waking, struct task_struct *p)
+{
+	if (!mapper_tgid || !mapper_wait_from || p->pid != mapper_tgid)
+		return 0;
+	if (!mapper_waking_at)
+		mapper_waking_at = bpf_ktime_get_ns();
 	return 0;
 }
 

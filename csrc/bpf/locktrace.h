@@ -17,6 +17,8 @@ struct pv_ktrace_sums {
 	__u64 mapper_waits;
 	__u64 mapper_sleeps;
 	__u64 mapper_wakeups;
+	__u64 mapper_wake_to_run_ns;	/* sched_waking to its switch-in, summed */
+	__u64 mapper_wake_runs;		/* ... over these */
 	__u64 reader_locks;
 	__u64 reader_holds;
 	__u64 hold_ns;

@@ -120,6 +120,7 @@ struct pv_sample {
 	double reader_hold_sleeping_ms;
 	unsigned long long mapper_sleeps;	/* sleeps waiting for the write lock */
 	unsigned long long mapper_wakeups;	/* wake-ups those waits were sent */
+	double mapper_wake_to_run_ms;	/* mean, waker's call to running; NaN: none */
 	double reader_cpu_per_pass_ms;	/* scanners' CPU time per pass counted */
 	int err;			/* 0, or errno of what failed */
 	char errmsg[256];
@@ -173,6 +174,7 @@ struct pv_ktrace_figures {
 	unsigned long long mapper_waits;
 	unsigned long long mapper_sleeps;
 	unsigned long long mapper_wakeups;
+	double mapper_wake_to_run_ms;		/* mean; NaN: no wake-up ran */
 	unsigned long long reader_mmap_locks;	/* read acquisitions */
 	unsigned long long reader_holds;	/* ... that were released */
 	double reader_hold_ms;			/* their total */

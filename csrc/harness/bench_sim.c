@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
@@ -499,6 +500,9 @@ static void pv_sim_collect(struct pv_sample *out, const struct pv_sim_run *run,
 	out->reader_hold_running_ms = ((double)hold_ns - preempted_ns - slept_ns) / 1e6;
 	out->mapper_sleeps = tasks[0].lockstat.write_sleeps;
 	out->mapper_wakeups = tasks[0].lockstat.write_wakeups;
+	out->mapper_wake_to_run_ms = tasks[0].lockstat.write_wake_runs ?
+		(double)tasks[0].lockstat.write_wake_to_run_ns /
+		(double)tasks[0].lockstat.write_wake_runs / 1e6 : NAN;
 	if (out->walks)
 		out->reader_cpu_per_pass_ms = (double)cpu_ns / (double)out->walks / 1e6;
 	if (out->walks)

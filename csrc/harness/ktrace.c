@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,7 @@ int pv_ktrace_arm(struct pv_ktrace *kt, int mapper)
 		err = clear_sums(kt);
 	__atomic_store_n(&g->target_mm, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->mapper_wait_from, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->mapper_waking_at, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->mapper_tgid, (__u32)mapper, __ATOMIC_RELEASE);
 	return err;
 }
@@ -243,6 +245,8 @@ int pv_ktrace_figures(struct pv_ktrace *kt, struct pv_ktrace_figures *out)
 		t.mapper_waits += c->mapper_waits;
 		t.mapper_sleeps += c->mapper_sleeps;
 		t.mapper_wakeups += c->mapper_wakeups;
+		t.mapper_wake_to_run_ns += c->mapper_wake_to_run_ns;
+		t.mapper_wake_runs += c->mapper_wake_runs;
 		t.reader_locks += c->reader_locks;
 		t.reader_holds += c->reader_holds;
 		t.hold_ns += c->hold_ns;
@@ -259,6 +263,8 @@ int pv_ktrace_figures(struct pv_ktrace *kt, struct pv_ktrace_figures *out)
 	out->mapper_waits = t.mapper_waits;
 	out->mapper_sleeps = t.mapper_sleeps;
 	out->mapper_wakeups = t.mapper_wakeups;
+	out->mapper_wake_to_run_ms = t.mapper_wake_runs ?
+		(double)t.mapper_wake_to_run_ns / (double)t.mapper_wake_runs / 1e6 : NAN;
 	out->reader_mmap_locks = t.reader_locks;
 	out->reader_holds = t.reader_holds;
 	out->reader_hold_ms = (double)t.hold_ns / 1e6;

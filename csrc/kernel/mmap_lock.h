@@ -45,6 +45,8 @@ static inline void __mmap_lock_trace_start_locking(struct mm_struct *mm, bool wr
 		st->wait_since_ns = ktime_get_ns();
 		st->wait_since_sleeps = t ? t->sleeps : 0;
 		st->wait_since_wakeups = t ? t->wakeups : 0;
+		st->wait_since_wake_to_run_ns = t ? t->wake_to_run_ns : 0;
+		st->wait_since_wake_runs = t ? t->wake_runs : 0;
 	}
 }
 
@@ -68,6 +70,9 @@ static inline void __mmap_lock_trace_acquire_returned(struct mm_struct *mm,
 		if (t) {
 			st->write_sleeps += t->sleeps - st->wait_since_sleeps;
 			st->write_wakeups += t->wakeups - st->wait_since_wakeups;
+			st->write_wake_to_run_ns += t->wake_to_run_ns -
+						    st->wait_since_wake_to_run_ns;
+			st->write_wake_runs += t->wake_runs - st->wait_since_wake_runs;
 		}
 	} else if (success) {
 		/*

@@ -47,6 +47,8 @@ struct rwsem_waiter {
 	enum rwsem_waiter_type type;
 	atomic_uint task;		/* reader: 1 until granted the lock */
 	atomic_uint wakeups;		/* writer: bumped by every wake */
+	/* writer: when the first wake since it last slept came; 0: none */
+	_Atomic uint64_t woken_ns;
 	unsigned long timeout;		/* jiffies */
 	bool handoff_set;
 };
@@ -81,6 +83,7 @@ static void rwsem_init_waiter(struct rwsem_waiter *w, enum rwsem_waiter_type typ
 	w->type = type;
 	atomic_init(&w->task, 1);
 	atomic_init(&w->wakeups, 0);
+	atomic_init(&w->woken_ns, 0);
 	w->timeout = jiffies() + RWSEM_WAIT_TIMEOUT;
 	w->handoff_set = false;
 }
@@ -139,6 +142,17 @@ static void rwsem_mark_wake(struct rw_semaphore *sem, enum rwsem_wake_type type,
 
 	if (waiter->type == RWSEM_WAITING_FOR_WRITE) {
 		if (type == RWSEM_WAKE_ANY) {
+			uint64_t none = 0;
+
+			/*
+			 * The kernel's sched_waking fires for the first wake of
+			 * a sleeper only: keep the first stamp.  Ordered before
+			 * the bump below, which the writer's futex_wait() sees.
+			 */
+			atomic_compare_exchange_strong_explicit(&waiter->woken_ns, &none,
+								ktime_get_ns(),
+								memory_order_relaxed,
+								memory_order_relaxed);
 			atomic_fetch_add(&waiter->wakeups, 1);	/* seen by its futex_wait() */
 			wake_q_add(wake_q, &waiter->wakeups);
 		}
@@ -395,6 +409,7 @@ void rwsem_down_write_slowpath(struct rw_semaphore *sem)
 	for (;;) {
 		unsigned int seen;
 		uint64_t since;
+		int ret;
 
 		if (rwsem_try_write_lock(sem, &waiter))
 			break;
@@ -403,9 +418,19 @@ void rwsem_down_write_slowpath(struct rw_semaphore *sem)
 		 * after we drop the lock makes futex_wait() return at once.
 		 */
 		seen = atomic_load(&waiter.wakeups);
+		atomic_store_explicit(&waiter.woken_ns, 0, memory_order_relaxed);
 		pthread_mutex_unlock(&sem->wait_lock);
 		since = sched_sleep_begin();	/* schedule() */
-		sched_sleep_end(since, futex_wait(&waiter.wakeups, seen));
+		ret = futex_wait(&waiter.wakeups, seen);
+		sched_sleep_end(since, ret);
+		/*
+		 * Woken and running again (the CPU is ours under none and
+		 * voluntary).  The stamp was stored before the bump that ended
+		 * the futex wait, which orders it before our load.
+		 */
+		if (ret == 0)
+			sched_wake_ran(atomic_load_explicit(&waiter.woken_ns,
+							    memory_order_relaxed));
 		pthread_mutex_lock(&sem->wait_lock);
 	}
 	pthread_mutex_unlock(&sem->wait_lock);

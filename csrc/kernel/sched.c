@@ -231,6 +231,17 @@ void sched_sleep_end(uint64_t since_ns, int ret)
 	t->slept_ns += ktime_get_ns() - since_ns;
 }
 
+void sched_wake_ran(uint64_t woken_ns)
+{
+	struct task_struct *t = current;
+	uint64_t now = ktime_get_ns();
+
+	if (!t || !woken_ns || now < woken_ns)
+		return;
+	t->wake_to_run_ns += now - woken_ns;
+	t->wake_runs++;
+}
+
 /* ---- tasks in user space (the busy-waiters) ----------------------------- */
 
 /*

@@ -61,6 +61,8 @@ struct task_struct {
 	uint64_t slept_ns;		/* asleep in the kernel */
 	unsigned long long sleeps;	/* sleeps in the kernel */
 	unsigned long long wakeups;	/* ... that a wake-up ended */
+	uint64_t wake_to_run_ns;	/* from its waker's call to running again */
+	unsigned long long wake_runs;	/* ... over these wake-ups */
 };
 
 /* This thread's simulated task, or NULL (a thread outside the model). */
@@ -130,5 +132,11 @@ uint64_t sched_sleep_begin(void);
  * the kernel's sched_wakeup counts them; -EINTR), or none (-EAGAIN).
  */
 void sched_sleep_end(uint64_t since_ns, int ret);
+/*
+ * After a sleep that a wake-up ended (sched_sleep_end() with 0), with
+ * the CPU back: @woken_ns is when the waker woke us (the kernel's
+ * sched_waking, in the waker's try_to_wake_up()).
+ */
+void sched_wake_ran(uint64_t woken_ns);
 
 #endif

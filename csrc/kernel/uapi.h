@@ -105,6 +105,8 @@ struct pv_lock_stat {
 	unsigned long long read_holds_sampled;
 	unsigned long long write_sleeps;	/* sleeps waiting for the write lock */
 	unsigned long long write_wakeups;	/* ... that a wake-up ended */
+	unsigned long long write_wake_to_run_ns;	/* woken to running, summed */
+	unsigned long long write_wake_runs;		/* ... over these */
 	unsigned long long read_since_ns;	/* private: the hold in progress */
 	unsigned long long read_since_preempted_ns;	/* private */
 	unsigned long long read_since_slept_ns;		/* private */
@@ -112,6 +114,8 @@ struct pv_lock_stat {
 	unsigned long long wait_since_ns;	/* private: the wait in progress */
 	unsigned long long wait_since_sleeps;		/* private */
 	unsigned long long wait_since_wakeups;		/* private */
+	unsigned long long wait_since_wake_to_run_ns;	/* private */
+	unsigned long long wait_since_wake_runs;	/* private */
 };
 #define PV_HOLD_CPU_SAMPLE 8
 
