@@ -207,6 +207,9 @@ MECHANISM = [
      lambda row: row["reader_hold_avg_ms"]),
     ("preempted", "share of the hold time the holder spent preempted",
      preempted_share),
+    ("run/hold", "readers' time on CPU per mmap_lock hold, us",
+     lambda row: (row["reader_hold_running_ms"] * 1000 / row["reader_mmap_locks"]
+                  if row["reader_mmap_locks"] else math.nan)),
     ("wait/op", "mapper's write-lock wait per op, ms", table.mapper_wait_per_op),
     ("sleeps/op", "mapper's sleeps waiting for the write lock per op",
      _per_op("mapper_sleeps")),
