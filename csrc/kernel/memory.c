@@ -8,7 +8,9 @@
  * allocates nothing once its table exists, and zapping it frees nothing.
  */
 #include <errno.h>
+#include <stdalign.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compiler.h"
 #include "mm.h"
@@ -55,9 +57,16 @@ void zap_pte_range(struct mm_struct *mm, unsigned long start,
 
 		/* pmd_none(): nothing was ever mapped here. */
 		if (table)
-			for (; pfn < next; pfn++)
-				if (READ_ONCE(table[pfn % PTRS_PER_PTE]))
-					WRITE_ONCE(table[pfn % PTRS_PER_PTE], 0);
+			for (; pfn < next; pfn++) {
+				pte_t pte = READ_ONCE(table[pfn % PTRS_PER_PTE]);
+
+				if (!pte)
+					continue;
+				WRITE_ONCE(table[pfn % PTRS_PER_PTE], 0);
+				/* The frame goes back to the allocator. */
+				if (pte_present(pte))
+					WRITE_ONCE(pfn_to_page(mm, pfn)->flags, 0);
+			}
 		pfn = next;
 	}
 }
@@ -81,25 +90,46 @@ int populate_range(struct mm_struct *mm, unsigned long start,
 		if (!table)
 			return -ENOMEM;
 		for (; pfn < next; pfn++)
-			if (!READ_ONCE(table[pfn % PTRS_PER_PTE]))
+			if (!READ_ONCE(table[pfn % PTRS_PER_PTE])) {
+				/* prep_new_page(): the new frame's struct page. */
+				WRITE_ONCE(pfn_to_page(mm, pfn)->flags, fresh);
 				WRITE_ONCE(table[pfn % PTRS_PER_PTE], fresh);
+			}
 	}
 	return 0;
 }
 
 /* ---- the mm's page tables ------------------------------------------------ */
 
+/* The number of frames of a region: a power of two, at most MEM_MAP_MAX. */
+static unsigned long nr_frames(unsigned long region_pages)
+{
+	unsigned long n = 1;
+
+	while (n < region_pages && n < MEM_MAP_MAX)
+		n <<= 1;
+	return n;
+}
+
 int mm_pages_init(struct mm_struct *mm)
 {
+	unsigned long frames = nr_frames(mm->region_pages);
+
 	mm->nr_pmds = nr_pmds(mm->region_pages);
 	mm->pmd = calloc(mm->nr_pmds, sizeof(*mm->pmd));
-	return mm->pmd ? 0 : -ENOMEM;
+	mm->mem_map = aligned_alloc(alignof(struct page), frames * sizeof(struct page));
+	if (!mm->pmd || !mm->mem_map)
+		return -ENOMEM;
+	memset(mm->mem_map, 0, frames * sizeof(struct page));
+	mm->mem_map_mask = frames - 1;
+	return 0;
 }
 
 void mm_pages_free(struct mm_struct *mm)
 {
 	unsigned long i;
 
+	free(mm->mem_map);
 	if (!mm->pmd)
 		return;
 	for (i = 0; i < mm->nr_pmds; i++)
@@ -111,9 +141,10 @@ unsigned long long mm_pages_footprint(unsigned long region_pages)
 {
 	unsigned long long tables = nr_pmds(region_pages);
 
-	/* The PMD array, and each table with malloc's 16-byte header. */
+	/* The PMD array, each table with malloc's 16-byte header, the frames. */
 	return tables * sizeof(pte_t *) +
-	       tables * (PTRS_PER_PTE * sizeof(pte_t) + 16);
+	       tables * (PTRS_PER_PTE * sizeof(pte_t) + 16) +
+	       nr_frames(region_pages) * sizeof(struct page);
 }
 
 /* ---- test hooks --------------------------------------------------------- */

@@ -29,6 +29,12 @@ static inline pte_t *pte_table(const struct mm_struct *mm, unsigned long pfn)
 	return __atomic_load_n(&mm->pmd[pfn / PTRS_PER_PTE], __ATOMIC_ACQUIRE);
 }
 
+/* pfn_to_page(): region page @pfn's frame. */
+static inline struct page *pfn_to_page(const struct mm_struct *mm, unsigned long pfn)
+{
+	return &mm->mem_map[(pfn * PAGE_FRAME_SCATTER) & mm->mem_map_mask];
+}
+
 /* pmd_addr_end() in page numbers: where @pfn's table ends, or @end_pfn. */
 static inline unsigned long pmd_pfn_end(unsigned long pfn, unsigned long end_pfn)
 {

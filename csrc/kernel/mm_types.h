@@ -12,6 +12,7 @@
 #ifndef PROCVMA_MM_TYPES_H
 #define PROCVMA_MM_TYPES_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -76,6 +77,31 @@ static inline pte_t mk_pte(unsigned int mapcount, pte_t flags)
 {
 	return (pte_t)mapcount << PTE_MAPCOUNT_SHIFT | flags | PTE_PRESENT;
 }
+
+/*
+ * A page frame's struct page, as memory.  The kernel's walkers read a
+ * page's struct page for every present PTE (vm_normal_page(), the folio's
+ * flags and mapcount in smaps_account(), gather_stats()), a cache line
+ * per page at wherever the buddy allocator put the frame; the mapper
+ * writes it when it populates a page or frees one.  A page's state lives
+ * in its PTE here (mk_pte()); the frame holds no state, only the memory
+ * traffic: a line per page, scattered, that a walk spread out among other
+ * tasks' work finds gone from the cache more often than a walk done back
+ * to back -- which a calibrated spin cannot.
+ */
+struct page {
+	alignas(64) unsigned long flags;
+	unsigned long rest[7];		/* the line's other words, untouched */
+};
+
+/*
+ * The frames: a power of two of them, at most MEM_MAP_MAX (16 MiB), so
+ * that a 256 GiB region shares them; region page pfn's frame is pfn times
+ * an odd constant modulo their number, a permutation that scatters
+ * neighbouring pages as the allocator's free lists do.
+ */
+#define MEM_MAP_MAX		(1UL << 18)
+#define PAGE_FRAME_SCATTER	0x9e3779b1UL
 
 /*
  * PTEs per page table, as on x86-64: one table maps 2 MiB, one PMD
@@ -153,6 +179,8 @@ struct mm_struct {
 	pte_t **pmd;
 	unsigned long nr_pmds;
 	unsigned long nr_ptes;		/* PTE tables allocated (pgtables_bytes) */
+	struct page *mem_map;		/* the page frames (struct page above) */
+	unsigned long mem_map_mask;	/* their number, minus one */
 
 	/* VMA allocation: a preallocated pool, refilled by RCU callbacks. */
 	struct vm_area_struct *vma_pool;	/* the pool array */

@@ -227,6 +227,23 @@ static void burn_walk_cost(const struct mm_struct *mm, unsigned long pages)
 		spin_cpu_ns((uint64_t)(mm->walk_cost_ns * (double)pages));
 }
 
+/*
+ * The walk's reads of the struct pages of the present pages of one table
+ * (vm_normal_page() and what smaps_account() or gather_stats() read of
+ * the folio): memory work, whose cost depends on where the lines are.
+ */
+static void touch_page_frames(const struct mm_struct *mm, const pte_t *table,
+			      unsigned long pfn, unsigned long end_pfn)
+{
+	unsigned long seen = 0;
+
+	for (; pfn < end_pfn; pfn++)
+		if (pte_present(READ_ONCE(table[pfn % PTRS_PER_PTE])))
+			seen += READ_ONCE(pfn_to_page(mm, pfn)->flags);
+	/* The loads are the work: keep them. */
+	__asm__ __volatile__("" : : "r"(seen));
+}
+
 void pv_mm_set_walk_cost_ns(struct mm_struct *mm, double ns_per_page)
 {
 	mm->walk_cost_ns = ns_per_page;
@@ -265,6 +282,7 @@ static void walk_vma_ptes(struct proc_maps_private *priv,
 		const pte_t *table = pte_table(mm, pfn);
 
 		if (table) {
+			touch_page_frames(mm, table, pfn, next);
 			burn_walk_cost(mm, next - pfn);
 			pmd_entry(table + pfn % PTRS_PER_PTE, next - pfn, private);
 			cond_resched();
