@@ -180,8 +180,8 @@ class Run(commands.Point):
         return stats.spread(self.values(metric), RESOLUTION_MS) > SPREAD
 
 
-def _per(num, den):
-    return lambda row: row[num] / row[den] if row[den] else math.nan
+def _per(num, den, scale=1):
+    return lambda row: scale * row[num] / row[den] if row[den] else math.nan
 
 
 def _per_op(col):
@@ -208,8 +208,7 @@ MECHANISM = [
     ("preempted", "share of the hold time the holder spent preempted",
      preempted_share),
     ("run/hold", "readers' time on CPU per mmap_lock hold, us",
-     lambda row: (row["reader_hold_running_ms"] * 1000 / row["reader_mmap_locks"]
-                  if row["reader_mmap_locks"] else math.nan)),
+     _per("reader_hold_running_ms", "reader_mmap_locks", scale=1000)),
     ("wait/op", "mapper's write-lock wait per op, ms", table.mapper_wait_per_op),
     ("sleeps/op", "mapper's sleeps waiting for the write lock per op",
      _per_op("mapper_sleeps")),

@@ -142,17 +142,15 @@ static void rwsem_mark_wake(struct rw_semaphore *sem, enum rwsem_wake_type type,
 
 	if (waiter->type == RWSEM_WAITING_FOR_WRITE) {
 		if (type == RWSEM_WAKE_ANY) {
-			uint64_t none = 0;
-
 			/*
 			 * The kernel's sched_waking fires for the first wake of
-			 * a sleeper only: keep the first stamp.  Ordered before
+			 * a sleeper only: keep the first stamp.  Every store to
+			 * it is under wait_lock, which we hold; ordered before
 			 * the bump below, which the writer's futex_wait() sees.
 			 */
-			atomic_compare_exchange_strong_explicit(&waiter->woken_ns, &none,
-								ktime_get_ns(),
-								memory_order_relaxed,
-								memory_order_relaxed);
+			if (!atomic_load_explicit(&waiter->woken_ns, memory_order_relaxed))
+				atomic_store_explicit(&waiter->woken_ns, ktime_get_ns(),
+						      memory_order_relaxed);
 			atomic_fetch_add(&waiter->wakeups, 1);	/* seen by its futex_wait() */
 			wake_q_add(wake_q, &waiter->wakeups);
 		}
