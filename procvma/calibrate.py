@@ -38,15 +38,18 @@ def host_walk_ns(lib, procfile, npages, vma_pages, iters, repeat):
     return full - base
 
 
-def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.0):
+def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.0,
+                text_cost_ns=0.0):
     """The simulator's extra time per read with npages pages mapped (in
     VMAs of vma_pages) than with one, in the mmap design, with
-    walk_cost_ns per page (0: the model's own cost)."""
+    walk_cost_ns per page and text_cost_ns per byte (0: the model's own
+    cost)."""
     from procvma.simmm import LOCKS, PROCFILES, SimMM
 
     def timed(pages, holes):
         with SimMM(pages) as mm:
             lib.pv_mm_set_walk_cost_ns(mm._mm, walk_cost_ns)
+            lib.pv_mm_set_text_cost_ns(mm._mm, text_cost_ns)
             if holes:
                 for page in range(vma_pages, pages, vma_pages + 1):
                     mm.munmap(page, 1)
@@ -54,6 +57,55 @@ def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.
                 mm._mm, PROCFILES[procfile], LOCKS["mmap"], iters), repeat)
 
     return timed(npages, vma_pages) - timed(1, 0)
+
+
+# The layout the text cost is measured on: VMAs of this many pages, the
+# seed's mm after a few seconds of one-page mmap()s and munmap()s.
+TEXT_VMA_PAGES = 15
+
+
+def host_text_bytes(lib, procfile, npages, vma_pages):
+    """How much longer /proc/self/PROCFILE is with the test region mapped."""
+    def size():
+        with open(f"/proc/self/{procfile}", "rb") as f:
+            return len(f.read())
+    base = size()
+    region = lib.pv_calib_region_map(npages, vma_pages)
+    if not region:
+        raise click.ClickException(f"cannot map a {npages}-page test region")
+    try:
+        return size() - base
+    finally:
+        lib.pv_calib_region_unmap(region, npages)
+
+
+def sim_text_bytes(procfile, npages, vma_pages):
+    """The same for the simulator's text, against a region of one page."""
+    from procvma.simmm import SimMM
+
+    def size(pages, holes):
+        with SimMM(pages) as mm:
+            if holes:
+                for page in range(vma_pages, pages, vma_pages + 1):
+                    mm.munmap(page, 1)
+            return len(mm.read(procfile, lock="mmap"))
+    return size(npages, vma_pages) - size(1, 0)
+
+
+def text_ns_per_byte(lib, npages, iters, repeat):
+    """Host and simulator: what the text of smaps costs a byte, as the
+    time smaps takes beyond smaps_rollup (the same page walk, one record
+    instead of one a VMA) over the bytes it writes beyond it, with the
+    region in VMAs of TEXT_VMA_PAGES pages."""
+    v = TEXT_VMA_PAGES
+    host = (host_walk_ns(lib, "smaps", npages, v, iters, repeat)
+            - host_walk_ns(lib, "smaps_rollup", npages, v, iters, repeat))
+    sim = (sim_walk_ns(lib, "smaps", npages, v, iters, repeat)
+           - sim_walk_ns(lib, "smaps_rollup", npages, v, iters, repeat))
+    host_bytes = (host_text_bytes(lib, "smaps", npages, v)
+                  - host_text_bytes(lib, "smaps_rollup", npages, v))
+    sim_bytes = sim_text_bytes("smaps", npages, v) - sim_text_bytes("smaps_rollup", npages, v)
+    return host / host_bytes, sim / sim_bytes
 
 
 def no_reader_opavg(backend, p, nsamples):
@@ -126,10 +178,14 @@ def calibrate_cmd(nsamples, duration, mb, repeat, scanners, write):
     for procfile in page_walks:
         walks[procfile] = (host_walk_ns(lib, procfile, npages, 0, iters, repeat) / npages,
                            sim_walk_ns(lib, procfile, npages, 0, iters, repeat) / npages)
-    # maps has no page walk: its cost is per VMA (VMAs of one page).
+    text = text_ns_per_byte(lib, npages, iters, repeat)
+    text_cost_ns = max(0.0, text[0] - text[1])
+    # maps has no page walk: its cost is per VMA (VMAs of one page), a
+    # check of the text knob on records of another file.
     nvmas = (npages + 1) // 2
     walks["maps"] = (host_walk_ns(lib, "maps", npages, 1, iters, repeat) / nvmas,
-                     sim_walk_ns(lib, "maps", npages, 1, iters, repeat) / nvmas)
+                     sim_walk_ns(lib, "maps", npages, 1, iters, repeat,
+                                 text_cost_ns=text_cost_ns) / nvmas)
     # A scanner's pass outside the lock: open+close for the in-process
     # reader; for cat, the CPU time of a pass of the reference's bash
     # loop, cat reading its own small rollup (negligible next to the
@@ -148,6 +204,7 @@ def calibrate_cmd(nsamples, duration, mb, repeat, scanners, write):
     cal = calibration.Calibration(
         op_cost_ns=max(0.0, (k_op - s_op) * 1e6),
         walk_cost_ns=max(0.0, walks["smaps_rollup"][0] - walks["smaps_rollup"][1]),
+        text_cost_ns=text_cost_ns,
         pass_cost_ns={sc: passes[sc] for sc in calibration.SCANNERS},
         measured=calibration.measured_note(host))
 
@@ -162,8 +219,10 @@ def calibrate_cmd(nsamples, duration, mb, repeat, scanners, write):
         ("numa_maps walk, per page",
          *((f"{walks['numa_maps'][0]:.1f} ns", f"{walks['numa_maps'][1]:.1f} ns")
            if "numa_maps" in walks else ("-", "-")), "(same knob)"),
+        (f"smaps text, per byte (VMAs of {TEXT_VMA_PAGES} pages)", f"{text[0]:.2f} ns",
+         f"{text[1]:.2f} ns", f"text_cost_ns = {cal.text_cost_ns:.2f}"),
         ("maps, per VMA", f"{walks['maps'][0]:.0f} ns", f"{walks['maps'][1]:.0f} ns",
-         "(no knob)"),
+         "(with text_cost_ns)"),
         (f"scanner pass: {cat}, bash loop, CPU", f"{passes[cat] / 1e3:.0f} us{kept[cat]}",
          "0 us", f"pass_cost_ns {cat} = {passes[cat]:.0f}"),
         (f"scanner pass: open+close (--scanner {read})",

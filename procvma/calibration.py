@@ -3,7 +3,7 @@
 values come from.
 
 The model does the kernel's locking and bookkeeping step by step but not
-everything the host kernel pays for around them.  Three knobs add that
+everything the host kernel pays for around them.  Four knobs add that
 work back, each as a clock-based spin where the kernel spends it:
 
 op_cost_ns    per mmap()/munmap(), after the mmap write lock is released:
@@ -22,6 +22,17 @@ walk_cost_ns  per page a smaps, smaps_rollup or numa_maps page walk
               (gather_stats() and smaps_pte_entry() each look up the folio
               and its mapcount; 0.6 to 1.0 times, measured on the
               reference machine), and procvma calibrate prints both.
+text_cost_ns  per byte of text a /proc file's show writes (a maps,
+              smaps or numa_maps record, the rollup), once per record,
+              under the lock the show runs under: the kernel's
+              seq_put_decimal_ull_width(), seq_put_hex_ll() and
+              show_smap_vma_flags() cost it several nanoseconds a byte,
+              the model's formatting half of one.  Host: what
+              /proc/self/smaps takes beyond smaps_rollup (the same walk,
+              a record per VMA instead of one) with the region in VMAs of
+              15 pages, over the bytes it writes beyond it, minus the
+              simulator's same figure.  procvma calibrate checks it on
+              maps, whose records are a fifteenth as long.
 pass_cost_ns  per scanner pass, outside any mm lock: what the host pays
               for a pass of the scanner the run names (--scanner), less
               the walk.  cat (the default, as the reference harness's
@@ -43,7 +54,7 @@ from then on runs take the user's file instead of the shipped defaults.
 Nothing is ever written into the package.
 
 A run takes these values (pass_cost_ns: its scanner's) unless the user
-gives --op-cost-ns, --walk-cost-ns or --pass-cost-ns, and records in its
+gives --op-cost-ns, --walk-cost-ns, --text-cost-ns or --pass-cost-ns, and records in its
 CSV the values it used and where they came from (calibration_source).
 The kernel backend ignores them.
 """
@@ -56,7 +67,7 @@ from dataclasses import dataclass
 
 from procvma import vocab
 
-KNOBS = ("op_cost_ns", "walk_cost_ns", "pass_cost_ns")
+KNOBS = ("op_cost_ns", "walk_cost_ns", "text_cost_ns", "pass_cost_ns")
 # The scanners (--scanner) whose pass costs are kept, the default first;
 # the others pay one of theirs (vocab.pass_cost_scanner()).
 SCANNERS = vocab.CALIBRATED_SCANNERS
@@ -77,6 +88,7 @@ class CalibrationError(ValueError):
 class Calibration:
     op_cost_ns: float
     walk_cost_ns: float
+    text_cost_ns: float
     pass_cost_ns: dict              # per scanner, over SCANNERS
     measured: str                   # when, where and how they were measured
     source: str = SHIPPED_SOURCE    # or the path of the user's file
@@ -85,12 +97,14 @@ class Calibration:
         """The knob values a simulated run with this scanner takes."""
         scanner = vocab.pass_cost_scanner(scanner or vocab.SCANNER.default)
         return {"op_cost_ns": self.op_cost_ns, "walk_cost_ns": self.walk_cost_ns,
+                "text_cost_ns": self.text_cost_ns,
                 "pass_cost_ns": self.pass_cost_ns[scanner]}
 
     def to_json(self):
         return json.dumps({
             "op_cost_ns": round(self.op_cost_ns, 1),
             "walk_cost_ns": round(self.walk_cost_ns, 1),
+            "text_cost_ns": round(self.text_cost_ns, 2),
             "pass_cost_ns": {s: round(self.pass_cost_ns[s], 1) for s in SCANNERS},
             "measured": self.measured,
         }, indent=2) + "\n"
@@ -132,9 +146,11 @@ def read(path, source=None):
         raise CalibrationError(f"{path}: not a calibration file: {e}")
     if not isinstance(data, dict):
         raise CalibrationError(f"{path}: not a calibration file: not a JSON object")
-    for key in ("op_cost_ns", "walk_cost_ns", "pass_cost_ns", "measured"):
+    for key in ("op_cost_ns", "walk_cost_ns", "text_cost_ns", "pass_cost_ns", "measured"):
         if key not in data:
-            raise CalibrationError(f"{path}: no {key!r}")
+            hint = ("; written before that knob existed: run procvma calibrate "
+                    "--write again" if key == "text_cost_ns" else "")
+            raise CalibrationError(f"{path}: no {key!r}{hint}")
     passes = data["pass_cost_ns"]
     if not isinstance(passes, dict) or any(s not in passes for s in SCANNERS):
         raise CalibrationError(f"{path}: pass_cost_ns: needs a value for each "
@@ -142,6 +158,7 @@ def read(path, source=None):
     return Calibration(
         op_cost_ns=_number(path, "op_cost_ns", data["op_cost_ns"]),
         walk_cost_ns=_number(path, "walk_cost_ns", data["walk_cost_ns"]),
+        text_cost_ns=_number(path, "text_cost_ns", data["text_cost_ns"]),
         pass_cost_ns={s: _number(path, f"pass_cost_ns {s}", passes[s])
                       for s in SCANNERS},
         measured=str(data["measured"]),

@@ -70,6 +70,7 @@ def make_config(params, trace_marker_fd=None, ktrace=None):
         knobs = calibration.sim_knobs(params)
         cfg.op_cost_ns = knobs["op_cost_ns"]
         cfg.walk_cost_ns = knobs["walk_cost_ns"]
+        cfg.text_cost_ns = knobs["text_cost_ns"]
         cfg.pass_cost_ns = knobs["pass_cost_ns"]
     return cfg
 

@@ -536,6 +536,10 @@ COST_OPTIONS = {
     "walk_cost_ns": _opt("--walk-cost-ns", type=click.FloatRange(min=0), metavar="NS",
                          help="Simulator: extra work per page of a smaps or "
                               "numa_maps page walk. (default: calibrated)"),
+    "text_cost_ns": _opt("--text-cost-ns", type=click.FloatRange(min=0), metavar="NS",
+                         help="Simulator: extra work per byte of text a /proc "
+                              "file's show writes, under its lock. (default: "
+                              "calibrated)"),
     "pass_cost_ns": _opt("--pass-cost-ns", type=click.FloatRange(min=0), metavar="NS",
                          help="Simulator: a scanner's work per pass outside any "
                               "lock. (default: calibrated for --scanner)"),
@@ -589,6 +593,7 @@ class Sample(Mapping):
     preempt: vocab.Word             # the simulated kernel's; kernel: the host's
     op_cost_ns: float               # the cost knobs (calibration.py); 0: kernel
     walk_cost_ns: float
+    text_cost_ns: float
     pass_cost_ns: float
     calibration_source: str
 

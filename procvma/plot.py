@@ -46,6 +46,7 @@ PARAM_LABELS = {
     "holes": "{} holes",
     "op_cost_ns": "op cost {} ns",
     "walk_cost_ns": "walk cost {} ns/page",
+    "text_cost_ns": "text cost {} ns/byte",
     "pass_cost_ns": "pass cost {} ns",
     "preempt": "preempt {}",
 }

@@ -32,6 +32,7 @@ CONFIG_COLUMNS = [
                       #   preemption model; kernel: the host's, as booted
     "op_cost_ns",     # sim: calibrated host costs (procvma/calibration.py);
     "walk_cost_ns",   #   kernel: 0
+    "text_cost_ns",
     "pass_cost_ns",
     "calibration_source",   # sim: where the knobs came from: "shipped",
                             #   the user's file, "--op-cost-ns given"; kernel: -
@@ -128,8 +129,8 @@ MACHINE_COLUMNS = ["hostname", "kernel_release", "cpu_model"]
 # one task of the run's own the count was known to hold), else NaN for
 # numbers and "" for text.
 OPTIONAL_COLUMNS = ["cpuscript", "scanner", "scanner_command", "holes", "retries", "nfailed",
-                    "setup_s", "op_cost_ns", "walk_cost_ns", "pass_cost_ns",
-                    "calibration_source", "no_pass", "cpus_online",
+                    "setup_s", "op_cost_ns", "walk_cost_ns", "text_cost_ns",
+                    "pass_cost_ns", "calibration_source", "no_pass", "cpus_online",
                     "loadavg1", "procs_running", "others_running",
                     "command", "trace_engine", "format", "hostname",
                     "kernel_release", "cpu_model", "procvma_version",
@@ -140,7 +141,7 @@ REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 NUMERIC_COLUMNS = [
     "sample", "nbusycpus", "nbusytasks", "busyduration", "duration",
     "region_pages", "seed", "cpumapper", "cpubusytasks", "cpuscript",
-    "holes", "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "loadavg1",
+    "holes", "op_cost_ns", "walk_cost_ns", "text_cost_ns", "pass_cost_ns", "loadavg1",
     "procs_running", "others_running", "format",
 ] + FIGURE_COLUMNS
 
@@ -152,7 +153,7 @@ CONFIG_KEY = [
     "backend", "lock", "procfile", "scanner", "scanner_command",
     "nbusycpus", "nbusytasks",
     "busyduration", "duration", "region_pages", "holes",
-    "op_cost_ns", "walk_cost_ns", "pass_cost_ns", "preempt",
+    "op_cost_ns", "walk_cost_ns", "text_cost_ns", "pass_cost_ns", "preempt",
 ]
 
 
@@ -163,8 +164,8 @@ def implied_config(column, backend, row):
     NaN, which pairs with nothing)."""
     if column == "holes":
         return 0            # every run started from one VMA
-    if column in ("op_cost_ns", "walk_cost_ns", "pass_cost_ns"):
-        return 0.0          # no knobs yet: the simulator's own costs alone
+    if column in ("op_cost_ns", "walk_cost_ns", "text_cost_ns", "pass_cost_ns"):
+        return 0.0          # no such knob yet: the simulator's own cost alone
     if column == "scanner":
         return implied_scanner(backend, row.get("pass_cost_ns"))
     if column == "preempt" and backend == "sim":
@@ -222,6 +223,7 @@ CONFIG_HEADINGS = {
     "holes": "holes",
     "op_cost_ns": "op_ns",
     "walk_cost_ns": "walk_ns",
+    "text_cost_ns": "text_ns",
     "pass_cost_ns": "pass_ns",
     "preempt": "preempt",
 }

@@ -14,7 +14,7 @@ import click
 import pytest
 
 from procvma import calibration, fidelity, options, stats
-from procvma._core import lib
+from procvma._core import ffi, lib
 from procvma.simmm import SimMM
 
 from test_cli import run
@@ -27,7 +27,7 @@ def test_knobs_default_to_the_calibrated_values_unless_given():
     assert cal.source == "shipped"
     assert calibration.sim_knobs({}) == dict(
         op_cost_ns=cal.op_cost_ns, walk_cost_ns=cal.walk_cost_ns,
-        pass_cost_ns=cal.pass_cost_ns["cat"])
+        text_cost_ns=cal.text_cost_ns, pass_cost_ns=cal.pass_cost_ns["cat"])
     assert calibration.sim_knobs({"scanner": "read"})["pass_cost_ns"] == \
         cal.pass_cost_ns["read"]
     got = calibration.sim_knobs({"op_cost_ns": 5, "walk_cost_ns": None})
@@ -47,7 +47,7 @@ def test_plan_records_the_knobs_and_where_they_came_from():
         options.make_plan({"backend": "kernel", "walk_cost_ns": 1.0})
 
 
-MEASURED = calibration.Calibration(op_cost_ns=1234.5, walk_cost_ns=42.0,
+MEASURED = calibration.Calibration(op_cost_ns=1234.5, walk_cost_ns=42.0, text_cost_ns=3.25,
                                    pass_cost_ns={"cat": 3000.0, "read": 6.5},
                                    measured="measured here")
 
@@ -68,10 +68,14 @@ def test_a_stored_calibration_is_what_later_loads_take(tmp_path, monkeypatch):
 @pytest.mark.parametrize("text, message", [
     ("{", "not a calibration file"),
     ("[]", "not a calibration file"),
-    ('{"op_cost_ns": 1, "walk_cost_ns": 1, "measured": ""}', "no 'pass_cost_ns'"),
-    ('{"op_cost_ns": -1, "walk_cost_ns": 1, "measured": "",'
-     ' "pass_cost_ns": {"cat": 1, "read": 1}}', "op_cost_ns: -1"),
+    ('{"op_cost_ns": 1, "walk_cost_ns": 1, "text_cost_ns": 1, "measured": ""}',
+     "no 'pass_cost_ns'"),
+    # A file a procvma before the text knob stored.
     ('{"op_cost_ns": 1, "walk_cost_ns": 1, "measured": "",'
+     ' "pass_cost_ns": {"cat": 1, "read": 1}}', "run procvma calibrate --write again"),
+    ('{"op_cost_ns": -1, "walk_cost_ns": 1, "text_cost_ns": 1, "measured": "",'
+     ' "pass_cost_ns": {"cat": 1, "read": 1}}', "op_cost_ns: -1"),
+    ('{"op_cost_ns": 1, "walk_cost_ns": 1, "text_cost_ns": 1, "measured": "",'
      ' "pass_cost_ns": {"cat": 1}}', "a value for each scanner"),
 ])
 def test_an_unusable_calibration_file_is_one_line_naming_it(tmp_path, text, message):
@@ -92,6 +96,28 @@ def test_walk_cost_is_spent_per_page_walked():
         ns = lib.pv_calib_sim_pass_ns(mm._mm, lib.PV_PROC_SMAPS_ROLLUP,
                                       lib.PV_LOCK_VMA, 3)
     assert ns >= pages * cost
+
+
+def test_text_cost_is_spent_per_byte_shown_under_the_lock():
+    # smaps writes a record per VMA, the rollup one: the knob costs smaps
+    # its bytes, at least, and each of its holds its share of them.
+    pages, vma_pages, cost = 2048, 15, 200.0
+    with SimMM(pages) as mm:
+        for page in range(vma_pages, pages, vma_pages + 1):
+            mm.munmap(page, 1)
+        nbytes = len(mm.read("smaps", lock="mmap"))
+        own = lib.pv_calib_sim_pass_ns(mm._mm, lib.PV_PROC_SMAPS, lib.PV_LOCK_MMAP, 3)
+        lib.pv_mm_set_text_cost_ns(mm._mm, cost)
+        held = ffi.new("struct pv_lock_stat *")
+        lib.pv_lock_stat_attach(held)
+        try:
+            mm.read("smaps", lock="mmap")
+        finally:
+            lib.pv_lock_stat_attach(ffi.NULL)
+        ns = lib.pv_calib_sim_pass_ns(mm._mm, lib.PV_PROC_SMAPS, lib.PV_LOCK_MMAP, 3)
+    assert ns >= own + nbytes * cost * 0.95
+    # Spent inside the mmap_lock holds, where the kernel formats, not between them.
+    assert held.read_hold_ns >= nbytes * cost * 0.95
 
 
 def test_spearman():

@@ -58,6 +58,7 @@ struct pv_bench_config {
 	unsigned long max_map_count;	/* sim only; 0: default 65530 */
 	double op_cost_ns;		/* sim only: extra per-op kernel work */
 	double walk_cost_ns;		/* sim only: extra work per page walked */
+	double text_cost_ns;		/* sim only: extra work per byte of /proc text */
 	double pass_cost_ns;		/* sim only: scanner's work per pass outside any lock */
 	int preempt;			/* sim only: PV_PREEMPT_*, the model's kernel */
 	char mapper_path[4096];		/* kernel only: the mapper executable */

@@ -616,6 +616,7 @@ static int pv_sim_build_mm(struct pv_sim_run *run, const struct pv_bench_config 
 	}
 	pv_mm_set_op_cost_ns(run->mm, cfg->op_cost_ns);
 	pv_mm_set_walk_cost_ns(run->mm, cfg->walk_cost_ns);
+	pv_mm_set_text_cost_ns(run->mm, cfg->text_cost_ns);
 	return 0;
 }
 

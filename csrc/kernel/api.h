@@ -44,6 +44,13 @@ void pv_mm_set_op_cost_ns(struct mm_struct *mm, double ns);
  * spent once per page table walked, under whatever lock the walker holds.
  */
 void pv_mm_set_walk_cost_ns(struct mm_struct *mm, double ns_per_page);
+/*
+ * Extra simulated kernel work per byte of text a /proc show writes (the
+ * host's seq_file formatting, about 8 ns a byte against the model's
+ * half a nanosecond), spent once per record, under the lock the show
+ * runs under.
+ */
+void pv_mm_set_text_cost_ns(struct mm_struct *mm, double ns_per_byte);
 
 /* Region page numbers are 0 .. region_pages-1.  0 or -errno. */
 int pv_mmap_fixed_populate(struct mm_struct *mm, unsigned long first_page,

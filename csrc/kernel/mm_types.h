@@ -192,6 +192,7 @@ struct mm_struct {
 
 	double op_cost_ns;		/* extra per-op work (calibration) */
 	double walk_cost_ns;		/* extra work per page walked (calibration) */
+	double text_cost_ns;		/* extra work per byte of /proc text shown (calibration) */
 	int inject;			/* PV_INJECT_* */
 };
 

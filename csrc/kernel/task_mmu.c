@@ -249,6 +249,24 @@ void pv_mm_set_walk_cost_ns(struct mm_struct *mm, double ns_per_page)
 	mm->walk_cost_ns = ns_per_page;
 }
 
+/*
+ * The host kernel's cost of the text a show writes, which the model's
+ * formatting pays at user-space speed: seq_put_decimal_ull_width(),
+ * seq_put_hex_ll(), seq_pad() and show_smap_vma_flags() cost the kernel
+ * 6 to 8 ns a byte (a smaps record, some 750 bytes, 6 us), the model
+ * about 0.5.  A calibration knob; one spin per record.
+ */
+static void burn_text_cost(const struct mm_struct *mm, size_t bytes)
+{
+	if (mm->text_cost_ns > 0 && bytes)
+		spin_cpu_ns((uint64_t)(mm->text_cost_ns * (double)bytes));
+}
+
+void pv_mm_set_text_cost_ns(struct mm_struct *mm, double ns_per_byte)
+{
+	mm->text_cost_ns = ns_per_byte;
+}
+
 /* A walk's per-table callback: @n PTEs of one table, from @ptep on. */
 typedef void (*pmd_entry_fn)(const pte_t *ptep, unsigned long n, void *private);
 
@@ -561,6 +579,16 @@ static const struct seq_operations proc_pid_numa_maps_op = {
 	.start = m_start, .next = m_next, .stop = m_stop, .show = show_numa_map,
 };
 
+/* ->show() one record, and pay for its text as the host kernel would. */
+static void show_record(const struct seq_operations *op, struct proc_maps_private *priv,
+			struct seq_file *m, struct vm_area_struct *vma)
+{
+	size_t offs = m->count;
+
+	op->show(priv, m, vma);
+	burn_text_cost(priv->mm, m->count - offs);
+}
+
 /*
  * One read(): seq_read_iter() fills one buffer with whole records under
  * one m_start()..m_stop().  A record that does not fit is thrown away and
@@ -580,7 +608,7 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 			op->stop(priv);
 			return 0;
 		}
-		op->show(priv, m, vma);
+		show_record(op, priv, m, vma);
 		if (!m->overflow)
 			break;
 		/* Not even one record fits: grow the buffer and start over. */
@@ -599,7 +627,7 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 		vma = op->next(priv);
 		if (!vma)
 			break;
-		op->show(priv, m, vma);
+		show_record(op, priv, m, vma);
 		if (m->overflow) {
 			m->count = offs;
 			break;
@@ -675,12 +703,13 @@ static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m
 		}
 		vma = proc_get_vma(priv, last_vma_end);
 	}
-	unlock_vma_range(priv);
-
+	/* The kernel formats the rollup before it lets go of the lock. */
 	show_vma_header_prefix(m, vma_start, last_vma_end, 0, 0);
 	seq_pad(m, ' ');
 	seq_puts(m, "[rollup]\n");
 	__show_smap(m, &mss, true);
+	burn_text_cost(mm, m->count);
+	unlock_vma_range(priv);
 	if (priv->obs && priv->obs->rollup_done)
 		priv->obs->rollup_done(priv->obs, &mss);
 }
