@@ -59,11 +59,12 @@ class Pair:
 
 
 # The kernel files compared, and how a design is called in the table.
-KERNEL_PROCFILES = ("smaps_rollup", "maps", "numa_maps")
+KERNEL_PROCFILES = ("smaps_rollup", "smaps", "maps", "numa_maps")
 DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA"}
 # Linux 6.17 and 6.18, for a kernel that cannot be asked: lock_vma_range()
 # takes mmap_lock for every file but maps.
-ASSUMED_LOCKS = {"smaps_rollup": "mmap", "maps": "vma", "numa_maps": "mmap"}
+ASSUMED_LOCKS = {"smaps_rollup": "mmap", "smaps": "mmap", "maps": "vma",
+                 "numa_maps": "mmap"}
 
 
 def make_pairs(vma_procfile, kernel_locks, kernel_procfiles=None):
@@ -104,8 +105,8 @@ FIDELITY_OPTIONS = {
         "--procfile", type=options.WordList(KERNEL_PROCFILES),
         default="smaps_rollup", show_default=True,
         help="The kernel's files compared, each against the simulated "
-             "design that reads it as this kernel does: smaps_rollup, maps, "
-             "numa_maps."),
+             "design that reads it as this kernel does: smaps_rollup, smaps, "
+             "maps, numa_maps."),
     "vma_procfile": click.option(
         "--vma-procfile", type=click.Choice(["maps", "smaps_rollup"]),
         default="maps", show_default=True,

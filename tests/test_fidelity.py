@@ -192,6 +192,10 @@ def test_each_kernel_file_beside_the_design_that_reads_it_as_the_kernel_does():
         ("smaps_rollup", "mmap", "smaps_rollup"), ("maps", "mmap", "maps")]
     assert pairs({"smaps_rollup": "vma", "maps": "vma"}) == [
         ("smaps_rollup", "vma", "smaps_rollup"), ("maps", "vma", "maps")]
+    # smaps, read a record per VMA under mmap_lock through Linux 6.18.
+    assert pairs({"smaps": "mmap"}) == [("smaps", "mmap", "smaps")]
+    # Where tracing cannot ask the kernel, every file has its assumed lock.
+    assert set(fidelity.ASSUMED_LOCKS) == set(fidelity.KERNEL_PROCFILES)
 
 
 def test_fidelity_says_when_it_assumes_the_kernels_locks(monkeypatch):
