@@ -38,6 +38,13 @@ def host_walk_ns(lib, procfile, npages, vma_pages, iters, repeat):
     return full - base
 
 
+def _cut_into_vmas(mm, pages, vma_pages):
+    """Unmap every (vma_pages+1)-th page of a SimMM, as
+    pv_calib_region_map() does to the host's region."""
+    for page in range(vma_pages, pages, vma_pages + 1):
+        mm.munmap(page, 1)
+
+
 def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.0,
                 text_cost_ns=0.0):
     """The simulator's extra time per read with npages pages mapped (in
@@ -51,8 +58,7 @@ def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.
             lib.pv_mm_set_walk_cost_ns(mm._mm, walk_cost_ns)
             lib.pv_mm_set_text_cost_ns(mm._mm, text_cost_ns)
             if holes:
-                for page in range(vma_pages, pages, vma_pages + 1):
-                    mm.munmap(page, 1)
+                _cut_into_vmas(mm, pages, vma_pages)
             return _median_of(lambda: lib.pv_calib_sim_pass_ns(
                 mm._mm, PROCFILES[procfile], LOCKS["mmap"], iters), repeat)
 
@@ -86,8 +92,7 @@ def sim_text_bytes(procfile, npages, vma_pages):
     def size(pages, holes):
         with SimMM(pages) as mm:
             if holes:
-                for page in range(vma_pages, pages, vma_pages + 1):
-                    mm.munmap(page, 1)
+                _cut_into_vmas(mm, pages, vma_pages)
             return len(mm.read(procfile, lock="mmap"))
     return size(npages, vma_pages) - size(1, 0)
 
