@@ -354,12 +354,13 @@ def test_calibrate_prints_every_knob_and_stores_nothing(tmp_path):
     r = run("procvma", "calibrate", *CALIBRATE_QUICK,
             env=dict(os.environ, PROCVMA_CALIBRATION=str(path)))
     assert r.returncode == 0, r.stderr
-    for name in ("mmap/munmap", "smaps_rollup walk", "smaps walk", "maps, per VMA",
-                 "scanner pass: cat", "open+close"):
+    for name in ("mmap/munmap", "smaps_rollup walk", "smaps walk", "smaps text, per byte",
+                 "maps, per VMA", "scanner pass: cat", "open+close"):
         assert name in r.stdout
     assert f"--write stores it in {path}" in r.stdout
     data = printed_calibration(r.stdout)
     assert data["op_cost_ns"] >= 0 and data["walk_cost_ns"] >= 0
+    assert data["text_cost_ns"] >= 0
     # One pass cost per scanner: cat's forks processes, far dearer than
     # the in-process open+close.
     assert set(data["pass_cost_ns"]) == set(calibration.SCANNERS)
