@@ -26,7 +26,7 @@ import time
 
 import click
 
-from procvma import calibration, fidelity, options, runner
+from procvma import calibrate, calibration, options, runner
 from procvma._core import lib
 
 
@@ -68,17 +68,18 @@ def ops(args):
 
 def walk(args):
     npages, iters, rep = args.mb * 256, 5, 5
-    cost = calibration.CALIBRATED["walk_cost_ns"]
+    cal = calibration.load()
     print(f"walk: extra time per read of a {args.mb} MiB populated region, "
           f"median of {rep}; ns per page (maps: per VMA of one page)")
     for procfile, vma_pages in (("smaps_rollup", 0), ("smaps", 0), ("maps", 1)):
         div = (npages + 1) // 2 if vma_pages else npages
-        host = fidelity.host_walk_ns(lib, procfile, npages, vma_pages, iters, rep) / div
-        raw = fidelity.sim_walk_ns(lib, procfile, npages, vma_pages, iters, rep) / div
-        cal = fidelity.sim_walk_ns(lib, procfile, npages, vma_pages, iters, rep,
-                                   walk_cost_ns=cost) / div
+        host = calibrate.host_walk_ns(lib, procfile, npages, vma_pages, iters, rep) / div
+        raw = calibrate.sim_walk_ns(lib, procfile, npages, vma_pages, iters, rep) / div
+        knobbed = calibrate.sim_walk_ns(lib, procfile, npages, vma_pages, iters, rep,
+                                        walk_cost_ns=cal.walk_cost_ns,
+                                        text_cost_ns=cal.text_cost_ns) / div
         print(f"  {procfile:<14} host {host:8.1f}   sim {raw:8.1f}   "
-              f"sim calibrated {cal:8.1f}")
+              f"sim calibrated {knobbed:8.1f}")
 
 
 def setup(args):
@@ -130,7 +131,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.nsamples, args.duration = 1, 1.0
-    print(f"load average {load():.2f}; calibration: {calibration.MEASURED}")
+    print(f"load average {load():.2f}; calibration: {calibration.load().measured}")
     try:
         for name in args.sections or SECTIONS:
             SECTIONS[name](args)
