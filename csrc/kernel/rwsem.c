@@ -46,9 +46,15 @@ struct rwsem_waiter {
 	struct rwsem_waiter *prev, *next;
 	enum rwsem_waiter_type type;
 	atomic_uint task;		/* reader: 1 until granted the lock */
-	atomic_uint wakeups;		/* writer: bumped by every wake */
-	/* writer: when the first wake since it last slept came; 0: none */
+	atomic_uint wakeups;		/* writer: bumped by each wake-up of it */
+	/* writer: when the wake-up of its last sleep came; 0: none */
 	_Atomic uint64_t woken_ns;
+	/*
+	 * writer: its task state, under wait_lock: true from its failed
+	 * rwsem_try_write_lock() to its next one (TASK_UNINTERRUPTIBLE, as
+	 * it sleeps), false while it runs (TASK_RUNNING).
+	 */
+	bool sleeping;
 	unsigned long timeout;		/* jiffies */
 	bool handoff_set;
 };
@@ -86,6 +92,7 @@ static void rwsem_init_waiter(struct rwsem_waiter *w, enum rwsem_waiter_type typ
 	atomic_init(&w->woken_ns, 0);
 	w->timeout = jiffies() + RWSEM_WAIT_TIMEOUT;
 	w->handoff_set = false;
+	w->sleeping = false;
 }
 
 static void rwsem_add_waiter(struct rw_semaphore *sem, struct rwsem_waiter *w)
@@ -141,16 +148,20 @@ static void rwsem_mark_wake(struct rw_semaphore *sem, enum rwsem_wake_type type,
 	long oldcount, adjustment = 0, woken = 0;
 
 	if (waiter->type == RWSEM_WAITING_FOR_WRITE) {
-		if (type == RWSEM_WAKE_ANY) {
+		/*
+		 * try_to_wake_up() of a writer that is already awake (woken
+		 * and not yet back, or running) finds no state to change
+		 * (ttwu_state_match()): a few atomics, no wake-up, no IPI,
+		 * no sched_waking.  Only a sleeping writer is woken.
+		 */
+		if (type == RWSEM_WAKE_ANY && waiter->sleeping) {
+			waiter->sleeping = false;
 			/*
-			 * The kernel's sched_waking fires for the first wake of
-			 * a sleeper only: keep the first stamp.  Every store to
-			 * it is under wait_lock, which we hold; ordered before
-			 * the bump below, which the writer's futex_wait() sees.
+			 * The stamp is ordered before the bump (seq_cst), the
+			 * bump before the writer's futex_wait() return.
 			 */
-			if (!atomic_load_explicit(&waiter->woken_ns, memory_order_relaxed))
-				atomic_store_explicit(&waiter->woken_ns, ktime_get_ns(),
-						      memory_order_relaxed);
+			atomic_store_explicit(&waiter->woken_ns, ktime_get_ns(),
+					      memory_order_relaxed);
 			atomic_fetch_add(&waiter->wakeups, 1);	/* seen by its futex_wait() */
 			wake_q_add(wake_q, &waiter->wakeups);
 		}
@@ -412,11 +423,13 @@ void rwsem_down_write_slowpath(struct rw_semaphore *sem)
 		if (rwsem_try_write_lock(sem, &waiter))
 			break;
 		/*
-		 * Sampled under wait_lock, where every waker bumps it: a wake
-		 * after we drop the lock makes futex_wait() return at once.
+		 * Sampled under wait_lock, where a waker that finds us
+		 * sleeping bumps it: a wake-up after we drop the lock makes
+		 * futex_wait() return at once.
 		 */
 		seen = atomic_load(&waiter.wakeups);
 		atomic_store_explicit(&waiter.woken_ns, 0, memory_order_relaxed);
+		waiter.sleeping = true;		/* set_current_state() */
 		pthread_mutex_unlock(&sem->wait_lock);
 		since = sched_sleep_begin();	/* schedule() */
 		ret = futex_wait(&waiter.wakeups, seen);
@@ -430,6 +443,8 @@ void rwsem_down_write_slowpath(struct rw_semaphore *sem)
 			sched_wake_ran(atomic_load_explicit(&waiter.woken_ns,
 							    memory_order_relaxed));
 		pthread_mutex_lock(&sem->wait_lock);
+		/* Back on its CPU, woken or not (a signal, a spurious return). */
+		waiter.sleeping = false;
 	}
 	pthread_mutex_unlock(&sem->wait_lock);
 }
