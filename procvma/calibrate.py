@@ -4,6 +4,7 @@ not do step by step, subtract the simulator's own cost for the same
 thing, and derive the knobs (procvma/calibration.py says what each is)
 from the difference; --write stores them as this user's calibration."""
 
+import contextlib
 import os
 import sys
 import time
@@ -22,27 +23,41 @@ def _median_of(fn, repeat):
     return stats.median(vals)
 
 
+@contextlib.contextmanager
+def _host_region(lib, npages, vma_pages):
+    """This process with a populated region of npages pages mapped, in
+    VMAs of vma_pages (0: one VMA), for the with block."""
+    region = lib.pv_calib_region_map(npages, vma_pages)
+    if not region:
+        raise click.ClickException(f"cannot map a {npages}-page test region")
+    try:
+        yield
+    finally:
+        lib.pv_calib_region_unmap(region, npages)
+
+
+@contextlib.contextmanager
+def _sim_region(pages, vma_pages):
+    """A SimMM of pages pages, cut into VMAs of vma_pages (0: one VMA) as
+    pv_calib_region_map() cuts the host's region."""
+    from procvma.simmm import SimMM
+
+    with SimMM(pages) as mm:
+        if vma_pages:
+            for page in range(vma_pages, pages, vma_pages + 1):
+                mm.munmap(page, 1)
+        yield mm
+
+
 def host_walk_ns(lib, procfile, npages, vma_pages, iters, repeat):
     """The host's extra time per read of /proc/self/PROCFILE with a
     populated region of npages pages (in VMAs of vma_pages, 0: one VMA)
     than without it; the rest of this process's memory cancels out."""
     path = f"/proc/self/{procfile}".encode()
     base = _median_of(lambda: lib.pv_calib_proc_pass_ns(path, iters, 1), repeat)
-    region = lib.pv_calib_region_map(npages, vma_pages)
-    if not region:
-        raise click.ClickException(f"cannot map a {npages}-page test region")
-    try:
+    with _host_region(lib, npages, vma_pages):
         full = _median_of(lambda: lib.pv_calib_proc_pass_ns(path, iters, 1), repeat)
-    finally:
-        lib.pv_calib_region_unmap(region, npages)
     return full - base
-
-
-def _cut_into_vmas(mm, pages, vma_pages):
-    """Unmap every (vma_pages+1)-th page of a SimMM, as
-    pv_calib_region_map() does to the host's region."""
-    for page in range(vma_pages, pages, vma_pages + 1):
-        mm.munmap(page, 1)
 
 
 def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.0,
@@ -51,14 +66,12 @@ def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.
     VMAs of vma_pages) than with one, in the mmap design, with
     walk_cost_ns per page and text_cost_ns per byte (0: the model's own
     cost)."""
-    from procvma.simmm import LOCKS, PROCFILES, SimMM
+    from procvma.simmm import LOCKS, PROCFILES
 
-    def timed(pages, holes):
-        with SimMM(pages) as mm:
+    def timed(pages, vmas_of):
+        with _sim_region(pages, vmas_of) as mm:
             lib.pv_mm_set_walk_cost_ns(mm._mm, walk_cost_ns)
             lib.pv_mm_set_text_cost_ns(mm._mm, text_cost_ns)
-            if holes:
-                _cut_into_vmas(mm, pages, vma_pages)
             return _median_of(lambda: lib.pv_calib_sim_pass_ns(
                 mm._mm, PROCFILES[procfile], LOCKS["mmap"], iters), repeat)
 
@@ -70,31 +83,24 @@ def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.
 TEXT_VMA_PAGES = 15
 
 
-def host_text_bytes(lib, procfile, npages, vma_pages):
-    """How much longer /proc/self/PROCFILE is with the test region mapped."""
-    def size():
+def host_text_bytes(lib, procfiles, npages, vma_pages):
+    """{procfile: how much longer /proc/self/PROCFILE is} with the test
+    region mapped, each of procfiles read under the one mapping."""
+    def size(procfile):
         with open(f"/proc/self/{procfile}", "rb") as f:
             return len(f.read())
-    base = size()
-    region = lib.pv_calib_region_map(npages, vma_pages)
-    if not region:
-        raise click.ClickException(f"cannot map a {npages}-page test region")
-    try:
-        return size() - base
-    finally:
-        lib.pv_calib_region_unmap(region, npages)
+    base = {pf: size(pf) for pf in procfiles}
+    with _host_region(lib, npages, vma_pages):
+        return {pf: size(pf) - base[pf] for pf in procfiles}
 
 
-def sim_text_bytes(procfile, npages, vma_pages):
+def sim_text_bytes(procfiles, npages, vma_pages):
     """The same for the simulator's text, against a region of one page."""
-    from procvma.simmm import SimMM
-
-    def size(pages, holes):
-        with SimMM(pages) as mm:
-            if holes:
-                _cut_into_vmas(mm, pages, vma_pages)
-            return len(mm.read(procfile, lock="mmap"))
-    return size(npages, vma_pages) - size(1, 0)
+    def sizes(pages, vmas_of):
+        with _sim_region(pages, vmas_of) as mm:
+            return {pf: len(mm.read(pf, lock="mmap")) for pf in procfiles}
+    full, base = sizes(npages, vma_pages), sizes(1, 0)
+    return {pf: full[pf] - base[pf] for pf in procfiles}
 
 
 def text_ns_per_byte(lib, npages, iters, repeat):
@@ -102,15 +108,15 @@ def text_ns_per_byte(lib, npages, iters, repeat):
     time smaps takes beyond smaps_rollup (the same page walk, one record
     instead of one a VMA) over the bytes it writes beyond it, with the
     region in VMAs of TEXT_VMA_PAGES pages."""
-    v = TEXT_VMA_PAGES
+    v, files = TEXT_VMA_PAGES, ("smaps", "smaps_rollup")
     host = (host_walk_ns(lib, "smaps", npages, v, iters, repeat)
             - host_walk_ns(lib, "smaps_rollup", npages, v, iters, repeat))
     sim = (sim_walk_ns(lib, "smaps", npages, v, iters, repeat)
            - sim_walk_ns(lib, "smaps_rollup", npages, v, iters, repeat))
-    host_bytes = (host_text_bytes(lib, "smaps", npages, v)
-                  - host_text_bytes(lib, "smaps_rollup", npages, v))
-    sim_bytes = sim_text_bytes("smaps", npages, v) - sim_text_bytes("smaps_rollup", npages, v)
-    return host / host_bytes, sim / sim_bytes
+    host_bytes = host_text_bytes(lib, files, npages, v)
+    sim_bytes = sim_text_bytes(files, npages, v)
+    return (host / (host_bytes["smaps"] - host_bytes["smaps_rollup"]),
+            sim / (sim_bytes["smaps"] - sim_bytes["smaps_rollup"]))
 
 
 def no_reader_opavg(backend, p, nsamples):
