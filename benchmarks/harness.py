@@ -26,8 +26,11 @@ import time
 
 import click
 
-from procvma import calibrate, calibration, options, runner
 from procvma._core import lib
+from procvma.fidelity import calibrate
+from procvma.run import runner
+from procvma.run.plan import make_plan
+from procvma.sim import calibration
 
 
 def load():
@@ -45,7 +48,7 @@ def samples(backend, procfile, nbusytasks, lock, nsamples, duration, **extra):
     q = {"backend": backend, "procfile": procfile, "nbusytasks": nbusytasks,
          "busyduration": 2, "lock": lock, "nsamples": nsamples,
          "duration": duration, "seed": 1, **dict.fromkeys(calibration.KNOBS)}
-    plan = options.make_plan(q)
+    plan = make_plan(q)
     params = dict(plan.sample, lock=plan.designs[0], **extra)
     runner.pin_driver(params["cpuscript"])
     return runner.run_samples(params, nsamples, plan.seed)
@@ -102,7 +105,7 @@ def wall(args):
     print(f"wall: whole run-proc-vs-map runs against nsamples x duration "
           f"({n} x {d:g} s per table)")
     cmd = [sys.executable, "-c",
-           "from procvma.cli import run_proc_vs_map; run_proc_vs_map()",
+           "from procvma.cli.main import run_proc_vs_map; run_proc_vs_map()",
            "--nsamples", str(n), "--duration", str(d), "--busyduration", "2",
            "--procfile", "smaps_rollup", "--seed", "1"]
     for name, extra, tables in (("sim, both designs", [], 2),

@@ -60,7 +60,7 @@ def holes():
         0123456789
         ***-**-***
     """
-    from procvma.simmm import SimMM
+    from procvma.sim.simmm import SimMM
 
     with SimMM(10) as mm:
         mm.munmap(3)

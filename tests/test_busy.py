@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from procvma import commands, hostinfo, runner
+from procvma.host import hostinfo
+from procvma.results import machines
+from procvma.run import runner
 
 SPIN = [sys.executable, "-c", "while True: pass"]
 
@@ -103,8 +105,8 @@ def test_busy_is_judged_by_the_others_not_by_procs_running():
     params = {"cpumapper": 0, "cpubusytasks": 1, "nbusycpus": 1}
     # /proc/stat saw the run's own tasks at every start: not busy.
     own = [{"procs_running": 3, "others_running": 0, "loadavg1": 0.1}] * 5
-    assert commands.machine_was_busy(own, params, [0, 1]) is None
+    assert machines.machine_was_busy(own, params, [0, 1]) is None
     busy = [{"procs_running": 3, "others_running": 1, "loadavg1": 1.1}] * 5
-    said = commands.machine_was_busy(busy, params, [0, 1])
+    said = machines.machine_was_busy(busy, params, [0, 1])
     assert said.startswith("the machine was busy: at the start of 5 of 5 "
                            "samples, 1 other task(s) were runnable")

@@ -7,12 +7,14 @@ import threading
 
 import pytest
 
-from procvma import commands, runner, schema
-from procvma.options import make_plan
+from procvma.cli import common
+from procvma.results import machines, schema
+from procvma.run import rounds, runner
+from procvma.run.plan import make_plan
 
 
 class FakeCore:
-    """Stands in for procvma.core: sample k reports outcomes[k-1]."""
+    """Stands in for procvma.run.core: sample k reports outcomes[k-1]."""
 
     def __init__(self, outcomes):
         self.outcomes = list(outcomes)
@@ -57,9 +59,9 @@ def run_with(monkeypatch, plan, core, writer=None, load=None):
     monkeypatch.setattr(runner, "_machine_load", lambda: next(
         loads, {"loadavg1": 0.1, "procs_running": 1, "others_running": 0}))
     out = io.StringIO()
-    points = [(commands.design_title(plan.sample, d), dict(plan.sample, lock=d))
+    points = [(rounds.design_title(plan.sample, d), dict(plan.sample, lock=d))
               for d in plan.designs]
-    status = commands.run_points(points, plan, writer=writer, out=out)
+    status = rounds.run_points(points, plan, writer=writer, out=out)
     return status, out.getvalue()
 
 
@@ -106,7 +108,7 @@ def test_ctrl_c_stops_the_sample_and_discards_it(monkeypatch, plan):
     timer.start()
     status, out = run_with(monkeypatch, plan, core, w)
     timer.join()
-    assert status == commands.EXIT_INTERRUPTED
+    assert status == common.EXIT_INTERRUPTED
     assert core.stopped.is_set()
     assert len(w.rows) == 1
     assert "    1     0.100     0.100     0.200       \n" in out
@@ -117,7 +119,7 @@ def test_a_full_disk_keeps_the_rows_written_and_prints_the_table(
     import errno
     import os
 
-    from procvma.csvio import ResultsWriter, read_results
+    from procvma.results.csvio import ResultsWriter, read_results
 
     path = tmp_path / "out.csv"
     w = ResultsWriter.open(str(path))
@@ -189,7 +191,7 @@ def test_a_busy_machine_is_warned_about_once(monkeypatch, capsys):
                       "cpumapper": 0, "cpuscript": 0, "cpubusytasks": 1,
                       "nbusycpus": 1}, usable={0, 1})
     assert plan.designs == ["mmap", "vma"]
-    monkeypatch.setattr(commands.hostinfo, "cpus_online", lambda: [0, 1])
+    monkeypatch.setattr(machines.hostinfo, "cpus_online", lambda: [0, 1])
     idle = {"loadavg1": 0.2, "procs_running": 1, "others_running": 0}
     busy = {"loadavg1": 2.5, "procs_running": 3, "others_running": 2}
     core = FakeCore([sample(0.1)] * 8)
@@ -211,24 +213,24 @@ def test_a_busy_machine_is_warned_about_once(monkeypatch, capsys):
 
 def test_progress_per_sample_on_a_terminal_per_table_elsewhere(capsys):
     row = dict(sample(0.25), sample=1)
-    tty = commands.Progress(4, tty=True)
-    tty.sample("[1/2 mmap]", row, 2, commands.opavg_opmax)
-    tty.table("[1/2 mmap]", [row], commands.opavg_opmax)
+    tty = rounds.Progress(4, tty=True)
+    tty.sample("[1/2 mmap]", row, 2, rounds.opavg_opmax)
+    tty.table("[1/2 mmap]", [row], rounds.opavg_opmax)
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1
     assert err[0].startswith("[1/2 mmap] sample 1/2: opavg 0.250 ms, "
                              "opmax 0.500 ms; ETA ")
-    log = commands.Progress(4, tty=False)
-    log.sample("[1/2 mmap]", row, 2, commands.opavg_opmax)
-    log.table("[1/2 mmap]", [row, row], commands.opavg_opmax)
+    log = rounds.Progress(4, tty=False)
+    log.sample("[1/2 mmap]", row, 2, rounds.opavg_opmax)
+    log.table("[1/2 mmap]", [row, row], rounds.opavg_opmax)
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1
     assert err[0].startswith("[1/2 mmap] 2 samples in ")
     assert err[0].endswith(": median opavg 0.250 ms, opmax 0.500 ms")
-    for quiet in (commands.Progress(4, quiet=True, tty=True),
-                  commands.Progress(4, quiet=True, tty=False)):
-        quiet.sample("[1/2 mmap]", row, 2, commands.opavg_opmax)
-        quiet.table("[1/2 mmap]", [row], commands.opavg_opmax)
+    for quiet in (rounds.Progress(4, quiet=True, tty=True),
+                  rounds.Progress(4, quiet=True, tty=False)):
+        quiet.sample("[1/2 mmap]", row, 2, rounds.opavg_opmax)
+        quiet.table("[1/2 mmap]", [row], rounds.opavg_opmax)
     assert capsys.readouterr().err == ""
 
 
@@ -285,7 +287,7 @@ def test_ctrl_c_mid_round_keeps_every_design_s_finished_samples(
     timer.start()
     status, out = run_with(monkeypatch, both_plan(), core, w)
     timer.join()
-    assert status == commands.EXIT_INTERRUPTED
+    assert status == common.EXIT_INTERRUPTED
     assert [r["lock"] for r in w.rows] == ["mmap", "vma", "mmap"]
     assert "    1     0.300     0.200     0.800       \n" in out
     assert "    1     0.010     0.010     0.020       \n" in out
@@ -357,10 +359,10 @@ def test_auto_options_need_auto(args, message):
 
 
 def test_auto_pairs_each_configuration_s_two_designs_as_a_sweep_runs_them():
-    from procvma.autostop import groups_of
+    from procvma.run.autostop import groups_of
 
     plan = both_plan()
-    points = [commands.Point(dict(plan.sample, busyduration=bd, lock=lock),
+    points = [rounds.Point(dict(plan.sample, busyduration=bd, lock=lock),
                              f"[{i}/5 {lock}]", "")
               for i, (bd, lock) in enumerate(
                   [(2, "mmap"), (2, "vma"), (5, "mmap"), (5, "vma"),

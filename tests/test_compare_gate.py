@@ -11,12 +11,14 @@ import math
 
 import pandas as pd
 import pytest
-
-from procvma import schema, stats
-from procvma.commands import EXIT_INCONCLUSIVE
-from procvma.compare import WIDTH, compare_cmd, compare_frames
-from procvma.gate import gate_cmd, parse_requirement
 from conftest import invoke as run
+
+from procvma.cli.common import EXIT_INCONCLUSIVE
+from procvma.cli.compare import compare_cmd
+from procvma.cli.gate import gate_cmd
+from procvma.results import schema, stats
+from procvma.results.compare import WIDTH, compare_frames
+from procvma.results.gate import parse_requirement
 
 # Median opavg (ms) of each design, as in the seed's tables.
 OPAVG = {"mmap": 0.174, "vma": 0.009}
@@ -465,7 +467,7 @@ def test_any_configuration_column_keeps_runs_apart(tmp_path, column, other):
 
 
 def test_one_file_of_both_scanners_is_never_pooled(tmp_path):
-    from procvma.csvio import read_results
+    from procvma.results.csvio import read_results
 
     both = write_csv(tmp_path / "both.csv",
                      with_config(sample_rows(), scanner="cat")
@@ -482,7 +484,7 @@ def test_one_file_of_both_scanners_is_never_pooled(tmp_path):
 
 
 def test_older_files_read_with_their_implied_configuration(tmp_path):
-    from procvma.csvio import read_results
+    from procvma.results.csvio import read_results
 
     old = pd.DataFrame(with_config(sample_rows(nsamples=3), backend="kernel",
                                    lock="kernel"))

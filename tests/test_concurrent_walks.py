@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from procvma.simmm import SimMM, rcu_thread_exit
+from procvma.sim.simmm import SimMM, rcu_thread_exit
 
 PAGES = 2048
 LINE = re.compile(r"(?m)^([0-9a-f]+)-([0-9a-f]+) ")

@@ -10,10 +10,10 @@ import os
 import click
 import pytest
 
-from procvma import __version__, schema
-from procvma.csvio import (ResultsError, ResultsWriter, WriteError,
-                           read_results)
-from procvma.hostinfo import cpu_model
+from procvma import __version__
+from procvma.host.hostinfo import cpu_model
+from procvma.results import schema
+from procvma.results.csvio import ResultsError, ResultsWriter, WriteError, read_results
 
 
 def sample_row(k, **over):

@@ -12,12 +12,16 @@ from types import SimpleNamespace
 
 import click
 import pytest
-
-from procvma import calibration, fidelity, options, stats
-from procvma._core import ffi, lib
-from procvma.simmm import SimMM
-
 from test_cli import run
+
+from procvma._core import ffi, lib
+from procvma.cli import options
+from procvma.cli.fidelity import fidelity_cmd
+from procvma.fidelity import fidelity
+from procvma.results import stats
+from procvma.run.plan import make_plan
+from procvma.sim import calibration
+from procvma.sim.simmm import SimMM
 
 QUICK = ["--nsamples", "1", "--duration", "0.5"]
 
@@ -36,15 +40,15 @@ def test_knobs_default_to_the_calibrated_values_unless_given():
 
 
 def test_plan_records_the_knobs_and_where_they_came_from():
-    sim = options.make_plan({"procfile": "smaps_rollup", "pass_cost_ns": 7.0})
+    sim = make_plan({"procfile": "smaps_rollup", "pass_cost_ns": 7.0})
     assert sim.sample["pass_cost_ns"] == 7.0
     assert sim.sample["op_cost_ns"] == calibration.load().op_cost_ns
     assert sim.sample["calibration_source"] == "shipped, --pass-cost-ns given"
-    ker = options.make_plan({"backend": "kernel", "procfile": "maps"})
+    ker = make_plan({"backend": "kernel", "procfile": "maps"})
     assert all(ker.sample[k] == 0.0 for k in calibration.KNOBS)
     assert ker.sample["calibration_source"] == "-"
     with pytest.raises(click.UsageError, match="--walk-cost-ns"):
-        options.make_plan({"backend": "kernel", "walk_cost_ns": 1.0})
+        make_plan({"backend": "kernel", "walk_cost_ns": 1.0})
 
 
 MEASURED = calibration.Calibration(op_cost_ns=1234.5, walk_cost_ns=42.0, text_cost_ns=3.25,
@@ -59,7 +63,7 @@ def test_a_stored_calibration_is_what_later_loads_take(tmp_path, monkeypatch):
     assert calibration.store(MEASURED) == str(path)
     got = calibration.load()
     assert got == calibration.Calibration(**dict(vars(MEASURED), source=str(path)))
-    plan = options.make_plan({"procfile": "smaps_rollup", "scanner": "read"})
+    plan = make_plan({"procfile": "smaps_rollup", "scanner": "read"})
     assert plan.sample["op_cost_ns"] == 1234.5
     assert plan.sample["pass_cost_ns"] == 6.5
     assert plan.sample["calibration_source"] == str(path)
@@ -199,7 +203,7 @@ def test_each_kernel_file_beside_the_design_that_reads_it_as_the_kernel_does():
 
 
 def test_fidelity_says_when_it_assumes_the_kernels_locks(monkeypatch):
-    from procvma import locktrace
+    from procvma.host import locktrace
 
     monkeypatch.setattr(locktrace, "procfile_locks",
                         lambda files: dict.fromkeys(files, "unknown"))
@@ -231,7 +235,7 @@ def test_fidelity_bad_input_is_one_line_and_exit_2(args, message):
 
 
 def test_default_grid_is_three_by_three_points_for_both_scanners():
-    defaults = {p.name: p.default for p in fidelity.fidelity_cmd.params}
+    defaults = {p.name: p.default for p in fidelity_cmd.params}
     assert fidelity.grid_points(options.IntList(0).convert(defaults["busyduration"], None, None),
                                 options.IntList(0).convert(defaults["nbusytasks"], None, None)) \
         == [(bd, nt) for bd in (1, 2, 5) for nt in (1, 2, 3)]

@@ -6,8 +6,8 @@ import re
 import pandas as pd
 from click.testing import CliRunner
 
-from procvma import schema
-from procvma.cli import main
+from procvma.cli.main import main
+from procvma.results import schema
 
 GIB = 1 << 18       # pages
 

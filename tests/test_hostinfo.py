@@ -7,7 +7,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from procvma import hostinfo
+from procvma.host import hostinfo
 
 
 @pytest.mark.parametrize("text,cpus", [
@@ -106,7 +106,7 @@ LABELS = ["kernel release", "CONFIG_PER_VMA_LOCK", "CPUs online",
 
 
 def test_procvma_info_prints_each_line():
-    from procvma import cli
+    from procvma.cli import main as cli
     r = CliRunner().invoke(cli.main, ["info"])
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()

@@ -16,9 +16,9 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from procvma import hostinfo
+from procvma.host import hostinfo
 
-core = pytest.importorskip("procvma.core", reason="the C core is not built")
+core = pytest.importorskip("procvma.run.core", reason="the C core is not built")
 
 MAPPER_COMM = "procvma-kmapper"
 
@@ -200,7 +200,7 @@ def test_missing_mapper_executable():
 
 ENOMEM_SCRIPT = r"""
 import json, resource, sys
-from procvma import core
+from procvma.run import core
 resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))
 p = json.loads(sys.argv[1])
 s = core.bench_run(p)
@@ -221,7 +221,7 @@ def test_region_enomem_names_max_map_count():
 
 
 def test_cli_kernel_table():
-    from procvma import cli
+    from procvma.cli import main as cli
     cpus = usable_cpus()
     r = CliRunner().invoke(cli.run_proc_vs_map, [
         "--backend", "kernel", "--nsamples", "1", "--duration", "1",
@@ -238,7 +238,7 @@ def test_cli_kernel_table():
 
 
 def test_cli_rejects_lock_with_kernel():
-    from procvma import cli
+    from procvma.cli import main as cli
     r = CliRunner().invoke(cli.run_proc_vs_map, [
         "--backend", "kernel", "--lock", "mmap", "--duration", "1"])
     assert r.exit_code == 2

@@ -15,10 +15,11 @@ import threading
 import time
 
 import pytest
-
-from procvma import lockbpf, locktrace, runner, schema
-
 from test_cli import command
+
+from procvma import native
+from procvma.host import lockbpf, locktrace
+from procvma.results import schema
 
 BPFTOOL = shutil.which("bpftool") or "/usr/sbin/bpftool"
 
@@ -136,7 +137,7 @@ def test_a_holder_asleep_a_known_time_is_counted_asleep(bpf, tmp_path):
         pytest.skip("needs /dev/fuse")
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    core = runner.load_core()
+    core = native.load_core()
     fs = slowfuse.SlowFuse(str(mnt), SLOW_READ_S, pages=SLOW_PAGES)
     try:
         fs.__enter__()

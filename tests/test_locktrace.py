@@ -12,10 +12,10 @@ import subprocess
 import time
 
 import pytest
-
-from procvma import locktrace, schema
-
 from test_cli import command
+
+from procvma.host import locktrace
+from procvma.results import schema
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 # A kernel-backend sample (cat scanner, smaps_rollup, busyduration 2) as
@@ -175,7 +175,7 @@ def test_tracing_refused_in_one_line_without_tracefs(monkeypatch):
 # ---- the simulator ----------------------------------------------------------
 
 def sim_rows(lock, procfile, duration=1.0, **extra):
-    from procvma import runner
+    from procvma.run import runner
     params = dict(backend="sim", lock=lock, procfile=procfile, cpumapper=0,
                   cpuscript=0, cpubusytasks=os.cpu_count() - 1, nbusycpus=1,
                   nbusytasks=1, busyduration=2, duration=duration,

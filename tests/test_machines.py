@@ -11,15 +11,18 @@ import os
 
 import pandas as pd
 import pytest
-
-from procvma import schema
-from procvma.compare import compare_cmd
-from procvma.csvio import ResultsError, ResultsWriter, host_metadata, read_results
-from procvma.gate import gate_cmd
-from procvma.plot import load_series, plot_cmd
-from procvma.report import report_cmd
 from conftest import invoke
 from test_compare_gate import sample_rows, write_csv
+
+from procvma.cli.compare import compare_cmd
+from procvma.cli.gate import gate_cmd
+from procvma.cli.plot import plot_cmd
+from procvma.cli.report import report_cmd
+from procvma.results import schema
+from procvma.results.csvio import (
+    ResultsError, ResultsWriter, host_metadata, read_results
+)
+from procvma.results.plot import load_series
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OLD, NEW = "6.1.0-old", "6.18.0-new"

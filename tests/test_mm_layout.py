@@ -9,7 +9,7 @@ import errno
 
 import pytest
 
-from procvma.simmm import SimError, SimMM
+from procvma.sim.simmm import SimError, SimMM
 
 
 @pytest.fixture

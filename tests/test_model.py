@@ -11,7 +11,7 @@ import re
 
 from hypothesis import given, settings, strategies as st
 
-from procvma.simmm import PAGE_SIZE, SimError, SimMM
+from procvma.sim.simmm import PAGE_SIZE, SimError, SimMM
 
 
 class Model:

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from procvma.simmm import PAGE_SIZE, SimMM, spread_holes, with_holes, with_spread_holes
+from procvma.sim.simmm import SimMM, spread_holes, with_holes, with_spread_holes
 
 
 def lines(mm, lock="vma"):

@@ -2,10 +2,11 @@
 """Option checks and CPU layout: what runs where, decided before a run."""
 
 import click
-from click.testing import CliRunner
 import pytest
+from click.testing import CliRunner
 
-from procvma.options import DashDashCommand, make_plan, plan_layout, region_pages
+from procvma.cli.options import DashDashCommand
+from procvma.run.plan import make_plan, plan_layout, region_pages
 
 
 def test_default_layout_is_the_reference_one_on_a_big_machine():
@@ -76,7 +77,7 @@ def test_plan_for_both_designs_and_the_kernel():
 
 
 def test_scanner_means_the_same_on_both_backends_and_defaults_to_cat():
-    from procvma import calibration
+    from procvma.sim import calibration
     for backend in ("sim", "kernel"):
         plan = make_plan({"backend": backend, "procfile": "smaps_rollup"},
                          usable={0, 1})

@@ -3,10 +3,10 @@
 
 import pandas as pd
 import pytest
-
-from procvma import schema
-from procvma.plot import plot_cmd
 from conftest import invoke
+
+from procvma.cli.plot import plot_cmd
+from procvma.results import schema
 
 
 def results(path, backend="sim", locks=("mmap", "vma"),
@@ -146,7 +146,7 @@ def test_missing_csv(tmp_path):
 
 
 def test_every_configuration_column_has_a_legend_wording():
-    from procvma import plot, schema
+    from procvma.results import plot, schema
     named = {"backend", "lock", "procfile", "scanner", "scanner_command"}
     assert set(plot.PARAM_LABELS) | named == set(schema.CONFIG_KEY)
 

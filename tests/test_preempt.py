@@ -6,9 +6,9 @@ holder split it measures."""
 import math
 
 import pytest
-
-from procvma import hostinfo
 from test_cli import read_csv, run
+
+from procvma.host import hostinfo
 
 SHORT = ["--nsamples", "1", "--duration", "0.5", "--busyduration", "2",
          "--procfile", "smaps_rollup", "--lock", "mmap", "--seed", "1"]

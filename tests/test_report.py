@@ -3,10 +3,11 @@
 hand-made results files whose figures are known."""
 
 import pytest
-
-from procvma.report import WIDTH, report_cmd
 from conftest import invoke
 from test_compare_gate import sample_rows, write_csv
+
+from procvma.cli.report import report_cmd
+from procvma.results.report import WIDTH
 
 COMMAND = ("run-proc-vs-map --nsamples 20 --duration 5 --busyduration 2 "
            "--procfile smaps_rollup --csv /var/tmp/a-rather-long-name/seed.csv")

@@ -11,10 +11,10 @@ import sys
 import time
 
 import pytest
-
 from conftest import invoke
-from test_kernel_backend import (assert_sane_sample, core, no_mapper_left,  # noqa: F401
-                                 params, sample_while_scanning, usable_cpus)
+from test_kernel_backend import (  # noqa: F401
+    assert_sane_sample, core, no_mapper_left, params, sample_while_scanning, usable_cpus
+)
 
 RUN = os.path.join(os.path.dirname(sys.executable), "run-proc-vs-map")
 
@@ -70,7 +70,7 @@ def test_a_pass_counts_only_when_the_sample_holds_all_of_it():
 
 
 def test_command_that_never_finishes_a_pass_is_no_pass_and_is_stopped():
-    from procvma import runner
+    from procvma.run import runner
 
     # The first pass is waited for up to the hang timeout, then the sample runs.
     row = runner.run_sample(core, command_params("sleep 61.25 # {pid}", duration=0.5,
@@ -123,7 +123,7 @@ def test_a_later_failure_keeps_the_samples_measured(tmp_path):
     (["--backend", "kernel", "--scanner-command", "x" * 1024], "longer than 1023 bytes"),
 ])
 def test_misuse_is_one_line(args, message):
-    from procvma.cli import run_proc_vs_map
+    from procvma.cli.main import run_proc_vs_map
 
     r = invoke(run_proc_vs_map, *args)
     assert r.exit_code == 2

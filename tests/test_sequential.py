@@ -18,8 +18,8 @@ import os
 import numpy as np
 import pytest
 
-from procvma import sequential
-from procvma.csvio import read_results
+from procvma.results import sequential
+from procvma.results.csvio import read_results
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 POOLS = ("aa-sim-mmap.csv", "aa-kernel.csv")
@@ -151,7 +151,8 @@ def auto_files(tmp_path, scale, nsamples=12, command=AUTO):
 
 def test_report_of_two_auto_runs_decides_only_by_the_sequence(tmp_path):
     from conftest import invoke
-    from procvma.report import report_cmd
+
+    from procvma.cli.report import report_cmd
 
     # 15% apart, 12 samples a side: the fixed-n test calls it; after an
     # optional stop only the confidence sequence may, and it does not.
@@ -168,9 +169,10 @@ def test_report_of_two_auto_runs_decides_only_by_the_sequence(tmp_path):
 
 def test_compare_and_gate_on_auto_runs_use_the_sequence(tmp_path):
     from conftest import invoke
-    from procvma.commands import EXIT_INCONCLUSIVE
-    from procvma.compare import compare_cmd
-    from procvma.gate import gate_cmd
+
+    from procvma.cli.common import EXIT_INCONCLUSIVE
+    from procvma.cli.compare import compare_cmd
+    from procvma.cli.gate import gate_cmd
 
     a, b = auto_files(tmp_path, 1.15)
     out = invoke(compare_cmd, a, b, "--metric", "opavg").output
@@ -194,8 +196,9 @@ def test_compare_and_gate_on_auto_runs_use_the_sequence(tmp_path):
 
 def test_report_of_one_auto_run_pairs_its_rounds(tmp_path):
     from conftest import invoke
-    from procvma.report import report_cmd
     from test_compare_gate import sample_rows, write_csv
+
+    from procvma.cli.report import report_cmd
 
     rows = sample_rows(nsamples=12, procfiles=("smaps_rollup",))
     for r in rows:

@@ -9,14 +9,15 @@ import pytest
 
 
 def show(*args):
-    return subprocess.run([sys.executable, "-c", "from procvma.cli import main; main()",
+    return subprocess.run([sys.executable, "-c", "from procvma.cli.main import main; main()",
                            "show", *args],
                           capture_output=True, text=True)
 
 
 def procvma(*args):
     from click.testing import CliRunner
-    from procvma.cli import main
+
+    from procvma.cli.main import main
     return CliRunner().invoke(main, list(args))
 
 
@@ -139,7 +140,7 @@ def test_a_region_that_cannot_fit_is_refused_at_once():
 
 
 def test_memavailable_not_memtotal_decides(monkeypatch):
-    from procvma import hostinfo
+    from procvma.host import hostinfo
     monkeypatch.setattr(hostinfo, "mem_available", lambda: 64 << 20)
     r = procvma("show", "smaps_rollup", "--mb", "65536")
     assert r.exit_code == 2

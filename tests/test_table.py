@@ -3,7 +3,7 @@
 
 import random
 
-from procvma.table import as_printed, format_samples, format_table, median
+from procvma.results.table import as_printed, format_samples, format_table, median
 
 HEADER = ("\n"
           "          Average mmap()/munmap()\n"
@@ -70,7 +70,7 @@ def test_empty_tables_print_what_the_reference_prints():
 
 
 def test_locks_prints_the_holders_side_only_where_it_is_known():
-    from procvma import table
+    from procvma.results import table
     nan = float("nan")
     base = dict(sample=1, nmaps=10, nunmaps=10, mapper_wait_ms=1.0,
                 mapper_wait_max_ms=0.5, reader_mmap_locks=100,

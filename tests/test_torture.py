@@ -13,7 +13,7 @@ import time
 import pytest
 
 from procvma._core import ffi, lib
-from procvma.torture import make_config
+from procvma.sim.torture import make_config
 
 PROCVMA = os.path.join(os.path.dirname(sys.executable), "procvma")
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from procvma.simmm import PAGE_SIZE, SimMM, with_holes
+from procvma.sim.simmm import PAGE_SIZE, SimMM, with_holes
 
 BASE = "7f2a40000000"
 
@@ -183,7 +183,7 @@ def test_procfile_names_are_the_c_cores():
     """The Python name of each simulated /proc file is the one the C core
     prints in its messages, and the C core knows no others."""
     from procvma._core import ffi, lib
-    from procvma.simmm import PROCFILES
+    from procvma.sim.simmm import PROCFILES
 
     for name, num in PROCFILES.items():
         assert ffi.string(lib.pv_procfile_name(num)).decode() == name

@@ -9,11 +9,12 @@ import random
 import pytest
 from click.testing import CliRunner
 
-from procvma import cli, hostinfo
+from procvma.cli import main as cli
+from procvma.host import hostinfo
 
-core = pytest.importorskip("procvma.core", reason="the C core is not built")
+core = pytest.importorskip("procvma.run.core", reason="the C core is not built")
 
-from procvma.simmm import PAGE_SIZE, SimMM, spread_holes, with_holes  # noqa: E402
+from procvma.sim.simmm import PAGE_SIZE, SimMM, spread_holes, with_holes  # noqa: E402
 
 lib, ffi = core.lib, core.ffi
 CPUS = sorted(set(hostinfo.cpus_online()) & os.sched_getaffinity(0))
@@ -210,7 +211,7 @@ def test_a_kernel_without_procmap_query_is_refused_up_front(monkeypatch):
 # ---- how the stall grows: sweep over sizes and holes ---------------------
 
 def test_sweep_takes_lists_of_sizes_and_holes(tmp_path):
-    from procvma.sweep import sweep_cmd
+    from procvma.cli.sweep import sweep_cmd
     out = tmp_path / "grow.csv"
     r = CliRunner().invoke(sweep_cmd, [
         "--mb", "4,8", "--holes", "0,50", "--busyduration", "2", "--lock", "vma",

@@ -66,7 +66,7 @@ struct pv_bench_config {
 	 * Kernel only: when trace is set, the harness writes to
 	 * trace_marker_fd (tracefs's trace_marker) "procvma start
 	 * mapper=PID" as the start gate opens and "procvma end" once the
-	 * mapper is done, for procvma/locktrace.py to find the sample in
+	 * mapper is done, for procvma/host/locktrace.py to find the sample in
 	 * the trace.
 	 */
 	int trace;

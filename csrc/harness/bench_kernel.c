@@ -594,7 +594,7 @@ static void stop_tasks(struct kbench *kb)
 /*
  * Mark the sample's start and end in the trace (--trace).  0 or -errno;
  * a marker that cannot be written costs the sample its lock figures
- * (procvma/locktrace.py finds none and says so), not its other figures.
+ * (procvma/host/locktrace.py finds none and says so), not its other figures.
  */
 static int __attribute__((format(printf, 2, 3)))
 trace_mark(struct kbench *kb, const char *fmt, ...)

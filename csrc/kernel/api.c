@@ -180,7 +180,7 @@ void pv_lock_stat_attach(struct pv_lock_stat *st)
 
 /*
  * liburcu allows one registration per thread, but a Python thread can be
- * both a long-lived registered user (procvma.simmm) and the driver of a
+ * both a long-lived registered user (procvma.sim.simmm) and the driver of a
  * benchmark sample, which registers for its own span: count the nesting
  * and talk to liburcu only at the outermost level.
  */

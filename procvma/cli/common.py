@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""What every command shares: click's context settings, one-line errors,
+exit statuses and the command line a results file records.
+
+The command modules of this folder import this one; it imports none of
+them, so no command module imports another back.
+"""
+
+import os
+import shlex
+import sys
+
+import click
+
+from procvma import native
+from procvma.cli.options import DashDashCommand
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+EXIT_INTERRUPTED = native.EXIT_INTERRUPTED
+
+# procvma gate: the samples cannot tell whether a check holds (too few, or
+# an interval that straddles the bound).  Not 1, so that CI can tell "the
+# patch regressed" from "measure again with more samples".
+EXIT_INCONCLUSIVE = 3
+
+
+_command_line = None
+
+
+def command_line():
+    """The command line that started this run, shell-quoted, as results
+    files record it."""
+    return _command_line or shlex.join(
+        [os.path.basename(sys.argv[0]), *sys.argv[1:]])
+
+
+class OneLineErrors:
+    """Mixin for click commands: a usage or results error is one line on
+    stderr, "PROG: error: MESSAGE", with click's exit status (2 for
+    usage), never a usage dump or a traceback."""
+
+    def shown_name(self, prog):
+        """How the command line names us (the wrapper script passes its
+        own name)."""
+        return prog
+
+    def main(self, args=None, prog_name=None, **extra):
+        global _command_line
+        # Our own name, not argv[0]: the same whether run as an installed
+        # script, through the wrapper or through "python -c".
+        prog = prog_name or self.name
+        argv = list(sys.argv[1:] if args is None else args)
+        _command_line = shlex.join([self.shown_name(prog), *argv])
+        try:
+            rv = super().main(args, prog_name=prog, standalone_mode=False,
+                              **extra)
+        except click.ClickException as e:
+            where = e.ctx.command_path if getattr(e, "ctx", None) else prog
+            click.echo(f"{where}: error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            sys.exit(native.interrupted_status())
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class Command(OneLineErrors, DashDashCommand):
+    """A command with one-line errors whose options may also come after
+    "--", as the reference's repeater hands them on."""

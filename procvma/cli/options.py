@@ -1,0 +1,305 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The reference harness's options, declared once: their flags, types,
+help and defaults as help shows them.  procvma/run/plan.py checks the
+values and turns them into a Plan.
+
+proc-vs-map.sh takes --busyduration, --cpubusytasks, --cpumapper,
+--cpuscript, --duration, --gb|--mb, --nbusycpus, --nbusytasks and
+--procfile; its repeater run-proc-vs-map.sh adds --nsamples and --rawdata
+and hands everything after "--" to it.  We accept all of them on either side
+of "--".  Options default to None here so that validation can tell what
+the user asked for from what the defaults filled in: only defaults shrink
+to fit a small machine; a CPU the user names must exist.
+"""
+
+import click
+
+from procvma import vocab
+from procvma.run.plan import AUTO, DEFAULTS
+
+
+class ListOf(click.ParamType):
+    """A comma-separated list of values of one option's own type (sweep's
+    and fidelity's grids): each item is checked as the single-valued
+    option checks its value."""
+
+    def __init__(self, item=click.STRING):
+        self.item = item
+        self.name = f"{getattr(item, 'name', 'value').upper()}[,...]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        out = []
+        for text in str(value).split(","):
+            if not text:
+                self.fail("an empty item", param, ctx)
+            out.append(self.item.convert(text, param, ctx))
+        return out
+
+
+class IntList(ListOf):
+    """A comma-separated list of integers >= minimum."""
+    name = "N[,N...]"
+
+    def __init__(self, minimum=0):
+        super().__init__(click.IntRange(min=minimum))
+        self.name = IntList.name
+
+
+class WordList(ListOf):
+    """A comma-separated list of words, optionally from a fixed set."""
+    name = "WORD[,WORD...]"
+
+    def __init__(self, choices=None):
+        super().__init__(click.Choice(list(choices)) if choices else click.STRING)
+        self.name = WordList.name
+
+
+class Opt:
+    """One option, declared once: its flag, its type (which checks a value)
+    and its help.  one() is the benchmark's single-valued option, many()
+    the same option as a comma-separated list, for the grids of procvma
+    sweep and procvma fidelity: the same help and the same checks."""
+
+    def __init__(self, *decls, type=click.STRING, metavar=None, help="",
+                 default_help=None, words=None):
+        self.decls = decls
+        self.type = type
+        self.metavar = metavar
+        self.help = help            # a str, or with words: words -> str
+        self.default_help = default_help
+        self.words = words          # a vocabulary: type is its choice
+
+    def _help(self, words=None):
+        if callable(self.help):
+            return self.help(words or self.words.selectable())
+        return self.help
+
+    def one(self):
+        more = f" (default {self.default_help})" if self.default_help else ""
+        kind = _choice(self.words) if self.words else self.type
+        return click.option(*self.decls, type=kind, metavar=self.metavar,
+                            default=None, help=self._help() + more)
+
+    def many(self, default=None, choices=None, note="", default_help=None):
+        """The list-valued option; choices narrows a word option's set."""
+        words = list(choices or (self.words.selectable() if self.words else ()))
+        item = click.Choice(words) if words else self.type
+        more = f" (default {default_help})" if default_help else ""
+        metavar = (self.metavar or "|".join(words) or "VALUE") + "[,...]"
+        return click.option(self.decls[0], type=ListOf(item), default=default,
+                            metavar=metavar,
+                            show_default=default is not None and not default_help,
+                            help=f"{self._help(words)} A comma-separated list."
+                                 f"{note}{more}")
+
+
+def _choice(vocabulary):
+    return click.Choice(vocabulary.choices())
+
+
+class SampleCount(click.ParamType):
+    """--nsamples: a count >= 1, or "auto" (AUTO): sample until the
+    samples decide (procvma/run/autostop.py)."""
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value == AUTO or isinstance(value, int) and value >= 1:
+            return value
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither a count nor {AUTO!r}", param, ctx)
+        if n < 1:
+            self.fail(f"{n} is below 1", param, ctx)
+        return n
+
+
+
+class Percent(click.ParamType):
+    """A percentage: '10%' or '10' -> 0.10, above 0 and below 100%."""
+    name = "P%"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        text = str(value).strip().rstrip("%").strip()
+        try:
+            v = float(text) / 100
+        except ValueError:
+            self.fail(f"{value!r} is not a percentage (e.g. 10%)", param, ctx)
+        if not 0 < v < 1:
+            self.fail(f"{value!r}: give a percentage above 0 and below 100",
+                      param, ctx)
+        return v
+
+
+def _opt(*decls, **kw):
+    return click.option(*decls, default=kw.pop("default", None), **kw)
+
+
+# proc-vs-map.sh's options, in its --help order (and --holes, --lock,
+# --scanner, which sweep and fidelity take as lists too).
+SAMPLE_OPTS = {
+    "busyduration": Opt("--busyduration", type=click.IntRange(min=0), metavar="MS",
+                        help="Busy-waiters spin this long, then sleep 1 ms; 0: spin "
+                             "forever.", default_help="0"),
+    "cpubusytasks": Opt("--cpubusytasks", type=click.IntRange(min=0), metavar="CPU",
+                        help="First busy CPU.", default_help="2"),
+    "cpumapper": Opt("--cpumapper", type=click.IntRange(min=0), metavar="CPU",
+                     help="The mapper's CPU.", default_help="0"),
+    "cpuscript": Opt("--cpuscript", type=click.IntRange(min=0), metavar="CPU",
+                     help="The driver's CPU.", default_help="1"),
+    "duration": Opt("--duration", type=click.FloatRange(min=0, min_open=True,
+                                                        max=86400),
+                    metavar="SECONDS", help="Length of one sample.",
+                    default_help="10"),
+    "nbusycpus": Opt("--nbusycpus", type=click.IntRange(min=0), metavar="N",
+                     help="Number of busy CPUs, the table's #Busy.",
+                     default_help="2, fewer on a smaller machine"),
+    "nbusytasks": Opt("--nbusytasks", type=click.IntRange(min=0), metavar="N",
+                      help="Scanners and as many busy-waiters per busy CPU.",
+                      default_help="1"),
+    "procfile": Opt("--procfile", metavar="FILE",
+                    help="/proc/PID file the scanners read: "
+                         + ", ".join(vocab.PROCFILE) + " (kernel: any).",
+                    default_help=vocab.PROCFILE.default),
+    "holes": Opt("--holes", type=click.IntRange(min=0), metavar="K",
+                 help="Start from K single-page holes spread evenly over the "
+                      "region, K+1 VMAs: a fragmented address space.",
+                 default_help="0"),
+    "lock": Opt("--lock", words=vocab.LOCK,
+                help=lambda words: "Simulated /proc locking design: " + ", ".join(
+                    f"{w} ({vocab.LOCK[w].help.split(':')[0]})" for w in words) + ".",
+                default_help=f"{vocab.LOCK.default}: {', '.join(vocab.LOCK)}"),
+    "scanner": Opt("--scanner", words=vocab.SCANNER,
+                   help=lambda words: "How a scanner reads, on either backend: "
+                   + "; ".join(f"{w}{f' (--procfile {w.procfile})' if w.procfile else ''}"
+                               f", {w.help}" for w in map(vocab.SCANNER.check, words))
+                   + ".",
+                   default_help=vocab.SCANNER.default),
+    "gb": Opt("--gb", type=click.IntRange(min=1), metavar="N",
+              help="Region size in GiB (or --mb; one of the two)."),
+    "mb": Opt("--mb", type=click.IntRange(min=1), metavar="N",
+              help="Region size in MiB.", default_help="128"),
+}
+
+SAMPLE_OPTIONS = {k: SAMPLE_OPTS[k].one() for k in (
+    "busyduration", "cpubusytasks", "cpumapper", "cpuscript", "duration")}
+SAMPLE_OPTIONS.update({
+    "gb": click.option("--gb", type=click.IntRange(min=1), multiple=True,
+                       metavar="N", help="Region size in GiB."),
+    "mb": click.option("--mb", type=click.IntRange(min=1), multiple=True,
+                       metavar="N", help="Region size in MiB. (default 128)"),
+})
+SAMPLE_OPTIONS.update({k: SAMPLE_OPTS[k].one() for k in (
+    "nbusycpus", "nbusytasks", "procfile")})
+
+RUN_OPTIONS = {
+    "nsamples": _opt("--nsamples", type=SampleCount(), metavar="N|auto",
+                     help="Samples per table (default 7), or auto: sample in "
+                          "rounds of one per table until a 95% confidence "
+                          "sequence decides (the designs' ratio on one side "
+                          "of 1, or one design's median, narrower than "
+                          "--precision), at most --max-samples rounds."),
+    "max_samples": _opt("--max-samples", type=click.IntRange(min=1),
+                        metavar="N", help="--nsamples auto: at most N samples "
+                                          "per table. (default "
+                                          f"{DEFAULTS['max_samples']})"),
+    "precision": _opt("--precision", type=Percent(), metavar="P%",
+                      help="--nsamples auto: stop when the interval is "
+                           "narrower than the estimate +-P. (default "
+                           f"{DEFAULTS['precision']:.0%})"),
+    "rawdata": click.option("--rawdata", is_flag=True,
+                            help="Print per-sample data instead of the summary."),
+    "lock": SAMPLE_OPTS["lock"].one(),
+    "backend": _opt("--backend", type=_choice(vocab.BACKEND),
+                    help="Simulated kernel or this machine's kernel. "
+                         f"(default {vocab.BACKEND.default})"),
+    "scanner": SAMPLE_OPTS["scanner"].one(),
+    "scanner_command": _opt(
+        vocab.SCANNER.custom.chosen_by, metavar="CMD",
+        help="Kernel backend: each scanner runs CMD once per pass instead, "
+             "{pid} replaced by the mapper's pid, e.g. 'cat /proc/{pid}/maps' "
+             "or your own monitoring agent's one-shot read.  bash runs it as "
+             "a line of the cat scanner's loop (quotes, pipes and "
+             "redirections as in a script; its output discarded), pinned to "
+             "its busy CPU at nice 15; a pass ends when CMD exits 0, a "
+             "non-zero exit is an error naming it, and a pass still running "
+             "at the sample's end is stopped and not counted.  --procfile "
+             "still names the file in titles and the CSV."),
+    "holes": SAMPLE_OPTS["holes"].one(),
+    "csv": _opt("--csv", "csv_path", metavar="PATH",
+                help="Write one row per sample to PATH."),
+    "quiet": click.option("--quiet", "-q", is_flag=True,
+                          help="No progress lines on stderr (a line per "
+                               "sample on a terminal, per table elsewhere)."),
+    "seed": _opt("--seed", type=click.IntRange(0, 2**64 - 1), metavar="N",
+                 help="Seed of the mapper's random op stream (sample k uses "
+                      "N+k-1). (default random)"),
+    "preempt": _opt("--preempt", type=_choice(vocab.PREEMPT),
+                    help="Simulator: the preemption model its kernel is booted "
+                         "with; under none and voluntary a reader in read() is "
+                         "switched out only at the kernel's preemption points. "
+                         "(default: this machine's, as dmesg or the kernel's "
+                         "configuration says)"),
+    "trace": click.option("--trace", is_flag=True,
+                          help="Kernel backend, as root: record the mmap_lock "
+                               "figures from the kernel's mmap_lock tracepoints, "
+                               "summed in the kernel by BPF, or from tracefs "
+                               "where BPF cannot load (one line says so).  The "
+                               "simulator records them always."),
+    "trace_engine": _opt("--trace-engine", type=_choice(vocab.TRACE_ENGINE),
+                         help="With --trace: bpf (in-kernel sums; every figure, "
+                              "the holder's split into running / preempted / "
+                              "asleep too) or tracefs (event text parsed after "
+                              "each sample; the mapper's waits and the read "
+                              "holds, no holder split, no mapper sleeps or "
+                              "wake-ups, no CPU per pass). (default bpf, "
+                              "tracefs where bpf cannot run)"),
+    "locks": click.option("--locks", is_flag=True,
+                          help="Print each sample's mmap_lock figures below its "
+                               "table: the mapper's waits for the write lock, the "
+                               "scanners' read holds."),
+}
+
+# The simulator's host-cost knobs (procvma/sim/calibration.py says what each is).
+COST_OPTIONS = {
+    "op_cost_ns": _opt("--op-cost-ns", type=click.FloatRange(min=0), metavar="NS",
+                       help="Simulator: extra kernel work per mmap()/munmap(). "
+                            "(default: calibrated)"),
+    "walk_cost_ns": _opt("--walk-cost-ns", type=click.FloatRange(min=0), metavar="NS",
+                         help="Simulator: extra work per page of a smaps or "
+                              "numa_maps page walk. (default: calibrated)"),
+    "text_cost_ns": _opt("--text-cost-ns", type=click.FloatRange(min=0), metavar="NS",
+                         help="Simulator: extra work per byte of text a /proc "
+                              "file's show writes, under its lock. (default: "
+                              "calibrated)"),
+    "pass_cost_ns": _opt("--pass-cost-ns", type=click.FloatRange(min=0), metavar="NS",
+                         help="Simulator: a scanner's work per pass outside any "
+                              "lock. (default: calibrated for --scanner)"),
+}
+RUN_OPTIONS.update(COST_OPTIONS)
+
+
+def apply_options(*groups, skip=()):
+    """Decorator adding the options of the given groups, minus skip."""
+    def deco(f):
+        opts = [o for g in groups for name, o in g.items() if name not in skip]
+        for o in reversed(opts):
+            f = o(f)
+        return f
+    return deco
+
+
+class DashDashCommand(click.Command):
+    """The reference's repeater hands everything after "--" to the
+    per-sample script; we parse both sides as one option list, so drop the
+    first bare "--" before click sees it."""
+
+    def parse_args(self, ctx, args):
+        if "--" in args:
+            i = args.index("--")
+            args = args[:i] + args[i + 1:]
+        return super().parse_args(ctx, args)

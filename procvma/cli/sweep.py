@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""procvma sweep: the benchmark over a grid of options, one table per point."""
+
+import itertools
+
+import click
+
+from procvma import vocab
+from procvma.cli import options
+from procvma.cli.common import CONTEXT, command_line
+from procvma.run import runner
+from procvma.run.plan import check_backend_options, make_plan
+from procvma.run.rounds import design_title, run_points
+from procvma.run.sweep import AXES, point_label
+
+_OPTS = options.SAMPLE_OPTS
+LIST_OPTIONS = {
+    "busyduration": _OPTS["busyduration"].many("1,2,5,10"),
+    "nbusytasks": _OPTS["nbusytasks"].many("1"),
+    "nbusycpus": _OPTS["nbusycpus"].many(default_help=_OPTS["nbusycpus"].default_help),
+    "gb": _OPTS["gb"].many(),
+    "mb": _OPTS["mb"].many(default_help=_OPTS["mb"].default_help),
+    "holes": _OPTS["holes"].many("0"),
+    "procfile": _OPTS["procfile"].many("smaps_rollup"),
+    "lock": _OPTS["lock"].many(choices=vocab.LOCK, default_help=",".join(vocab.LOCK)),
+}
+
+
+@click.command("sweep", cls=options.DashDashCommand, context_settings=CONTEXT)
+@options.apply_options(LIST_OPTIONS)
+@options.apply_options(options.RUN_OPTIONS, options.SAMPLE_OPTIONS,
+                       skip=set(LIST_OPTIONS))
+def sweep_cmd(**p):
+    """Run the benchmark over a grid: every combination of the
+    comma-separated lists given to --procfile, --gb or --mb, --holes,
+    --busyduration, --nbusytasks, --nbusycpus and --lock, one table per
+    point (titled with the point), all samples in one --csv file.  Every
+    point is checked (the region fits in memory, the holes in the region)
+    before the first one runs.
+
+    \b
+    How the stall grows with the address space, say:
+      procvma sweep --procfile smaps_rollup --busyduration 2 --mb 128,1024,8192
+      procvma sweep --procfile smaps_rollup --busyduration 2 --holes 0,1000,10000
+    """
+    backend = p.get("backend") or vocab.BACKEND.default
+    check_backend_options(backend, p["lock"])
+    if p["gb"] and p["mb"]:
+        raise click.UsageError("give region sizes with --gb or with --mb, not both")
+    locks = p["lock"] or (list(vocab.LOCK) if backend == vocab.BACKEND.sim else [None])
+    grid = {
+        "procfile": p["procfile"],
+        "gb": p["gb"] or [None],
+        "mb": p["mb"] or [None],
+        "holes": p["holes"],
+        "busyduration": p["busyduration"],
+        "nbusytasks": p["nbusytasks"],
+        "nbusycpus": p["nbusycpus"] or [None],
+        "lock": locks,
+    }
+    # Validate every point before the first one runs.
+    points, notes, seed, plan = [], [], None, None
+    combos = list(itertools.product(*(grid[a] for a in AXES)))
+    for n, values in enumerate(combos, 1):
+        point = dict(zip(AXES, values))
+        q = dict(p, **point, seed=p["seed"] if seed is None else seed)
+        # make_plan takes --gb/--mb as run-proc-vs-map gives them: tuples.
+        q.update({k: () if point[k] is None else (point[k],) for k in ("gb", "mb")})
+        plan = make_plan(q)
+        seed = plan.seed
+        notes += [x for x in plan.notes if x not in notes]
+        design = plan.designs[0]
+        params = dict(plan.sample, lock=design)
+        label = point_label(dict(point, nbusycpus=params["nbusycpus"], lock=point["lock"]))
+        title = f"Point {n}/{len(combos)}: {label} -- {design_title(params, design)}"
+        points.append((title, params))
+    runner.check_ready(plan.backend)
+    trace, writer = plan.open_outputs(command_line())
+    for note in notes:
+        click.echo(f"procvma sweep: {note}", err=True)
+    return run_points(points, plan, writer, prog="procvma sweep", trace=trace)

@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""--nsamples auto: after each round (one sample of every configuration
+of the run), do the samples so far decide?  Then the run stops.
+
+A run's configurations fall into groups: the two designs of one
+configuration of everything else (--lock both, a sweep point measured
+under both) are a pair, compared through the ratio mmap/vma of their
+medians; a configuration measured alone (--lock mmap, --lock vma, the
+kernel backend) is a single, whose median is what is estimated.  A pair
+decides when the 95% confidence sequence of its ratio (sequential.py)
+lies wholly on one side of 1 and is narrower than the estimate
++-precision, or lies within 1 +-precision (no change larger than that);
+a single when its median's sequence is narrower than the median
++-precision.  The run stops when every
+group has decided, or after --max-samples rounds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import List, Sequence
+
+from procvma.results import sequential
+
+METRIC = "opavg_ms"
+DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA"}
+
+
+def groups_of(points: Sequence) -> List[tuple]:
+    """The run's points (rounds.Point) as pairs (mmap point, vma point)
+    of the same configuration otherwise, and singles."""
+    by_rest = {}
+    for point in points:
+        rest = tuple(sorted((k, repr(v)) for k, v in point.params.items()
+                            if k not in ("lock", "seed")))
+        by_rest.setdefault(rest, []).append(point)
+    out = []
+    for members in by_rest.values():
+        locks = {p.params.get("lock"): p for p in members}
+        if len(members) == 2 and set(locks) == {"mmap", "vma"}:
+            out.append((locks["mmap"], locks["vma"]))
+        else:
+            out.extend((p,) for p in members)
+    return out
+
+
+def _values(point):
+    return [r[METRIC] for r in point.rows]
+
+
+def _pct(precision):
+    return f"+-{precision * 100:g}%"
+
+
+class AutoStop:
+    """The stopping rule, called after each round with the run's points:
+    True once every group has decided."""
+
+    def __init__(self, points, precision=sequential.PRECISION,
+                 max_rounds=None):
+        self.groups = groups_of(points)
+        self.precision = precision
+        self.max_rounds = max_rounds
+        self.start = time.monotonic()
+        self.rounds = 0
+        self.decided = False
+
+    def state(self, group):
+        """(decided, text) for one group as its samples stand."""
+        if len(group) == 2:
+            a, b = group
+            c = sequential.compare_paired(_values(a), _values(b),
+                                          self.precision)
+            return c.stops, self._pair_text(c)
+        m, lo, hi, ok = sequential.median_precise(_values(group[0]),
+                                                  self.precision)
+        ms = "-" if math.isnan(m) else f"{m:.3f}"
+        interval = "unbounded yet" if math.isinf(lo) or math.isinf(hi) \
+            else f"{lo:.3f}..{hi:.3f} ms"
+        return ok, (f"median opavg {ms} ms (95% confidence sequence "
+                    f"{interval}, {'narrower' if ok else 'wider'} than "
+                    f"{_pct(self.precision)})")
+
+    def _pair_text(self, c):
+        if math.isnan(c.estimate):
+            return "mmap/vma: no rounds with both designs"
+        if c.low > 1:
+            verdict = "per-VMA (--lock vma) faster"
+        elif c.high < 1:
+            verdict = "mmap_lock (--lock mmap) faster"
+        elif c.verdict == sequential.EQUIVALENT:
+            verdict = f"no change beyond {_pct(self.precision)}"
+        else:
+            verdict = "no clear change"
+        near = sequential.within(c.estimate, c.low, c.high, self.precision)
+        return (f"{verdict}: mmap/vma median opavg ratio {c.estimate:#.3g}x, "
+                f"95% confidence sequence "
+                f"{sequential.fmt_interval(c.low, c.high)} "
+                f"({'narrower' if near else 'wider'} than "
+                f"{_pct(self.precision)})")
+
+    def __call__(self, points) -> bool:
+        self.rounds += 1
+        self.decided = all(self.state(g)[0] for g in self.groups)
+        return self.decided
+
+    def lines(self, why: str) -> List[str]:
+        """Why the run stopped (why: "decided", "max" or "interrupted"),
+        after how many samples and seconds, and where each group stands:
+        one line for one group, a line more for each of several."""
+        n = sum(len(p.rows) for g in self.groups for p in g)
+        took = f"{n} sample{'s' * (n != 1)}, {time.monotonic() - self.start:.0f} s"
+        rounds = f"{self.rounds} round{'s' * (self.rounds != 1)}"
+        head = {"decided": f"stopped after {rounds} ({took}): decided",
+                "max": f"reached --max-samples {self.max_rounds} ({took})",
+                "interrupted": f"interrupted after {rounds} ({took})",
+                }[why]
+        states = [self.state(g)[1] for g in self.groups]
+        if len(states) == 1:
+            return [f"--nsamples auto: {head}: {states[0]}"]
+        return [f"--nsamples auto: {head}"] + [
+            f"  {_label(g)}: {s}" for g, s in zip(self.groups, states)]
+
+
+def _label(group):
+    """How a line names a group: its points' progress tags."""
+    return " against ".join(p.tag or str(p.params.get("lock", "")) for p in group)
