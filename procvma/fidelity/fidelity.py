@@ -20,6 +20,7 @@ locks and from the kernel's mmap_lock tracepoints (root and tracefs).
 import math
 
 from procvma import vocab
+from procvma.results.fmt import is_finite
 from procvma.results import stats, table
 from procvma.run import plan, rounds
 from procvma.sim import calibration
@@ -186,7 +187,7 @@ MECHANISM = [
 
 
 def _g(v):
-    return f"{v:.3g}" if _known(v) else "-"
+    return f"{v:.3g}" if is_finite(v) else "-"
 
 
 def format_mechanism(points, pairs, by_key, header):
@@ -201,8 +202,8 @@ def format_mechanism(points, pairs, by_key, header):
             cells = ""
             for _, _, figure in MECHANISM:
                 s, k = sim.median(figure), ker.median(figure)
-                r = stats.ratio(s, k) if _known(s) and _known(k) and k else math.nan
-                flag = "!" if _known(r) and not in_band(r) else " "
+                r = stats.ratio(s, k) if is_finite(s) and is_finite(k) and k else math.nan
+                flag = "!" if is_finite(r) and not in_band(r) else " "
                 cell = f"{_g(s)}/{_g(k)} {_fmt(r, 0, 2).strip()}{flag}"
                 cells += " " + f"{cell:>{width - 1}}"
             lines.append(f"{pair.name:<25} {_point(point):<11}{cells}")
@@ -246,13 +247,9 @@ def plan_runs(p, points, pairs, scanner=vocab.SCANNER.default):
     return runs, by_key, notes, seed
 
 
-def _known(v):
-    """Not None, NaN (no samples) or infinite (a ratio to nothing)."""
-    return v is not None and math.isfinite(v)
-
 
 def _fmt(v, width, prec=3):
-    return f"{f'{v:.{prec}f}' if _known(v) else '-':>{width}}"
+    return f"{f'{v:.{prec}f}' if is_finite(v) else '-':>{width}}"
 
 
 def spearman(xs, ys):
@@ -260,7 +257,7 @@ def spearman(xs, ys):
     None with fewer than three points or a constant list."""
     from scipy.stats import spearmanr
 
-    pairs = [(x, y) for x, y in zip(xs, ys) if _known(x) and _known(y)]
+    pairs = [(x, y) for x, y in zip(xs, ys) if is_finite(x) and is_finite(y)]
     if len(pairs) < 3 or any(len(set(col)) < 2 for col in zip(*pairs)):
         return None
     return float(spearmanr(*zip(*pairs)).statistic)
@@ -289,8 +286,8 @@ def outside(points, pairs, by_key, metric):
         for pair in pairs:
             sim = by_key[(point, pair.name, "sim")].median(metric)
             ker = by_key[(point, pair.name, "kernel")].median(metric)
-            r = stats.ratio(sim, ker) if _known(sim) and _known(ker) else math.nan
-            if not _known(r) or not in_band(r):
+            r = stats.ratio(sim, ker) if is_finite(sim) and is_finite(ker) else math.nan
+            if not is_finite(r) or not in_band(r):
                 bad.append(f"{pair.name} {_point(point)}: {_fmt(r, 0, 2).strip()}"
                            + (" (spread: two regimes)"
                               if two_regimes(point, pair, by_key, metric) else ""))
@@ -307,7 +304,7 @@ def regime_lines(points, pairs, by_key, metric):
                 sides = " | ".join(
                     side + "".join(f" {v:.3f}" for v in sorted(
                         v for v in by_key[(point, pair.name, side)].values(metric)
-                        if _known(v)))
+                        if is_finite(v)))
                     for side in ("sim", "kernel"))
                 lines.append(f"    {pair.name} {_point(point)}: {sides}")
     return lines
@@ -332,9 +329,9 @@ def format_table(points, pairs, by_key, metric, header, what=None, labels=True,
         for pair in pairs:
             sim = by_key[(point, pair.name, "sim")].median(metric)
             ker = by_key[(point, pair.name, "kernel")].median(metric)
-            ratio = (stats.ratio(sim, ker) if not _known(sim) or not _known(ker)
+            ratio = (stats.ratio(sim, ker) if not is_finite(sim) or not is_finite(ker)
                      or max(sim, ker) >= RESOLUTION_MS else math.nan)
-            flag = ("" if not _known(ratio) or in_band(ratio) else "!") + (
+            flag = ("" if not is_finite(ratio) or in_band(ratio) else "!") + (
                 "~" if regimes and two_regimes(point, pair, by_key, metric) else "")
             cells += f"  {_fmt(sim, 8)} {_fmt(ker, 8)} {_fmt(ratio, 7, 2)}{flag:<2}"
             series[pair.name][0].append(sim)

@@ -15,7 +15,6 @@ not the locking, so they are counted and left out unless --include-hangs.
 
 from __future__ import annotations
 
-import math
 import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Iterable, List, Sequence, Tuple
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Sequence, Tuple
 import click
 
 from procvma import vocab
+from procvma.results.fmt import fmt_ci, fmt_ms, fmt_ratio, fmt_value
 from procvma.results import schema, stats
 
 WIDTH = 100     # columns of a terminal the tables must fit
@@ -245,38 +245,6 @@ def no_common_config(name_a: str, a: pd.DataFrame, name_b: str,
 def only_in(a: pd.DataFrame, b: pd.DataFrame) -> List[Tuple]:
     """Configurations of a that b lacks."""
     return sorted(config_groups(a).keys() - config_groups(b).keys(), key=str)
-
-
-# ---- formatting -------------------------------------------------------------
-
-def fmt_ms(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.3f}"
-
-
-def fmt_ratio(value: float) -> str:
-    if math.isnan(value):
-        return "-"
-    # Three significant digits: 0.0517x and 19.3x alike.
-    return (f"{value:#.3g}".rstrip(".") if value < 1000
-            else f"{value:.0f}") + "x"
-
-
-def fmt_ci(ci: Tuple[float, float], fmt=None) -> str:
-    """An interval as "low..high", in the unit of fmt (a ratio by default)."""
-    fmt = fmt or (lambda v: fmt_ratio(v).rstrip("x"))
-    lo, hi = ci
-    if math.isnan(lo) or math.isnan(hi):
-        return "-"
-    return f"{fmt(lo)}..{fmt(hi)}"
-
-
-def fmt_value(v) -> str:
-    """A configuration value as a user typed it: 2.0 -> '2'."""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, float) and math.isnan(v):
-        return "-"
-    return str(v)
 
 
 def describe(config: Dict) -> str:

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Sequence, Tuple
 
 from procvma import vocab
+from procvma.results.fmt import fmt_change_ci, fmt_ci, fmt_ms, fmt_pct, fmt_ratio
 from procvma.results import schema, stats
 from procvma.results.compare import (
-    METRIC_LABELS, BadInput, auto_rows, config_groups, config_table, describe, fmt_ci,
-    fmt_ms, fmt_ratio, varying
+    METRIC_LABELS, BadInput, auto_rows, config_groups, config_table, describe, varying
 )
 
 # Statuses of a check.
@@ -46,19 +46,6 @@ MOST_SAMPLES = 1000
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def fmt_pct(value: float) -> str:
-    if math.isnan(value):
-        return "-"
-    if math.isinf(value):
-        return "+inf%"
-    return f"{value * 100:+.1f}%"
-
-
-def fmt_change_ci(ci: Tuple[float, float]) -> str:
-    """An interval of CUR/REF as changes: 1.05..1.40 -> +5%..+40%."""
-    return fmt_ci(ci, lambda v: f"{(v - 1) * 100:+.0f}%")
 
 
 def parse_percent(text: str) -> float:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, List, Sequence, Tuple
 
+from procvma.results.fmt import fmt_value
 from procvma.results import machines, schema, stats
-from procvma.results.compare import BadInput, fmt_value
+from procvma.results.compare import BadInput
 
 if TYPE_CHECKING:   # numpy and pandas load when a plot is drawn, not for --help
     import numpy as np

@@ -14,10 +14,9 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Sequence
 
+from procvma.results.fmt import fmt_ci, fmt_ms, fmt_pct, fmt_ratio, fmt_value
 from procvma.results import machines, schema, stats, table
-from procvma.results.compare import (
-    BadInput, Side, config_groups, describe, fmt_ci, fmt_ms, fmt_ratio, fmt_value
-)
+from procvma.results.compare import BadInput, Side, config_groups, describe
 
 WIDTH = 72
 
@@ -294,10 +293,6 @@ def why_line(side: Side):
             if asleep >= 0.005:
                 text += f", {asleep:.0%} asleep"
     return text
-
-
-def fmt_pct(v: float) -> str:
-    return "-" if math.isnan(v) else f"{v * 100:+.1f}%"
 
 
 def sequential_line(f: Figures) -> str:

@@ -43,7 +43,7 @@ def _clean(values: Sequence[float]) -> np.ndarray:
     return a[~np.isnan(a)]
 
 
-def _known(values: Sequence[float]) -> list:
+def known_values(values: Sequence[float]) -> list:
     return [float(v) for v in values if v is not None and not math.isnan(v)]
 
 
@@ -53,7 +53,7 @@ def median(values: Sequence[float]) -> float:
     computes it; NaN for no values."""
     import statistics
 
-    known = _known(values)
+    known = known_values(values)
     return statistics.median(known) if known else math.nan
 
 
@@ -72,7 +72,7 @@ def spread(values: Sequence[float], floor: float = 0.0) -> float:
     least floor, below which values are noise): 1 for a single value, NaN
     for none or all zero, inf when the smallest is 0 and the largest is
     not."""
-    known = _known(values)
+    known = known_values(values)
     if not known:
         return math.nan
     return ratio(max(known), max(min(known), floor))

@@ -10,6 +10,7 @@ sample: the median, the sorted opavg column and the sorted opmax column.
 Either form ends with a blank line.
 """
 
+from procvma.results.fmt import is_number
 from procvma.results.stats import median
 
 HEADER = (
@@ -93,7 +94,7 @@ def format_locks(samples):
                 "reader_mmap_locks", "reader_hold_avg_ms", "reader_hold_max_ms")
         lines.append(line("median", {k: median(s[k] for s in samples) for k in keys}))
     lines.append("")
-    if any(_known(s.get("reader_hold_running_ms")) for s in samples):
+    if any(is_number(s.get("reader_hold_running_ms")) for s in samples):
         lines += format_holders(samples)
     return "\n".join(lines) + "\n"
 
@@ -110,9 +111,6 @@ HOLDER_KEYS = ("reader_hold_avg_ms", "reader_mmap_locks", "reader_hold_running_m
                "reader_cpu_per_pass_ms")
 
 
-def _known(v):
-    return v is not None and v == v
-
 
 def hold_total_ms(s):
     """The readers' total read-hold time of a sample, from its mean hold
@@ -125,7 +123,7 @@ def format_holders(samples):
     """The holder's side of each sample (schema.HOLDER_COLUMNS), lines
     ending with a blank one: '-' where a figure is not known."""
     def count(v):
-        return f"{v:8.0f}" if _known(v) else " " * 7 + "-"
+        return f"{v:8.0f}" if is_number(v) else " " * 7 + "-"
 
     def line(label, s):
         return (f"{label:<6} {_ms(s['total'], 13)} "
