@@ -16,7 +16,7 @@ CSRC = "csrc"
 
 # The API headers, in the order cffi must read them: the ground floor's
 # constants and records first, which the others' declarations use.
-API_HEADERS = ["kernel/uapi.h", "kernel/api.h", "harness/api.h",
+API_HEADERS = ["kernel/uapi.h", "kernel/sched_api.h", "kernel/api.h", "harness/api.h",
                "torture/api.h"]
 
 _ASSIGN = re.compile(r"^([A-Z_]+)\s*:=\s*(.*)$")

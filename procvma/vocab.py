@@ -174,7 +174,7 @@ SCANNER = Vocabulary("--scanner", [
             backend=_kernel, chosen_by="--scanner-command"),
 ], default=_cat)
 
-# The kernel's preemption models (SPEC §2; dmesg: "Dynamic Preempt: ...").
+# The kernel's preemption models (docs/design.md; dmesg: "Dynamic Preempt: ...").
 PREEMPT = Vocabulary("--preempt", [
     Word("none", "PV_PREEMPT_NONE",
          "switched out only at cond_resched(), sleeping or the return to user"),

@@ -38,12 +38,15 @@ struct pv_ktrace;			/* the BPF lock trace (ktrace.c) */
  * One sample's parameters.  CPU numbers are already validated; the rest
  * pv_bench_run() checks, once, before either backend sees them.
  */
+/* The longest --scanner-command, its NUL included. */
+#define PV_SCANNER_COMMAND_MAX 1024
+
 struct pv_bench_config {
 	int backend;
 	int lock;			/* sim only */
 	char procfile[64];		/* the file under /proc/PID the scanners read */
 	int scanner;			/* PV_SCANNER_*; the sim pays pass_cost_ns for it */
-	char scanner_command[1024];	/* PV_SCANNER_COMMAND: the command, {pid} unexpanded */
+	char scanner_command[PV_SCANNER_COMMAND_MAX];	/* PV_SCANNER_COMMAND: the command, {pid} unexpanded */
 	int cpumapper;
 	int cpuscript;
 	int cpubusytasks;
@@ -55,7 +58,7 @@ struct pv_bench_config {
 	unsigned long region_pages;
 	unsigned long holes;		/* single-page holes at the start (pv_bench_holes) */
 	unsigned long long seed;	/* the op stream, and where the holes go */
-	unsigned long max_map_count;	/* sim only; 0: default 65530 */
+	unsigned long max_map_count;	/* sim only; 0: PV_DEFAULT_MAX_MAP_COUNT */
 	double op_cost_ns;		/* sim only: extra per-op kernel work */
 	double walk_cost_ns;		/* sim only: extra work per page walked */
 	double text_cost_ns;		/* sim only: extra work per byte of /proc text */
@@ -79,7 +82,7 @@ struct pv_bench_config {
 	struct pv_ktrace *ktrace;
 };
 
-/* What one sample measured (SPEC §3).  Times in milliseconds. */
+/* What one sample measured (docs/results-format.md).  Times in milliseconds. */
 struct pv_sample {
 	unsigned long long nmaps;
 	unsigned long long nunmaps;

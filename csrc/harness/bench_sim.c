@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * One sample of the reference experiment (SPEC §1) on the simulated
+ * One sample of the reference experiment (docs/design.md) on the simulated
  * kernel: a mapper thread churning single pages of a populated region
  * while, on each busy CPU, low-priority scanner threads read the simulated
  * /proc file to EOF and busy-waiters at normal priority preempt them.
@@ -297,7 +297,7 @@ static unsigned long pv_sim_text_guess(const struct pv_bench_config *cfg,
 				       int run_procfile)
 {
 	unsigned long vmas = cfg->region_pages / 4 + 1;
-	unsigned long max = cfg->max_map_count ? cfg->max_map_count : 65530;
+	unsigned long max = cfg->max_map_count ? cfg->max_map_count : PV_DEFAULT_MAX_MAP_COUNT;
 
 	if (vmas > max)
 		vmas = max;

@@ -8,11 +8,13 @@
  * This file is read twice: by the C compiler and by cffi's cdef parser
  * (procvma/_build_core.py).  Keep it to plain declarations and integer
  * #defines: no inline code, no conditional compilation but the include
- * guard, and no include but uapi.h's, both of which the cffi build drops
- * (it reads uapi.h itself, first).
+ * guard, and no include but the API headers below it (uapi.h,
+ * sched_api.h), all of which the cffi build drops (it reads those
+ * headers itself, first).
  */
 
 #include "uapi.h"
+#include "sched_api.h"
 
 struct mm_struct;
 
@@ -26,7 +28,7 @@ struct mm_struct;
 struct mm_struct *pv_mm_create(unsigned long region_pages, int populate);
 /*
  * Host memory, in bytes, that such an mm takes with every page populated
- * and the VMA pool @max_map_count calls for (0: the default 65530): what
+ * and the VMA pool @max_map_count calls for (0: PV_DEFAULT_MAX_MAP_COUNT): what
  * to check against the memory available before creating it.
  */
 unsigned long long pv_mm_footprint(unsigned long region_pages,
@@ -104,28 +106,6 @@ long pv_procmap_query_walk(struct mm_struct *mm, int lock,
  * @st from now on; NULL: stop.
  */
 void pv_lock_stat_attach(struct pv_lock_stat *st);
-
-/* One simulated CPU's run state.  NULL: out of memory or no such model. */
-struct pv_rq;
-struct pv_rq *pv_rq_create(int preempt);
-void pv_rq_destroy(struct pv_rq *rq);
-/* The calling thread is a task of @rq's CPU from now on; NULL: no longer. */
-void pv_sched_attach(struct pv_rq *rq);
-/*
- * A task in user space that was woken (@woken), or that the host put on
- * the CPU: wait while another task of its CPU runs kernel code it cannot
- * be preempted in.  0: go on; 1: check your stop flag and call again.
- */
-int pv_sched_user_resume(int woken);
-
-/* The calling task's scheduling figures so far (ns and counts). */
-struct pv_sched_stat {
-	unsigned long long preempted_ns;	/* switched out at preemption points */
-	unsigned long long slept_ns;		/* asleep in the kernel */
-	unsigned long long sleeps;
-	unsigned long long wakeups;		/* sleeps a wake-up ended */
-};
-void pv_sched_task_stat(struct pv_sched_stat *out);
 
 /* RCU: every thread that touches an mm registers first. */
 void pv_rcu_register_thread(void);

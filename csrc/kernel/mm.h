@@ -6,7 +6,7 @@
 #include "compiler.h"
 #include "mm_types.h"
 
-#define DEFAULT_MAX_MAP_COUNT 65530	/* vm.max_map_count's default */
+#define DEFAULT_MAX_MAP_COUNT PV_DEFAULT_MAX_MAP_COUNT
 
 /* Region page number <-> address. */
 static inline unsigned long page_addr(const struct mm_struct *mm, unsigned long pfn)

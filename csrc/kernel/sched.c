@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "sched_api.h"
 #include "futex.h"
 #include "ktime.h"
 #include "sched.h"

@@ -15,6 +15,9 @@
 
 #define PV_PAGE_SIZE 4096
 
+/* vm.max_map_count's default (include/linux/mm.h: DEFAULT_MAX_MAP_COUNT). */
+#define PV_DEFAULT_MAX_MAP_COUNT 65530
+
 /* Reader locking designs (SPEC §2). */
 #define PV_LOCK_MMAP 0	/* every walk under the mmap read lock */
 #define PV_LOCK_VMA 1	/* RCU + per-VMA read locks, mmap lock fallback */

@@ -38,7 +38,7 @@ CONFIG_COLUMNS = [
                             #   the user's file, "--op-cost-ns given"; kernel: -
 ]
 
-# What one sample measured (SPEC §3).  Times in milliseconds.
+# What one sample measured (docs/results-format.md).  Times in milliseconds.
 FIGURE_COLUMNS = [
     "nmaps",
     "nunmaps",
@@ -145,7 +145,8 @@ NUMERIC_COLUMNS = [
     "procs_running", "others_running", "format",
 ] + FIGURE_COLUMNS
 
-# A configuration: every column that defines the experiment (SPEC §5).
+# A configuration: every column that defines the experiment
+# (docs/results-format.md).
 # Rows with equal values here are samples of the same configuration; the
 # CPU numbers and the seed are left out, since they place and vary the
 # samples of one experiment without changing what it measures.

@@ -39,8 +39,7 @@ DEFAULTS = {
     "mb": 128,
 }
 
-SIM_MAX_MAP_COUNT = 65530     # the simulated vm.max_map_count
-PAGE_SIZE = 4096
+PAGE_SIZE = 4096      # the host's and the simulator's (uapi.h: PV_PAGE_SIZE)
 
 AUTO = "auto"       # --nsamples auto
 
@@ -233,20 +232,27 @@ def check_scanner(scanner, procfile, backend):
                                    f"PROCMAP_QUERY: {why}")
 
 
+def _c_constant(name):
+    """One of the C core's constants (csrc/*/api.h), read when a value is
+    checked, so that --help does not load the core."""
+    from procvma import native
+    return getattr(native.load_core().lib, name)
+
+
 def check_holes(holes, pages, backend):
-    """K holes need a stretch of at least 3 pages each, and K+1 VMAs
-    within vm.max_map_count (the host's, or the simulator's 65530)."""
-    if holes > pages // 3:
-        raise click.UsageError(f"--holes {holes}: at most {pages // 3} fit in a "
-                               f"region of {pages} pages (3 pages each)")
-    limit = hostinfo.max_map_count() if backend == "kernel" else SIM_MAX_MAP_COUNT
+    """K holes need a stretch of PV_HOLES_MIN_PAGES_EACH pages each, and
+    K+1 VMAs within vm.max_map_count (the host's, or the simulator's
+    default)."""
+    each = _c_constant("PV_HOLES_MIN_PAGES_EACH")
+    if holes > pages // each:
+        raise click.UsageError(f"--holes {holes}: at most {pages // each} fit in a "
+                               f"region of {pages} pages ({each} pages each)")
+    limit = (hostinfo.max_map_count() if backend == "kernel"
+             else _c_constant("PV_DEFAULT_MAX_MAP_COUNT"))
     if limit is not None and holes + 1 > limit:
         raise click.UsageError(f"--holes {holes}: {holes + 1} VMAs exceed "
                                f"vm.max_map_count ({limit})")
 
-
-# bytes of the C core's pv_bench_config.scanner_command, NUL included
-SCANNER_COMMAND_MAX = 1024
 
 
 def check_scanner_command(command, scanner, backend):
@@ -264,9 +270,10 @@ def check_scanner_command(command, scanner, backend):
                                "of them")
     if not command.strip():
         raise click.UsageError(f"{custom.chosen_by}: the command is empty")
-    if "\0" in command or len(command.encode()) >= SCANNER_COMMAND_MAX:
+    longest = _c_constant("PV_SCANNER_COMMAND_MAX")
+    if "\0" in command or len(command.encode()) >= longest:
         raise click.UsageError(f"{custom.chosen_by}: longer than "
-                               f"{SCANNER_COMMAND_MAX - 1} bytes")
+                               f"{longest - 1} bytes")
     if "{pid}" not in command:
         return [f"{custom.chosen_by} {command!r} has no {{pid}}: it does not "
                 "name the mapper, whose /proc files the run measures"]
