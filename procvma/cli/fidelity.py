@@ -8,10 +8,8 @@ import click
 from procvma.cli import common, options
 from procvma.cli.common import CONTEXT
 from procvma.fidelity.fidelity import (
-    BAND, FIDELITY_DEFAULTS, KERNEL_PROCFILES, QUICK, _open_trace, format_mechanism,
-    format_table, grid_points, kernel_locks, make_pairs, outside, plan_runs
+    BAND, KERNEL_PROCFILES, _open_trace, plan_grid, render_grid
 )
-from procvma.host import hostinfo
 from procvma.run import plan, rounds, runner
 from procvma.sim import calibration
 
@@ -80,68 +78,24 @@ def fidelity_cmd(**p):
         raise click.UsageError("--nsamples auto is for run-proc-vs-map and "
                                "procvma sweep; fidelity compares medians "
                                "with no verdict to reach: give a count")
-    defaults = QUICK if p.pop("quick") else FIDELITY_DEFAULTS
-    for k, v in defaults.items():
-        if p.get(k) is None:
-            p[k] = v
-    metric = p.pop("metric")
-    check = p.pop("check")
-    kernel_procfiles = list(dict.fromkeys(p.pop("procfile")))
-    locks, lock_note = kernel_locks(kernel_procfiles)
-    pairs = make_pairs(p.pop("vma_procfile"), locks, kernel_procfiles)
-    scanners = list(dict.fromkeys(p.pop("scanner")))
-    points = grid_points(p.pop("busyduration"), p.pop("nbusytasks"))
-    # Every run of every scanner, validated before the first starts; all
-    # see the same op streams.
-    tables, runs, notes, seed = [], [], [], p.get("seed")
-    for scanner in scanners:
-        s_runs, by_key, s_notes, seed = plan_runs(dict(p, seed=seed), points,
-                                                  pairs, scanner)
-        tables.append((scanner, by_key))
-        runs += s_runs
-        notes += [n for n in s_notes if n not in notes]
+    grid, lock_note = plan_grid(p)
     runner.check_ready("kernel")
     writer = None
     if p.get("csv_path"):
         from procvma.results.csvio import ResultsWriter
         writer = ResultsWriter.open(p["csv_path"], common.command_line())
-    trace, trace_note = _open_trace(runs[0].params)
-    for note in notes + [n for n in (lock_note, trace_note) if n]:
+    trace, trace_note = _open_trace(grid.runs[0].params)
+    for note in grid.notes + [n for n in (lock_note, trace_note) if n]:
         click.echo(f"procvma fidelity: {note}", err=True)
-
-    for i, run in enumerate(runs, 1):
-        q = run.params
-        run.tag = (f"[{i}/{len(runs)} {q['backend']} {q['lock']} {q['procfile']} "
-                   f"{q['scanner']} bd {q['busyduration']} nt {q['nbusytasks']}]")
-        run.label = run.tag + " "
     try:
         status, failure = rounds.run_each(
-            runs, p["nsamples"], seed, writer,
-            figures=lambda row: f"{metric} {row[metric]:.3f} ms",
+            grid.runs, p["nsamples"], grid.seed, writer,
+            figures=lambda row: f"{grid.metric} {row[grid.metric]:.3f} ms",
             prog="procvma fidelity", quiet=bool(p.get("quiet")), trace=trace)
     finally:
         if trace:
             trace.close()
-
-    text, bad = "", []
-    for scanner, by_key in tables:
-        header = (f"Simulator vs Linux {hostinfo.kernel_release()} on this machine, "
-                  f"--scanner {scanner}"
-                  + (f", --holes {p['holes']}" if p.get("holes") else "")
-                  + f": {p['nsamples']} sample(s) x {p['duration']:g} s per "
-                  "configuration")
-        text += ("\n" if text else "") + format_table(
-            points, pairs, by_key, metric, header, regimes=True)[0]
-        preempt = next(iter(by_key.values())).params.get("preempt", "-")
-        text += "\n" + format_mechanism(
-            points, pairs, by_key,
-            f"Why the mapper stalls (--scanner {scanner}, simulator preempt "
-            f"{preempt}): the mechanism, cell by cell")
-        bad += [f"--scanner {scanner} {cell}"
-                for cell in outside(points, pairs, by_key, metric)]
-    if trace is None:
-        text += ("  (kernel: - where its mmap_lock tracepoints could not be "
-                 "traced; needs root and tracefs)\n")
+    text, bad = render_grid(grid, traced=trace is not None)
     sys.stdout.write(text)
     sys.stdout.flush()
     if rounds.interrupted(status):
@@ -150,7 +104,7 @@ def fidelity_cmd(**p):
     if failure:
         click.echo(f"procvma fidelity: error: {failure}", err=True)
         return status
-    if check and bad:
+    if grid.check and bad:
         click.echo(f"procvma fidelity: outside [{BAND[0]:.2f}, {BAND[1]:g}]: "
                    + "; ".join(bad), err=True)
         return 1

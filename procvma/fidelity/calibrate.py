@@ -6,9 +6,14 @@ from the difference; --write stores them as this user's calibration."""
 
 import contextlib
 import os
+import time
+from dataclasses import dataclass
+from typing import List, Tuple
 
 import click
 
+from procvma import vocab
+from procvma.host import hostinfo
 from procvma.results import stats
 from procvma.run import rounds
 from procvma.run.plan import make_plan
@@ -135,3 +140,100 @@ def no_reader_opavg(backend, p, nsamples):
     if failure:
         raise click.ClickException(failure)
     return stats.median(r["opavg_ms"] for r in point.rows), plan.notes
+
+
+@dataclass
+class Measured:
+    """What calibrate measured: the derived calibration, and for the table
+    each measurement's (name, host kernel, simulator, knob) row."""
+    cal: calibration.Calibration
+    rows: List[Tuple[str, str, str, str]]
+    host: dict
+    notes: List[str]
+    seconds: float
+
+
+def measure(nsamples, duration, mb, repeat, scanners, args=""):
+    """Measure this machine's kernel and the simulator side by side and
+    derive the knobs; args is the command line's, for the record."""
+    from procvma._core import lib
+
+    load = os.getloadavg()[0]
+    npages = mb * 256
+    iters = max(3, 20 * 32768 // npages)
+    p = {"duration": duration, "mb": (mb,), "gb": ()}
+
+    t0 = time.monotonic()
+    clock_ns = _median_of(lambda: lib.pv_calib_clock_ns(1000000), repeat)
+    k_op, notes = no_reader_opavg("kernel", p, nsamples)
+    s_op, _ = no_reader_opavg("sim", p, nsamples)
+    walks = {}
+    # numa_maps exists where the kernel has CONFIG_NUMA.
+    page_walks = [pf for pf in ("smaps_rollup", "smaps", "numa_maps")
+                  if pf != "numa_maps" or os.path.exists("/proc/self/numa_maps")]
+    for procfile in page_walks:
+        walks[procfile] = (host_walk_ns(lib, procfile, npages, 0, iters, repeat) / npages,
+                           sim_walk_ns(lib, procfile, npages, 0, iters, repeat) / npages)
+    text = text_ns_per_byte(lib, npages, iters, repeat)
+    text_cost_ns = max(0.0, text[0] - text[1])
+    # maps has no page walk: its cost is per VMA (VMAs of one page), a
+    # check of the text knob on records of another file.
+    nvmas = (npages + 1) // 2
+    walks["maps"] = (host_walk_ns(lib, "maps", npages, 1, iters, repeat) / nvmas,
+                     sim_walk_ns(lib, "maps", npages, 1, iters, repeat,
+                                 text_cost_ns=text_cost_ns) / nvmas)
+    # A scanner's pass outside the lock: open+close for the in-process
+    # reader; for cat, the CPU time of a pass of the reference's bash
+    # loop, cat reading its own small rollup (negligible next to the
+    # fork and exec).
+    read, cat = vocab.SCANNER.read, vocab.SCANNER.cat
+    measure = {
+        read: lambda: lib.pv_calib_proc_pass_ns(b"/proc/self/smaps_rollup", 20000, 0),
+        cat: lambda: lib.pv_calib_cat_pass_ns(b"/proc/self/smaps_rollup", 400),
+    }
+    passes = dict(calibration.load().pass_cost_ns)
+    passes.update({sc: _median_of(measure[sc], repeat) for sc in scanners})
+    kept = {sc: "" if sc in scanners else " (kept)" for sc in calibration.SCANNERS}
+
+    host = {"kernel_release": hostinfo.kernel_release(), "cpu_model": hostinfo.cpu_model(),
+            "ncpus": len(hostinfo.cpus_online()), "load": load, "args": args}
+    cal = calibration.Calibration(
+        op_cost_ns=max(0.0, (k_op - s_op) * 1e6),
+        walk_cost_ns=max(0.0, walks["smaps_rollup"][0] - walks["smaps_rollup"][1]),
+        text_cost_ns=text_cost_ns,
+        pass_cost_ns={sc: passes[sc] for sc in calibration.SCANNERS},
+        measured=calibration.measured_note(host))
+
+
+    rows = [
+        ("clock read (CLOCK_MONOTONIC)", f"{clock_ns:.0f} ns", f"{clock_ns:.0f} ns", ""),
+        ("mmap/munmap, 1 page, no readers (opavg)", f"{k_op * 1e3:.2f} us",
+         f"{s_op * 1e3:.2f} us", f"op_cost_ns = {cal.op_cost_ns:.0f}"),
+        ("smaps_rollup walk, per page", f"{walks['smaps_rollup'][0]:.1f} ns",
+         f"{walks['smaps_rollup'][1]:.1f} ns", f"walk_cost_ns = {cal.walk_cost_ns:.1f}"),
+        ("smaps walk, per page", f"{walks['smaps'][0]:.1f} ns",
+         f"{walks['smaps'][1]:.1f} ns", "(same knob)"),
+        ("numa_maps walk, per page",
+         *((f"{walks['numa_maps'][0]:.1f} ns", f"{walks['numa_maps'][1]:.1f} ns")
+           if "numa_maps" in walks else ("-", "-")), "(same knob)"),
+        (f"smaps text, per byte (VMAs of {TEXT_VMA_PAGES} pages)", f"{text[0]:.2f} ns",
+         f"{text[1]:.2f} ns", f"text_cost_ns = {cal.text_cost_ns:.2f}"),
+        ("maps, per VMA", f"{walks['maps'][0]:.0f} ns", f"{walks['maps'][1]:.0f} ns",
+         "(with text_cost_ns)"),
+        (f"scanner pass: {cat}, bash loop, CPU", f"{passes[cat] / 1e3:.0f} us{kept[cat]}",
+         "0 us", f"pass_cost_ns {cat} = {passes[cat]:.0f}"),
+        (f"scanner pass: open+close (--scanner {read})",
+         f"{passes[read] / 1e3:.1f} us{kept[read]}", "0 us",
+         f"pass_cost_ns {read} = {passes[read]:.0f}"),
+    ]
+    return Measured(cal, rows, host, notes, time.monotonic() - t0)
+
+
+def render(m):
+    """The calibration table, as calibrate prints it."""
+    lines = [f"Calibrating the simulator against Linux {m.host['kernel_release']} "
+             f"({m.host['cpu_model']}, load average {m.host['load']:.2f}, "
+             f"{m.seconds:.0f} s)", "",
+             f"{'measurement':<44} {'host kernel':>12} {'simulator':>12}   knob"]
+    lines += [f"{name:<44} {k:>12} {s:>12}   {knob}" for name, k, s, knob in m.rows]
+    return "\n".join(lines) + "\n"

@@ -18,10 +18,12 @@ locks and from the kernel's mmap_lock tracepoints (root and tracefs).
 """
 
 import math
+from dataclasses import dataclass
 
 from procvma import vocab
-from procvma.results.fmt import is_finite
+from procvma.host import hostinfo
 from procvma.results import stats, table
+from procvma.results.fmt import is_finite
 from procvma.run import plan, rounds
 from procvma.sim import calibration
 
@@ -375,3 +377,76 @@ def _open_trace(params):
         return lockbpf.open_trace(params)
     except locktrace.TraceUnavailable as e:
         return None, f"no kernel lock figures: {e}"
+
+
+@dataclass
+class Grid:
+    """A fidelity run, planned: every run of every scanner (validated
+    before the first starts, all on the same op streams), and how to
+    print them."""
+    runs: list
+    tables: list            # (scanner, {key: run}) per table
+    points: list
+    pairs: list
+    notes: list
+    seed: int
+    metric: str
+    check: bool
+    params: dict
+
+
+def plan_grid(p):
+    """The fidelity_cmd options p (a dict it consumes) as a Grid, with
+    lock_note: how the kernel's locks were found, or None."""
+    defaults = QUICK if p.pop("quick") else FIDELITY_DEFAULTS
+    for k, v in defaults.items():
+        if p.get(k) is None:
+            p[k] = v
+    metric = p.pop("metric")
+    check = p.pop("check")
+    kernel_procfiles = list(dict.fromkeys(p.pop("procfile")))
+    locks, lock_note = kernel_locks(kernel_procfiles)
+    pairs = make_pairs(p.pop("vma_procfile"), locks, kernel_procfiles)
+    scanners = list(dict.fromkeys(p.pop("scanner")))
+    points = grid_points(p.pop("busyduration"), p.pop("nbusytasks"))
+    # Every run of every scanner, validated before the first starts; all
+    # see the same op streams.
+    tables, runs, notes, seed = [], [], [], p.get("seed")
+    for scanner in scanners:
+        s_runs, by_key, s_notes, seed = plan_runs(dict(p, seed=seed), points,
+                                                  pairs, scanner)
+        tables.append((scanner, by_key))
+        runs += s_runs
+        notes += [n for n in s_notes if n not in notes]
+    for i, run in enumerate(runs, 1):
+        q = run.params
+        run.tag = (f"[{i}/{len(runs)} {q['backend']} {q['lock']} {q['procfile']} "
+                   f"{q['scanner']} bd {q['busyduration']} nt {q['nbusytasks']}]")
+        run.label = run.tag + " "
+    return Grid(runs, tables, points, pairs, notes, seed, metric, check, p), lock_note
+
+
+def render_grid(grid, traced):
+    """(the tables' text, the cells outside the band); traced: whether
+    the kernel's lock figures could be traced."""
+    p, points, pairs, metric = grid.params, grid.points, grid.pairs, grid.metric
+    text, bad = "", []
+    for scanner, by_key in grid.tables:
+        header = (f"Simulator vs Linux {hostinfo.kernel_release()} on this machine, "
+                  f"--scanner {scanner}"
+                  + (f", --holes {p['holes']}" if p.get("holes") else "")
+                  + f": {p['nsamples']} sample(s) x {p['duration']:g} s per "
+                  "configuration")
+        text += ("\n" if text else "") + format_table(
+            points, pairs, by_key, metric, header, regimes=True)[0]
+        preempt = next(iter(by_key.values())).params.get("preempt", "-")
+        text += "\n" + format_mechanism(
+            points, pairs, by_key,
+            f"Why the mapper stalls (--scanner {scanner}, simulator preempt "
+            f"{preempt}): the mechanism, cell by cell")
+        bad += [f"--scanner {scanner} {cell}"
+                for cell in outside(points, pairs, by_key, metric)]
+    if not traced:
+        text += ("  (kernel: - where its mmap_lock tracepoints could not be "
+                 "traced; needs root and tracefs)\n")
+    return text, bad
