@@ -39,14 +39,14 @@ struct pv_ktrace;			/* the BPF lock trace (ktrace.c) */
  * pv_bench_run() checks, once, before either backend sees them.
  */
 /* The longest --scanner-command, its NUL included. */
-#define PV_SCANNER_COMMAND_MAX 1024
+#define PV_MAX_SCANNER_COMMAND 1024
 
 struct pv_bench_config {
 	int backend;
 	int lock;			/* sim only */
 	char procfile[64];		/* the file under /proc/PID the scanners read */
 	int scanner;			/* PV_SCANNER_*; the sim pays pass_cost_ns for it */
-	char scanner_command[PV_SCANNER_COMMAND_MAX];	/* PV_SCANNER_COMMAND: the command, {pid} unexpanded */
+	char scanner_command[PV_MAX_SCANNER_COMMAND];	/* PV_SCANNER_COMMAND: the command, {pid} unexpanded */
 	int cpumapper;
 	int cpuscript;
 	int cpubusytasks;

@@ -270,7 +270,7 @@ def check_scanner_command(command, scanner, backend):
                                "of them")
     if not command.strip():
         raise click.UsageError(f"{custom.chosen_by}: the command is empty")
-    longest = _c_constant("PV_SCANNER_COMMAND_MAX")
+    longest = _c_constant("PV_MAX_SCANNER_COMMAND")
     if "\0" in command or len(command.encode()) >= longest:
         raise click.UsageError(f"{custom.chosen_by}: longer than "
                                f"{longest - 1} bytes")
