@@ -349,8 +349,8 @@ def format_table(points, pairs, by_key, metric, header, what=None, labels=True,
     if regimes:
         lines += [f"  ~ marks a cell whose sim or kernel samples span more than "
                   f"{SPREAD}x (two regimes): its",
-                  "    ratio of medians is not a measurement (README, \"Where the "
-                  "simulator is right\")"]
+                  "    ratio of medians is not a measurement (docs/fidelity.md, "
+                  "\"Where the simulator is right\")"]
     if target_ratio:
         lines.append("  at --busyduration 2 --nbusytasks 1: " + ", ".join(
             f"{name} {_fmt(r, 0, 2).strip()}" for name, r in target_ratio.items()))
