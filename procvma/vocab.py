@@ -4,7 +4,9 @@ each defined here once, with its default, the C core's constant for each
 word and the constraints that come with a word.
 
     BACKEND   --backend    sim | kernel
-    LOCK      --lock       mmap | vma (| both: every design)
+    LOCK      --lock       mmap | vma (| both: every design); a comma
+                           list of them (parse_list); BASELINE the design
+                           the others are compared against
     PROCFILE  --procfile   maps | smaps | smaps_rollup | numa_maps (the
                            simulator's; the kernel backend reads any
                            /proc/PID file)
@@ -73,7 +75,8 @@ class Vocabulary:
 
     def __init__(self, option: str, words: Sequence[Word],
                  default: Optional[str] = None, every: Optional[str] = None,
-                 default_from: Optional[str] = None):
+                 default_from: Optional[str] = None,
+                 baseline: Optional[str] = None):
         self.option = option
         self.words = tuple(words)
         self._by_name = {str(w): w for w in self.words}
@@ -82,6 +85,9 @@ class Vocabulary:
         self.default = self._by_name.get(default, default)
         self.every = every
         self.default_from = default_from
+        assert baseline is None or baseline in self._by_name
+        # The word the others are compared against (--baseline's default).
+        self.baseline = self._by_name.get(baseline)
 
     def __iter__(self) -> Iterator[Word]:
         return iter(self.words)
@@ -115,6 +121,21 @@ class Vocabulary:
         """[word], or every word for every's word."""
         return list(self.words) if word == self.every else [self[word]]
 
+    def parse_list(self, text) -> list:
+        """The words of a comma list ("mmap,vma"; every's word for all of
+        them), in the order given, each once; ValueError naming the option,
+        the bad item and the set."""
+        out = []
+        for item in str(text).split(","):
+            item = item.strip()
+            if not item:
+                raise ValueError(f"{self.option} {text}: an empty item")
+            if item != self.every and item not in self.selectable():
+                raise ValueError(f"{self.option} {item}: not one of "
+                                 + ", ".join(self.choices()))
+            out += [w for w in self.expand(item) if w not in out]
+        return out
+
     def check(self, word) -> Word:
         """The Word for word, or ValueError naming the option and the set."""
         if word not in self._by_name:
@@ -140,7 +161,7 @@ BACKEND = Vocabulary("--backend", [_sim, _kernel], default=_sim)
 LOCK = Vocabulary("--lock", [
     Word("mmap", "PV_LOCK_MMAP", "before: --lock mmap, /proc walk under mmap_lock"),
     Word("vma", "PV_LOCK_VMA", "after: --lock vma, /proc walk under per-VMA locks (RCU)"),
-], default="both", every="both")
+], default="both", every="both", baseline="mmap")
 
 # The simulator's /proc files, in PV_PROC_* order.  The kernel backend
 # reads any /proc/PID file this kernel has (hostinfo.procfile_exists).

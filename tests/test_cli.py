@@ -234,7 +234,7 @@ def test_missing_subcommand_module_is_one_line():
                         "from procvma.cli.main import main; main()", "torture"],
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 1
-    assert r.stderr.startswith("procvma: error: 'torture' is not available")
+    assert r.stderr.startswith("procvma torture: error: 'torture' is not available")
     assert r.stderr.count("\n") == 1
     r = subprocess.run([sys.executable, "-c",
                         "import sys; sys.argv[0] = 'procvma'; "

@@ -314,7 +314,7 @@ def test_auto_stops_once_the_designs_ratio_is_decided(monkeypatch, capsys):
     assert len(lines) == 1
     assert lines[0].startswith(f"run-proc-vs-map: --nsamples auto: stopped "
                                f"after {n} rounds ({2 * n} samples, ")
-    assert ("decided: per-VMA (--lock vma) faster: mmap/vma median opavg "
+    assert ("decided: --lock vma faster: mmap/vma median opavg "
             "ratio 10.0x, 95% confidence sequence 9.") in lines[0]
     assert lines[0].endswith("(narrower than +-10%)")
 
@@ -367,7 +367,7 @@ def test_auto_pairs_each_configuration_s_two_designs_as_a_sweep_runs_them():
               for i, (bd, lock) in enumerate(
                   [(2, "mmap"), (2, "vma"), (5, "mmap"), (5, "vma"),
                    (10, "vma")], 1)]
-    groups = groups_of(points)
+    groups = groups_of(points, "mmap")
     assert [[p.tag for p in g] for g in groups] == [
         ["[1/5 mmap]", "[2/5 vma]"], ["[3/5 mmap]", "[4/5 vma]"],
         ["[5/5 vma]"]]

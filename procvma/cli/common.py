@@ -35,6 +35,45 @@ def command_line():
         [os.path.basename(sys.argv[0]), *sys.argv[1:]])
 
 
+class HouseOption(click.Option):
+    """How every option's help reads: its default as "(default X)" after
+    the text, never click's "[default: X; x>=1]"; see house_style()."""
+
+    def get_help_record(self, ctx):
+        if self.hidden:
+            return None
+        text = self.help or ""
+        default = click.Option.get_help_extra(self, ctx).get("default")
+        if default not in (None, "") and "(default" not in text:
+            text += f" (default {default})"
+        if self.required:
+            text += " (required)"
+        return self.get_help_spec(ctx), text
+
+
+# Metavars of numbers, for options that name none of their own.
+_NUMBER_METAVARS = ((click.types.IntRange, "N"), (click.types.FloatRange, "X"),
+                    (click.types.IntParamType, "N"),
+                    (click.types.FloatParamType, "X"))
+
+
+def house_style(cmd):
+    """Give every option of cmd (and, for a group, its own) one style of
+    help: defaults as "(default X)" and numbers' metavars N or X.
+    Returns cmd."""
+    for param in cmd.params:
+        if not isinstance(param, click.Option):
+            continue
+        if type(param) is click.Option:
+            param.__class__ = HouseOption
+        if param.metavar is None and not param.is_flag:
+            for kind, name in _NUMBER_METAVARS:
+                if isinstance(param.type, kind):
+                    param.metavar = name
+                    break
+    return cmd
+
+
 class OneLineErrors:
     """Mixin for click commands: a usage or results error is one line on
     stderr, "PROG: error: MESSAGE", with click's exit status (2 for
@@ -56,7 +95,10 @@ class OneLineErrors:
             rv = super().main(args, prog_name=prog, standalone_mode=False,
                               **extra)
         except click.ClickException as e:
-            where = e.ctx.command_path if getattr(e, "ctx", None) else prog
+            # The command that failed: a group's subcommand by its path.
+            sub = getattr(self, "invoked", None)
+            where = (e.ctx.command_path if getattr(e, "ctx", None) else
+                     f"{prog} {sub}" if sub else prog)
             click.echo(f"{where}: error: {e.format_message()}", err=True)
             sys.exit(e.exit_code)
         except click.Abort:

@@ -22,7 +22,10 @@ FIDELITY_OPTIONS = {
         default="smaps_rollup", show_default=True,
         help="The kernel's files compared, each against the simulated "
              "design that reads it as this kernel does: smaps_rollup, smaps, "
-             "maps, numa_maps."),
+             "maps, numa_maps.  smaps_rollup by default, where "
+             "run-proc-vs-map reads maps as the reference does: it is the "
+             "file this kernel still reads under mmap_lock, the one whose "
+             "stall the simulator must get right."),
     "vma_procfile": click.option(
         "--vma-procfile", type=click.Choice(["maps", "smaps_rollup"]),
         default="maps", show_default=True,

@@ -11,7 +11,9 @@ import click
 
 from procvma import __version__
 from procvma.cli import options
-from procvma.cli.common import CONTEXT, Command, OneLineErrors, command_line
+from procvma.cli.common import (
+    CONTEXT, Command, OneLineErrors, command_line, house_style
+)
 from procvma.run import runner
 from procvma.run.plan import make_plan
 from procvma.run.rounds import design_title, run_points
@@ -33,8 +35,15 @@ class LazyGroup(OneLineErrors, click.Group):
 
     def get_command(self, ctx, cmd_name):
         if cmd_name in self.lazy_subcommands:
-            return self._lazy_load(cmd_name)
+            return house_style(self._lazy_load(cmd_name))
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx, args):
+        # Which subcommand runs, for the error line of one that fails
+        # outside click's parsing.
+        name, cmd, rest = super().resolve_command(ctx, args)
+        self.invoked = name
+        return name, cmd, rest
 
     def format_commands(self, ctx, formatter):
         rows = [(name, self.lazy_subcommands[name][1]
@@ -121,6 +130,7 @@ class RunProcVsMapCommand(Command):
 
 @click.command("run-proc-vs-map", cls=RunProcVsMapCommand, context_settings=CONTEXT)
 @options.apply_options(options.RUN_OPTIONS, options.SAMPLE_OPTIONS)
+@click.version_option(version=__version__, prog_name="run-proc-vs-map")
 def run_proc_vs_map(**p):
     """mmap()/munmap() latency while low-priority tasks read /proc/PID/PROCFILE
     and busy-waiters preempt them: the reference harness's run-proc-vs-map.sh,
@@ -143,3 +153,7 @@ def run_proc_vs_map(**p):
     points = [(design_title(plan.sample, d), dict(plan.sample, lock=d))
               for d in plan.designs]
     return run_points(points, plan, writer, trace=trace)
+
+
+house_style(run_proc_vs_map)
+house_style(main)

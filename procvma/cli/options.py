@@ -56,6 +56,60 @@ class WordList(ListOf):
         self.name = WordList.name
 
 
+class WordsOf(click.ParamType):
+    """A comma list of a vocabulary's words, its every-word ("both") for
+    all of them: a list of vocab.Word, each once, in the order given."""
+
+    def __init__(self, vocabulary):
+        self.vocabulary = vocabulary
+        self.name = "|".join(vocabulary.choices()) + "[,...]"
+
+    def get_metavar(self, param, ctx=None):
+        return self.name
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        try:
+            return self.vocabulary.parse_list(value)
+        except ValueError as e:
+            self.fail(str(e).split(" ", 1)[1], param, ctx)
+
+
+# The mapper's random seed: the C core's uint64_t.
+SEED = click.IntRange(0, 2**64 - 1)
+SEED_METAVAR = "N"
+
+
+class Metric(click.ParamType):
+    """A per-sample figure by its short name (opavg, opmax, p50, p90,
+    p99, p99.9) or its CSV column (opavg_ms ... p999_ms): the column.
+    extra: further CSV columns a command also compares."""
+    name = "metric"
+
+    def __init__(self, extra=()):
+        from procvma.results import schema
+        self.columns = {**schema.METRIC_NAMES,
+                        **{c: c for c in schema.METRICS},
+                        **{c: c for c in extra}}
+        self.shown = [*schema.METRIC_NAMES, *extra]
+
+    def get_metavar(self, param, ctx=None):
+        return "|".join(self.shown)
+
+    def convert(self, value, param, ctx):
+        if value in self.columns.values() and value not in self.columns:
+            return value
+        if value not in self.columns:
+            self.fail(f"{value!r}: one of {', '.join(self.shown)} (or its "
+                      f"CSV column: {self.columns['opavg']}, ...)", param, ctx)
+        return self.columns[value]
+
+
+METRIC_HELP = ("a per-sample figure: opavg, opmax, p50, p90, p99 or p99.9, "
+               "or its CSV column (opavg_ms ... p999_ms)")
+
+
 class Opt:
     """One option, declared once: its flag, its type (which checks a value)
     and its help.  one() is the benchmark's single-valued option, many()
@@ -78,25 +132,35 @@ class Opt:
 
     def one(self):
         more = f" (default {self.default_help})" if self.default_help else ""
-        kind = _choice(self.words) if self.words else self.type
+        kind = (WordsOf(self.words) if self.words and self.words.every
+                else _choice(self.words) if self.words else self.type)
         return click.option(*self.decls, type=kind, metavar=self.metavar,
                             default=None, help=self._help() + more)
 
     def many(self, default=None, choices=None, note="", default_help=None):
         """The list-valued option; choices narrows a word option's set."""
         words = list(choices or (self.words.selectable() if self.words else ()))
-        item = click.Choice(words) if words else self.type
+        default_help = default_help or default
         more = f" (default {default_help})" if default_help else ""
-        metavar = (self.metavar or "|".join(words) or "VALUE") + "[,...]"
-        return click.option(self.decls[0], type=ListOf(item), default=default,
+        if self.words and self.words.every and not choices:
+            kind = WordsOf(self.words)
+            metavar = kind.name
+        else:
+            kind = ListOf(click.Choice(words) if words else self.type)
+            metavar = (self.metavar or "|".join(words) or "VALUE") + "[,...]"
+        return click.option(self.decls[0], type=kind, default=default,
                             metavar=metavar,
-                            show_default=default is not None and not default_help,
                             help=f"{self._help(words)} A comma-separated list."
                                  f"{note}{more}")
 
 
 def _choice(vocabulary):
     return click.Choice(vocabulary.choices())
+
+
+def _words(vocabulary):
+    """One word of vocabulary (not its every-word)."""
+    return click.Choice(vocabulary.selectable())
 
 
 class SampleCount(click.ParamType):
@@ -118,25 +182,64 @@ class SampleCount(click.ParamType):
 
 
 class Percent(click.ParamType):
-    """A percentage: '10%' or '10' -> 0.10, above 0 and below 100%."""
+    """A percentage, the one way every option takes one: '10%' or '10'
+    -> 0.10.  A bare number below 1 ('0.25') is refused: it reads as a
+    fraction (25%) as readily as a percentage (0.25%); '0.25%' says which.
+    below_100: the value must stay below 100%."""
     name = "P%"
+
+    def __init__(self, below_100=True):
+        self.below_100 = below_100
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
             return value
-        text = str(value).strip().rstrip("%").strip()
+        text = str(value).strip()
+        number = text[:-1].strip() if text.endswith("%") else text
         try:
-            v = float(text) / 100
+            v = float(number)
         except ValueError:
             self.fail(f"{value!r} is not a percentage (e.g. 10%)", param, ctx)
-        if not 0 < v < 1:
-            self.fail(f"{value!r}: give a percentage above 0 and below 100",
+        if v != v or v in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a percentage (e.g. 10%)", param, ctx)
+        if number is text and 0 < v < 1:
+            self.fail(f"{value!r} is ambiguous: write {v * 100:g}% for a "
+                      f"fraction of {v:g}, or {v:g}% if you mean that",
                       param, ctx)
-        return v
+        if not v > 0 or (self.below_100 and v >= 100):
+            self.fail(f"{value!r}: give a percentage above 0"
+                      + (" and below 100" if self.below_100 else ""),
+                      param, ctx)
+        return v / 100
 
 
 def _opt(*decls, **kw):
     return click.option(*decls, default=kw.pop("default", None), **kw)
+
+
+def _resolved_layout():
+    """The CPU layout the defaults resolve to on this machine, and how
+    many CPUs it has: what --help says the CPU options default to."""
+    from procvma.run.plan import plan_layout, usable_cpus
+    try:
+        usable = usable_cpus()
+        return plan_layout(usable=usable)[0], len(usable)
+    except Exception:       # --help must come up whatever the machine
+        return None, None
+
+
+_LAYOUT, _NCPUS = _resolved_layout()
+
+
+def cpu_default(name):
+    """'(default) N' as the defaults resolve here: the reference's value,
+    or, where this machine has too few CPUs for it, what it shrinks to."""
+    ref = DEFAULTS[name]
+    here = getattr(_LAYOUT, name, ref)
+    if here == ref:
+        return str(ref)
+    return (f"{here} on this machine's {_NCPUS} CPU{'s' * (_NCPUS != 1)}; "
+            f"{ref} where there are enough")
 
 
 # proc-vs-map.sh's options, in its --help order (and --holes, --lock,
@@ -146,18 +249,19 @@ SAMPLE_OPTS = {
                         help="Busy-waiters spin this long, then sleep 1 ms; 0: spin "
                              "forever.", default_help="0"),
     "cpubusytasks": Opt("--cpubusytasks", type=click.IntRange(min=0), metavar="CPU",
-                        help="First busy CPU.", default_help="2"),
+                        help="First busy CPU.",
+                        default_help=cpu_default("cpubusytasks")),
     "cpumapper": Opt("--cpumapper", type=click.IntRange(min=0), metavar="CPU",
-                     help="The mapper's CPU.", default_help="0"),
+                     help="The mapper's CPU.", default_help=cpu_default("cpumapper")),
     "cpuscript": Opt("--cpuscript", type=click.IntRange(min=0), metavar="CPU",
-                     help="The driver's CPU.", default_help="1"),
+                     help="The driver's CPU.", default_help=cpu_default("cpuscript")),
     "duration": Opt("--duration", type=click.FloatRange(min=0, min_open=True,
                                                         max=86400),
                     metavar="SECONDS", help="Length of one sample.",
                     default_help="10"),
     "nbusycpus": Opt("--nbusycpus", type=click.IntRange(min=0), metavar="N",
                      help="Number of busy CPUs, the table's #Busy.",
-                     default_help="2, fewer on a smaller machine"),
+                     default_help=cpu_default("nbusycpus")),
     "nbusytasks": Opt("--nbusytasks", type=click.IntRange(min=0), metavar="N",
                       help="Scanners and as many busy-waiters per busy CPU.",
                       default_help="1"),
@@ -170,9 +274,11 @@ SAMPLE_OPTS = {
                       "region, K+1 VMAs: a fragmented address space.",
                  default_help="0"),
     "lock": Opt("--lock", words=vocab.LOCK,
-                help=lambda words: "Simulated /proc locking design: " + ", ".join(
-                    f"{w} ({vocab.LOCK[w].help.split(':')[0]})" for w in words) + ".",
-                default_help=f"{vocab.LOCK.default}: {', '.join(vocab.LOCK)}"),
+                help=lambda words: "Simulated /proc locking designs, a comma "
+                "list measured in one interleaved run, a table each: " + ", ".join(
+                    f"{w} ({vocab.LOCK[w].help.split(':')[0]})" for w in words)
+                + f"; {vocab.LOCK.every}: all of them.",
+                default_help=f"{vocab.LOCK.default}: {','.join(vocab.LOCK)}"),
     "scanner": Opt("--scanner", words=vocab.SCANNER,
                    help=lambda words: "How a scanner reads, on either backend: "
                    + "; ".join(f"{w}{f' (--procfile {w.procfile})' if w.procfile else ''}"
@@ -211,6 +317,10 @@ RUN_OPTIONS = {
                       help="--nsamples auto: stop when the interval is "
                            "narrower than the estimate +-P. (default "
                            f"{DEFAULTS['precision']:.0%})"),
+    "baseline": _opt("--baseline", type=_words(vocab.LOCK),
+                     help="The design every other --lock design is compared "
+                          "against (--nsamples auto). (default "
+                          f"{vocab.LOCK.baseline}, else the first design named)"),
     "rawdata": click.option("--rawdata", is_flag=True,
                             help="Print per-sample data instead of the summary."),
     "lock": SAMPLE_OPTS["lock"].one(),
@@ -231,18 +341,20 @@ RUN_OPTIONS = {
              "still names the file in titles and the CSV."),
     "holes": SAMPLE_OPTS["holes"].one(),
     "csv": _opt("--csv", "csv_path", metavar="PATH",
-                help="Write one row per sample to PATH."),
+                help="Append one row per sample to PATH (created with a "
+                     "header if absent; a file of other columns is refused). "
+                     "To start afresh, remove PATH or name a new one."),
     "quiet": click.option("--quiet", "-q", is_flag=True,
                           help="No progress lines on stderr (a line per "
                                "sample on a terminal, per table elsewhere)."),
-    "seed": _opt("--seed", type=click.IntRange(0, 2**64 - 1), metavar="N",
+    "seed": _opt("--seed", type=SEED, metavar=SEED_METAVAR,
                  help="Seed of the mapper's random op stream (sample k uses "
                       "N+k-1). (default random)"),
     "preempt": _opt("--preempt", type=_choice(vocab.PREEMPT),
                     help="Simulator: the preemption model its kernel is booted "
                          "with; under none and voluntary a reader in read() is "
                          "switched out only at the kernel's preemption points. "
-                         "(default: this machine's, as dmesg or the kernel's "
+                         "(default this machine's, as dmesg or the kernel's "
                          "configuration says)"),
     "trace": click.option("--trace", is_flag=True,
                           help="Kernel backend, as root: record the mmap_lock "
@@ -268,17 +380,17 @@ RUN_OPTIONS = {
 COST_OPTIONS = {
     "op_cost_ns": _opt("--op-cost-ns", type=click.FloatRange(min=0), metavar="NS",
                        help="Simulator: extra kernel work per mmap()/munmap(). "
-                            "(default: calibrated)"),
+                            "(default calibrated)"),
     "walk_cost_ns": _opt("--walk-cost-ns", type=click.FloatRange(min=0), metavar="NS",
                          help="Simulator: extra work per page of a smaps or "
-                              "numa_maps page walk. (default: calibrated)"),
+                              "numa_maps page walk. (default calibrated)"),
     "text_cost_ns": _opt("--text-cost-ns", type=click.FloatRange(min=0), metavar="NS",
                          help="Simulator: extra work per byte of text a /proc "
-                              "file's show writes, under its lock. (default: "
+                              "file's show writes, under its lock. (default "
                               "calibrated)"),
     "pass_cost_ns": _opt("--pass-cost-ns", type=click.FloatRange(min=0), metavar="NS",
                          help="Simulator: a scanner's work per pass outside any "
-                              "lock. (default: calibrated for --scanner)"),
+                              "lock. (default calibrated for --scanner)"),
 }
 RUN_OPTIONS.update(COST_OPTIONS)
 

@@ -5,9 +5,11 @@ import sys
 
 import click
 
+from procvma import vocab
+from procvma.cli import options
 from procvma.run.plan import check_region_fits
 from procvma.sim.show import Address, query_line
-from procvma.sim.simmm import LOCKS, PAGE_SIZE, PROCFILES, with_spread_holes
+from procvma.sim.simmm import PAGE_SIZE, PROCFILES, with_spread_holes
 
 
 @click.command("show")
@@ -18,10 +20,15 @@ from procvma.sim.simmm import LOCKS, PAGE_SIZE, PROCFILES, with_spread_holes
 @click.option("--holes", type=click.IntRange(0), default=0, show_default=True,
               help="Single-page holes to munmap() first, spread evenly as "
                    "run-proc-vs-map --holes spreads them: K+1 VMAs.")
-@click.option("--seed", type=int, default=1, show_default=True,
+@click.option("--seed", type=options.SEED, metavar=options.SEED_METAVAR,
+              default=1, show_default=True,
               help="Seed for where in its stretch of the region each hole goes.")
-@click.option("--lock", type=click.Choice(sorted(LOCKS)), default="vma", show_default=True,
-              help="Reader locking design: mmap_lock for the whole read, or per-VMA locks.")
+@click.option("--lock", type=click.Choice(vocab.LOCK.selectable()),
+              default=vocab.LOCK.baseline, show_default=True,
+              help="The reader's locking design (one: the text is the same "
+                   "under each): " + "; ".join(
+                       f"{w}, {w.help.split(', ', 1)[-1]}"
+                       for w in vocab.LOCK.selectable()) + ".")
 @click.option("--query", "queries", type=Address(), multiple=True,
               help="maps only: instead of the text, ask PROCMAP_QUERY for the "
                    "VMA covering ADDR and print it as a maps line, or ENOENT. "

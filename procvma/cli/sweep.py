@@ -2,6 +2,7 @@
 """procvma sweep: the benchmark over a grid of options, one table per point."""
 
 import itertools
+from dataclasses import replace
 
 import click
 
@@ -9,7 +10,7 @@ from procvma import vocab
 from procvma.cli import options
 from procvma.cli.common import CONTEXT, command_line
 from procvma.run import runner
-from procvma.run.plan import check_backend_options, make_plan
+from procvma.run.plan import check_backend_options, design_baseline, make_plan
 from procvma.run.rounds import design_title, run_points
 from procvma.run.sweep import AXES, point_label
 
@@ -21,8 +22,11 @@ LIST_OPTIONS = {
     "gb": _OPTS["gb"].many(),
     "mb": _OPTS["mb"].many(default_help=_OPTS["mb"].default_help),
     "holes": _OPTS["holes"].many("0"),
-    "procfile": _OPTS["procfile"].many("smaps_rollup"),
-    "lock": _OPTS["lock"].many(choices=vocab.LOCK, default_help=",".join(vocab.LOCK)),
+    "procfile": _OPTS["procfile"].many(
+        "smaps_rollup", note=" smaps_rollup by default, where run-proc-vs-map "
+        "reads maps as the reference does: a sweep asks how the stall grows, "
+        "and smaps_rollup's walk of every page is where it grows most."),
+    "lock": _OPTS["lock"].many(default_help=",".join(vocab.LOCK)),
 }
 
 
@@ -48,6 +52,9 @@ def sweep_cmd(**p):
     if p["gb"] and p["mb"]:
         raise click.UsageError("give region sizes with --gb or with --mb, not both")
     locks = p["lock"] or (list(vocab.LOCK) if backend == vocab.BACKEND.sim else [None])
+    # Each point runs one design; --baseline pairs them across points.
+    baseline = design_baseline(locks, p.pop("baseline")) \
+        if backend == vocab.BACKEND.sim else None
     grid = {
         "procfile": p["procfile"],
         "gb": p["gb"] or [None],
@@ -66,7 +73,7 @@ def sweep_cmd(**p):
         q = dict(p, **point, seed=p["seed"] if seed is None else seed)
         # make_plan takes --gb/--mb as run-proc-vs-map gives them: tuples.
         q.update({k: () if point[k] is None else (point[k],) for k in ("gb", "mb")})
-        plan = make_plan(q)
+        plan = replace(make_plan(q), baseline=baseline)
         seed = plan.seed
         notes += [x for x in plan.notes if x not in notes]
         design = plan.designs[0]

@@ -7,6 +7,7 @@ import sys
 import click
 
 from procvma import vocab
+from procvma.cli import options
 from procvma.cli.common import CONTEXT, EXIT_INTERRUPTED
 from procvma.sim.simmm import INJECT, PROCFILES
 from procvma.sim.torture import make_config, run, summary, violation_lines
@@ -15,8 +16,9 @@ from procvma.sim.torture import make_config, run, summary, violation_lines
 @click.command("torture", context_settings=CONTEXT)
 @click.option("--duration", type=click.FloatRange(min=0.1, max=86400), default=10.0,
               show_default=True, help="Seconds to run.")
-@click.option("--lock", type=click.Choice(vocab.LOCK.choices()), default=vocab.LOCK.every,
-              show_default=True, help="Reader locking design(s) to walk in.")
+@click.option("--lock", type=options.WordsOf(vocab.LOCK), default=vocab.LOCK.every,
+              show_default=True, help="Reader locking designs to walk in, a "
+                                      "comma list.")
 @click.option("--procfile", type=click.Choice([*vocab.PROCFILE, "all"]),
               default="all", show_default=True, help="Simulated /proc file(s) to walk.")
 @click.option("--writers", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -28,7 +30,8 @@ from procvma.sim.torture import make_config, run, summary, violation_lines
                    "violations.  May be given more than once.")
 @click.option("--pages", type=click.IntRange(16, 1 << 16), default=2048,
               show_default=True, help="Size of the simulated region in pages.")
-@click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=1, show_default=True,
+@click.option("--seed", type=options.SEED, metavar=options.SEED_METAVAR, default=1,
+              show_default=True,
               help="Seed of the writers' op streams.")
 @click.option("--max-violations", type=click.IntRange(0, None), default=100,
               show_default=True, help="Stop once this many violations are found "
@@ -44,7 +47,7 @@ def torture_cmd(duration, lock, procfile, writers, readers, inject, pages, seed,
     back in the pool.
 
     Prints a summary ending in "violations: N" and exits 1 if N > 0."""
-    locks = vocab.LOCK.expand(lock)
+    locks, lock = lock, ",".join(lock)
     procfiles = list(PROCFILES) if procfile == "all" else [procfile]
     cfg = make_config(duration, locks, procfiles, writers, readers, inject, pages,
                       seed, max_violations)

@@ -2,17 +2,19 @@
 """--nsamples auto: after each round (one sample of every configuration
 of the run), do the samples so far decide?  Then the run stops.
 
-A run's configurations fall into groups: the two designs of one
+A run's configurations fall into groups: the designs of one
 configuration of everything else (--lock both, a sweep point measured
-under both) are a pair, compared through the ratio mmap/vma of their
-medians; a configuration measured alone (--lock mmap, --lock vma, the
-kernel backend) is a single, whose median is what is estimated.  A pair
+under several) pair each design with the baseline (--baseline), compared
+through the ratio baseline/design of their medians; a configuration
+measured alone (one --lock design, the kernel backend) is a single,
+whose median is what is estimated.  A pair
 decides when the 95% confidence sequence of its ratio (sequential.py)
 lies wholly on one side of 1 and is narrower than the estimate
 +-precision, or lies within 1 +-precision (no change larger than that);
 a single when its median's sequence is narrower than the median
 +-precision.  The run stops when every
-group has decided, or after --max-samples rounds.
+group (every design-against-baseline pair) has decided, or after
+--max-samples rounds.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from typing import List, Sequence
 from procvma.results import sequential
 
 METRIC = "opavg_ms"
-DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA"}
 
 
-def groups_of(points: Sequence) -> List[tuple]:
-    """The run's points (rounds.Point) as pairs (mmap point, vma point)
-    of the same configuration otherwise, and singles."""
+def groups_of(points: Sequence, baseline=None) -> List[tuple]:
+    """The run's points (rounds.Point) as pairs (baseline point, other
+    design's point) of the same configuration otherwise, one per other
+    design, and singles: a configuration measured in one design, or in
+    several without the baseline."""
     by_rest = {}
     for point in points:
         rest = tuple(sorted((k, repr(v)) for k, v in point.params.items()
@@ -38,8 +41,9 @@ def groups_of(points: Sequence) -> List[tuple]:
     out = []
     for members in by_rest.values():
         locks = {p.params.get("lock"): p for p in members}
-        if len(members) == 2 and set(locks) == {"mmap", "vma"}:
-            out.append((locks["mmap"], locks["vma"]))
+        base = locks.get(baseline)
+        if base is not None and len(locks) == len(members) > 1:
+            out.extend((base, p) for p in members if p is not base)
         else:
             out.extend((p,) for p in members)
     return out
@@ -58,8 +62,8 @@ class AutoStop:
     True once every group has decided."""
 
     def __init__(self, points, precision=sequential.PRECISION,
-                 max_rounds=None):
-        self.groups = groups_of(points)
+                 max_rounds=None, baseline=None):
+        self.groups = groups_of(points, baseline)
         self.precision = precision
         self.max_rounds = max_rounds
         self.start = time.monotonic()
@@ -72,7 +76,8 @@ class AutoStop:
             a, b = group
             c = sequential.compare_paired(_values(a), _values(b),
                                           self.precision)
-            return c.stops, self._pair_text(c)
+            return c.stops, self._pair_text(c, a.params.get("lock"),
+                                            b.params.get("lock"))
         m, lo, hi, ok = sequential.median_precise(_values(group[0]),
                                                   self.precision)
         ms = "-" if math.isnan(m) else f"{m:.3f}"
@@ -82,19 +87,19 @@ class AutoStop:
                     f"{interval}, {'narrower' if ok else 'wider'} than "
                     f"{_pct(self.precision)})")
 
-    def _pair_text(self, c):
+    def _pair_text(self, c, base, other):
         if math.isnan(c.estimate):
-            return "mmap/vma: no rounds with both designs"
+            return f"{base}/{other}: no rounds with both designs"
         if c.low > 1:
-            verdict = "per-VMA (--lock vma) faster"
+            verdict = f"--lock {other} faster"
         elif c.high < 1:
-            verdict = "mmap_lock (--lock mmap) faster"
+            verdict = f"--lock {base} faster"
         elif c.verdict == sequential.EQUIVALENT:
             verdict = f"no change beyond {_pct(self.precision)}"
         else:
             verdict = "no clear change"
         near = sequential.within(c.estimate, c.low, c.high, self.precision)
-        return (f"{verdict}: mmap/vma median opavg ratio {c.estimate:#.3g}x, "
+        return (f"{verdict}: {base}/{other} median opavg ratio {c.estimate:#.3g}x, "
                 f"95% confidence sequence "
                 f"{sequential.fmt_interval(c.low, c.high)} "
                 f"({'narrower' if near else 'wider'} than "

@@ -341,6 +341,7 @@ class Plan:
     """Everything a run needs, validated: one frozen configuration."""
     backend: vocab.Word
     designs: List[vocab.Word]       # LOCK words (sim) or BACKEND.kernel
+    baseline: vocab.Word            # the design the others are compared to
     sample: Sample                  # parameters common to every sample
     nsamples: int                   # with auto: the most rounds
     rawdata: bool
@@ -449,12 +450,28 @@ def host_preempt():
     return hostinfo.preempt_model()[0]
 
 
+def design_baseline(designs, given=None):
+    """The design the others of a run are compared against: --baseline's
+    (which must be among them), else the vocabulary's where it is among
+    them, else the first named."""
+    if given is not None:
+        if given not in designs:
+            raise click.UsageError(
+                f"--baseline {given}: not among the designs measured "
+                f"({','.join(designs)}): add it to --lock")
+        return vocab.LOCK[given]
+    return (vocab.LOCK.baseline if vocab.LOCK.baseline in designs
+            else designs[0])
+
+
 def make_plan(p, usable=None):
     """Validate the parsed options p (a dict of click params) into a Plan.
     Raises click.UsageError naming the first problem; opens nothing."""
     try:
         backend = vocab.BACKEND.check(p.get("backend") or vocab.BACKEND.default)
-        lock = vocab.LOCK.check(p["lock"]) if p.get("lock") else None
+        lock = p.get("lock") or None
+        if isinstance(lock, str):
+            lock = vocab.LOCK.parse_list(lock)
         scanner = vocab.SCANNER.check(p.get("scanner") or vocab.SCANNER.default)
     except ValueError as e:
         raise click.UsageError(str(e))
@@ -469,9 +486,10 @@ def make_plan(p, usable=None):
     layout, note = plan_layout(p.get("cpumapper"), p.get("cpuscript"),
                                p.get("cpubusytasks"), p.get("nbusycpus"), usable)
     if backend == vocab.BACKEND.sim:
-        designs = vocab.LOCK.expand(lock or vocab.LOCK.default)
+        designs = lock or vocab.LOCK.parse_list(vocab.LOCK.default)
     else:
         designs = [vocab.BACKEND.kernel]
+    baseline = design_baseline(designs, p.get("baseline"))
     seed = p.get("seed")
     command = p.get("scanner_command")
     command_notes = check_scanner_command(command, p.get("scanner"), backend)
@@ -504,7 +522,8 @@ def make_plan(p, usable=None):
     auto, nsamples = sample_count(p)
     notes = ((note,) if note else ()) + tuple(layout_warnings(layout)) + \
         tuple(command_notes)
-    return Plan(backend=backend, designs=designs, sample=sample, notes=notes,
+    return Plan(backend=backend, designs=designs, baseline=baseline,
+                sample=sample, notes=notes,
                 nsamples=nsamples, auto=auto,
                 precision=p.get("precision") or DEFAULTS["precision"],
                 rawdata=bool(p.get("rawdata")),
