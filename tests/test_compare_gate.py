@@ -8,6 +8,7 @@ design, like the seed's numbers, and a "regressed" copy whose vma rows are
 """
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -16,6 +17,7 @@ from conftest import invoke as run
 from procvma.cli.common import EXIT_INCONCLUSIVE
 from procvma.cli.compare import compare_cmd
 from procvma.cli.gate import gate_cmd
+from procvma.cli.main import main
 from procvma.results import schema, stats
 from procvma.results.compare import WIDTH, compare_frames
 from procvma.results.gate import parse_requirement
@@ -281,18 +283,42 @@ def test_require_fails_when_the_advantage_is_lost(slow_vma):
     assert result.exit_code == 0, result.output
 
 
-def test_require_fails_when_the_interval_reaches_past_the_bound(tmp_path):
-    """A median ratio of 10.6 whose interval reaches below 10 fails
-    'mmap/vma>=10'."""
+def ratio_file(tmp_path, ratio, name="c.csv"):
+    """A file whose mmap/vma opavg ratio is about ratio, its bootstrap
+    interval a few percent wide (vma's samples spread +-9%)."""
     rows = sample_rows(procfiles=("smaps_rollup",))
     for i, row in enumerate(r for r in rows if r["lock"] == "vma"):
-        row["opavg_ms"] = 0.174 / 10.6 * (1 + 0.03 * (i - 3))
-    cur = write_csv(tmp_path / "c.csv", rows)
+        row["opavg_ms"] = 0.174 / ratio * (1 + 0.03 * (i - 3))
+    return write_csv(tmp_path / name, rows)
+
+
+@pytest.mark.parametrize("ratio, status, verdict", [
+    (10.6, EXIT_INCONCLUSIVE, "INCONCLUSIVE"),   # 9.80..11.5 spans 10
+    (8.0, 1, "FAIL"),                           # wholly below 10
+    (13.0, 0, "PASS"),                          # wholly above 10
+])
+def test_require_decides_only_what_its_interval_decides(tmp_path, ratio,
+                                                        status, verdict):
+    cur = ratio_file(tmp_path, ratio)
     result = run(gate_cmd, "--current", cur, "--require", "mmap/vma>=10")
-    assert result.exit_code == 1, result.output
-    assert "10.6x" in result.output
-    result = run(gate_cmd, "--current", cur, "--require", "mmap/vma>=9")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == status, result.output
+    assert f"gate: {verdict}" in result.output
+    lo, hi = (float(v) for v in re.search(
+        r"([0-9.]+)\.\.([0-9.]+)\s+(ok|FAIL|inconclusive)",
+        result.output).groups()[:2])
+    assert (lo >= 10) == (verdict == "PASS")
+    assert (hi < 10) == (verdict == "FAIL")
+
+
+def test_inconclusive_advice_agrees_with_each_check(tmp_path):
+    """One number of samples to decide, the same in the check's line and
+    in the advice, and above what the file already has."""
+    result = run(gate_cmd, "--current", ratio_file(tmp_path, 10.6),
+                 "--require", "mmap/vma>=10")
+    text = flat(result.output)
+    said = set(re.findall(r"about (\d+) samples a side would decide", text))
+    assert len(said) == 1 and int(said.pop()) > 7, text
+    assert "at least" not in text
 
 
 def test_require_without_both_designs_fails(tmp_path):
@@ -330,10 +356,22 @@ def test_gate_usage_errors(base):
     result = run(gate_cmd, "--current", base)
     assert result.exit_code == 2
     assert "nothing to check" in one_line_error(result)
-    result = run(gate_cmd, "--reference", base, "--current", base,
-                 "--max-regression", "a lot")
-    assert result.exit_code == 2
-    assert "--max-regression" in one_line_error(result)
+    for bad, why in (("a lot", "not a percentage"), ("0.25", "ambiguous"),
+                     ("-5%", "above 0")):
+        result = run(main, "gate", "--reference", base, "--current", base,
+                     "--max-regression", bad)
+        assert result.exit_code == 2
+        line = one_line_error(result)
+        assert line.startswith("procvma gate: error: ") and why in line, line
+
+
+@pytest.mark.parametrize("given, allowed", [
+    ("25%", "+25.0%"), ("25", "+25.0%"), ("0.5%", "+0.5%"), ("150%", "+150.0%")])
+def test_max_regression_is_a_percentage_one_way(base, slow_vma, given, allowed):
+    result = run(gate_cmd, "--reference", base, "--current", slow_vma,
+                 "--max-regression", given)
+    assert result.exit_code == 1, result.output
+    assert f"slower by more than {allowed}" in flat(result.output)
 
 
 # malformed input ----------------------------------------------------------------
@@ -501,3 +539,25 @@ def test_older_files_read_with_their_implied_configuration(tmp_path):
                     + with_config(sample_rows(nsamples=1), pass_cost_ns=0.0))
     df = read_results([sim])
     assert list(df["scanner"]) == ["cat"] * 4 + ["read"] * 4
+
+
+@pytest.mark.parametrize("ratio", [8.0, 10.6, 13.0])
+def test_gate_json_says_what_the_text_says(tmp_path, ratio):
+    import json
+
+    cur = ratio_file(tmp_path, ratio)
+    args = ["--current", cur, "--require", "mmap/vma>=10"]
+    text = run(gate_cmd, *args)
+    result = run(gate_cmd, *args, "--json")
+    assert result.exit_code == text.exit_code
+    doc = json.loads(result.output)         # one document, nothing else
+    assert f"gate: {doc['verdict']}" in text.output
+    assert doc["exit_status"] == text.exit_code
+    (check,) = doc["checks"]
+    assert check["requirement"] == "mmap/vma>=10"
+    row = [ln for ln in text.output.splitlines() if ln.startswith("opavg ")]
+    shown = re.search(r"(\S+)x\s+([0-9.]+)\.\.([0-9.]+)\s+(\w+)$",
+                      row[0]).groups()
+    assert f"{check['ratio']:#.3g}" == shown[0]
+    assert f"{check['low']:#.3g}".rstrip(".") == shown[1]
+    assert check["status"] == shown[3]

@@ -186,8 +186,9 @@ def test_compare_and_gate_on_auto_runs_use_the_sequence(tmp_path):
     result = invoke(gate_cmd, "--reference", a, "--current", b)
     assert result.exit_code == EXIT_INCONCLUSIVE, result.output
     said = " ".join(result.output.split())
-    assert "more samples would decide" in said
-    assert "measure again with more samples (at least 11 a side)" in said
+    # The fewest with which each side's sequence has both ends.
+    assert "samples a side would decide" in said
+    assert "measure again: about 11 samples a side would decide" in said
     # Clearly apart and enough samples: the sequence decides, and fails it.
     a, b = auto_files(tmp_path, 3.0, nsamples=30)
     result = invoke(gate_cmd, "--reference", a, "--current", b)

@@ -181,6 +181,10 @@ class SampleCount(click.ParamType):
 
 
 
+PERCENT_HELP = ("'25%' or '25'; a bare number below 1 is refused as "
+                "ambiguous: '0.5%' for half a percent")
+
+
 class Percent(click.ParamType):
     """A percentage, the one way every option takes one: '10%' or '10'
     -> 0.10.  A bare number below 1 ('0.25') is refused: it reads as a
