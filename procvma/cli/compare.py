@@ -3,10 +3,11 @@
 
 import click
 
+from procvma.cli import options
 from procvma.results import machines, schema
 from procvma.results.compare import (
     AUTO_LEGEND, BY_ORDER, LEGEND, BadInput, Side, by_values, compare_by,
-    compare_frames, describe, include_hangs_option, metric_option, no_common_config,
+    compare_frames, describe, include_hangs_option, no_common_config,
     only_in, render, wrap
 )
 
@@ -17,7 +18,10 @@ from procvma.results.compare import (
 @click.option("--by", type=click.Choice(sorted(BY_ORDER)),
               help="Compare within one file: each value of this column "
                    "against the first (lock: mmap against vma).")
-@metric_option(default=("opavg", "opmax"))
+@click.option("--metric", "metrics", multiple=True, default=("opavg", "opmax"),
+              show_default=True, type=options.Metric(),
+              help=f"Figures whose medians are compared, {options.METRIC_HELP}; "
+                   "repeatable.")
 @include_hangs_option
 def compare_cmd(files, by, metrics, include_hangs):
     """Compare two results files, configuration by configuration, or the
@@ -36,6 +40,8 @@ def compare_cmd(files, by, metrics, include_hangs):
     (under 4 a side) to tell.
     """
     from procvma.results.csvio import read_results
+
+    metrics = tuple(dict.fromkeys(metrics))
 
     # (heading, rows): one block per machine, or per pair of machines;
     # rows of two machines are never pooled into one side.

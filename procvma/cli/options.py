@@ -98,8 +98,6 @@ class Metric(click.ParamType):
         return "|".join(self.shown)
 
     def convert(self, value, param, ctx):
-        if value in self.columns.values() and value not in self.columns:
-            return value
         if value not in self.columns:
             self.fail(f"{value!r}: one of {', '.join(self.shown)} (or its "
                       f"CSV column: {self.columns['opavg']}, ...)", param, ctx)

@@ -51,27 +51,6 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
-def metric_option(default, multiple=True):
-    """--metric, taking the short names (opavg, p99.9) or the CSV's."""
-
-    def convert(ctx, param, values):
-        out = []
-        for v in (values if multiple else [values]):
-            col = schema.METRIC_NAMES.get(v, v)
-            if col not in schema.METRICS:
-                raise BadInput(f"--metric {v}: one of "
-                               + ", ".join(schema.METRIC_NAMES))
-            out.append(col)
-        return tuple(dict.fromkeys(out)) if multiple else out[0]
-
-    return click.option(
-        "--metric", "metrics" if multiple else "metric", multiple=multiple,
-        default=default, callback=convert, show_default=True,
-        metavar="|".join(schema.METRIC_NAMES),
-        help="Per-sample figure whose medians are compared"
-             + ("; repeatable." if multiple else "."))
-
-
 def include_hangs_option(f):
     return click.option(
         "--include-hangs", is_flag=True,
