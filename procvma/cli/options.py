@@ -323,6 +323,13 @@ RUN_OPTIONS = {
                      help="The design every other --lock design is compared "
                           "against (--nsamples auto). (default "
                           f"{vocab.LOCK.baseline}, else the first design named)"),
+    "requirements": _opt(
+        "--require", "requirements", multiple=True,
+        metavar="'DESIGN/DESIGN>=N'",
+        help="--nsamples auto: instead of --precision, stop once the ratio "
+             "of two designs' median opavg is decided against the bound, "
+             "e.g. 'mmap/vma>=10': its 95% confidence sequence wholly on one "
+             "side, as procvma gate --require then judges it; repeatable."),
     "rawdata": click.option("--rawdata", is_flag=True,
                             help="Print per-sample data instead of the summary."),
     "lock": SAMPLE_OPTS["lock"].one(),

@@ -10,7 +10,9 @@ from procvma import vocab
 from procvma.cli import options
 from procvma.cli.common import CONTEXT, command_line
 from procvma.run import runner
-from procvma.run.plan import check_backend_options, design_baseline, make_plan
+from procvma.run.plan import (
+    AUTO, check_backend_options, design_baseline, make_plan, stop_requirements
+)
 from procvma.run.rounds import design_title, run_points
 from procvma.run.sweep import AXES, point_label
 
@@ -55,6 +57,10 @@ def sweep_cmd(**p):
     # Each point runs one design; --baseline pairs them across points.
     baseline = design_baseline(locks, p.pop("baseline")) \
         if backend == vocab.BACKEND.sim else None
+    texts = p.pop("requirements")
+    if texts and p.get("nsamples") != AUTO:
+        raise click.UsageError("--require is for --nsamples auto")
+    requirements = stop_requirements(texts, locks)
     grid = {
         "procfile": p["procfile"],
         "gb": p["gb"] or [None],
@@ -73,7 +79,8 @@ def sweep_cmd(**p):
         q = dict(p, **point, seed=p["seed"] if seed is None else seed)
         # make_plan takes --gb/--mb as run-proc-vs-map gives them: tuples.
         q.update({k: () if point[k] is None else (point[k],) for k in ("gb", "mb")})
-        plan = replace(make_plan(q), baseline=baseline)
+        plan = replace(make_plan(q), baseline=baseline,
+                       requirements=requirements)
         seed = plan.seed
         notes += [x for x in plan.notes if x not in notes]
         design = plan.designs[0]

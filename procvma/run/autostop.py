@@ -15,6 +15,13 @@ a single when its median's sequence is narrower than the median
 +-precision.  The run stops when every
 group (every design-against-baseline pair) has decided, or after
 --max-samples rounds.
+
+With --require ('mmap/vma>=10'), the groups are the requirements instead,
+one per configuration measured in both its designs, and one decides when
+the confidence sequence of its ratio lies wholly on one side of the
+bound: the rule by which procvma gate --require then judges the run,
+so that the run stops as soon as the gate can decide, however long the
+noise makes that take (up to --max-samples).
 """
 
 from __future__ import annotations
@@ -28,18 +35,35 @@ from procvma.results import sequential
 METRIC = "opavg_ms"
 
 
-def groups_of(points: Sequence, baseline=None) -> List[tuple]:
-    """The run's points (rounds.Point) as pairs (baseline point, other
-    design's point) of the same configuration otherwise, one per other
-    design, and singles: a configuration measured in one design, or in
-    several without the baseline."""
+def requirement_groups(points: Sequence, requirements) -> List[tuple]:
+    """(numerator's point, denominator's point, requirement) for each
+    requirement and each configuration measured in both its designs."""
+    out = []
+    for members in _by_rest(points):
+        locks = {p.params.get("lock"): p for p in members}
+        out += [(locks[r.num], locks[r.den], r) for r in requirements
+                if r.num in locks and r.den in locks]
+    return out
+
+
+def _by_rest(points):
+    """The points in groups of one configuration of everything but the
+    design."""
     by_rest = {}
     for point in points:
         rest = tuple(sorted((k, repr(v)) for k, v in point.params.items()
                             if k not in ("lock", "seed")))
         by_rest.setdefault(rest, []).append(point)
+    return list(by_rest.values())
+
+
+def groups_of(points: Sequence, baseline=None) -> List[tuple]:
+    """The run's points (rounds.Point) as pairs (baseline point, other
+    design's point) of the same configuration otherwise, one per other
+    design, and singles: a configuration measured in one design, or in
+    several without the baseline."""
     out = []
-    for members in by_rest.values():
+    for members in _by_rest(points):
         locks = {p.params.get("lock"): p for p in members}
         base = locks.get(baseline)
         if base is not None and len(locks) == len(members) > 1:
@@ -47,6 +71,16 @@ def groups_of(points: Sequence, baseline=None) -> List[tuple]:
         else:
             out.extend((p,) for p in members)
     return out
+
+
+def judge_requirement(num: Sequence[float], den: Sequence[float], req):
+    """(status, estimate, low, high): a requirement on the ratio num/den
+    of two designs measured in rounds, judged by its confidence sequence
+    as procvma gate judges it: gate.OK, gate.FAIL or gate.INCONCLUSIVE."""
+    from procvma.results.gate import classify
+
+    est, lo, hi = sequential.ratio_cs_paired(num, den)
+    return classify((lo, hi), req.holds), est, lo, hi
 
 
 def _values(point):
@@ -62,8 +96,9 @@ class AutoStop:
     True once every group has decided."""
 
     def __init__(self, points, precision=sequential.PRECISION,
-                 max_rounds=None, baseline=None):
-        self.groups = groups_of(points, baseline)
+                 max_rounds=None, baseline=None, requirements=()):
+        self.groups = (requirement_groups(points, requirements)
+                       if requirements else groups_of(points, baseline))
         self.precision = precision
         self.max_rounds = max_rounds
         self.start = time.monotonic()
@@ -72,6 +107,8 @@ class AutoStop:
 
     def state(self, group):
         """(decided, text) for one group as its samples stand."""
+        if len(group) == 3:
+            return self._requirement_state(*group)
         if len(group) == 2:
             a, b = group
             c = sequential.compare_paired(_values(a), _values(b),
@@ -86,6 +123,18 @@ class AutoStop:
         return ok, (f"median opavg {ms} ms (95% confidence sequence "
                     f"{interval}, {'narrower' if ok else 'wider'} than "
                     f"{_pct(self.precision)})")
+
+    def _requirement_state(self, num, den, req):
+        from procvma.results.gate import FAIL, OK
+
+        status, est, lo, hi = judge_requirement(_values(num), _values(den),
+                                                req)
+        verdict = {OK: "holds", FAIL: "fails"}.get(status, "undecided")
+        if math.isnan(est):
+            return False, f"{req}: no rounds with both designs"
+        return status in (OK, FAIL), (
+            f"{req} {verdict}: median opavg ratio {est:#.3g}x, 95% "
+            f"confidence sequence {sequential.fmt_interval(lo, hi)}")
 
     def _pair_text(self, c, base, other):
         if math.isnan(c.estimate):
@@ -114,7 +163,8 @@ class AutoStop:
         """Why the run stopped (why: "decided", "max" or "interrupted"),
         after how many samples and seconds, and where each group stands:
         one line for one group, a line more for each of several."""
-        n = sum(len(p.rows) for g in self.groups for p in g)
+        points = {id(p): p for g in self.groups for p in g[:2]}
+        n = sum(len(p.rows) for p in points.values())
         took = f"{n} sample{'s' * (n != 1)}, {time.monotonic() - self.start:.0f} s"
         rounds = f"{self.rounds} round{'s' * (self.rounds != 1)}"
         head = {"decided": f"stopped after {rounds} ({took}): decided",
@@ -130,4 +180,5 @@ class AutoStop:
 
 def _label(group):
     """How a line names a group: its points' progress tags."""
-    return " against ".join(p.tag or str(p.params.get("lock", "")) for p in group)
+    return " against ".join(p.tag or str(p.params.get("lock", ""))
+                            for p in group[:2])

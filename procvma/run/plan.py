@@ -354,6 +354,7 @@ class Plan:
     locks: bool = False             # print the lock figures
     quiet: bool = False             # no progress lines
     auto: bool = False              # --nsamples auto
+    requirements: Tuple = ()        # gate.Requirement: auto stops on them
     precision: float = DEFAULTS["precision"]
 
     def open_csv(self, command=""):
@@ -434,13 +435,15 @@ def random_seed():
 
 def sample_count(p):
     """(auto, samples per table or, with auto, the most) from --nsamples,
-    --max-samples and --precision; the last two only with auto."""
+    --max-samples, --precision and --require; the last three only with
+    auto."""
     n = p.get("nsamples")
     if n != AUTO:
-        for name in ("max_samples", "precision"):
-            if p.get(name) is not None:
-                raise click.UsageError(f"--{name.replace('_', '-')} is for "
-                                       f"--nsamples auto")
+        for name, flag in (("max_samples", "--max-samples"),
+                           ("precision", "--precision"),
+                           ("requirements", "--require")):
+            if p.get(name):
+                raise click.UsageError(f"{flag} is for --nsamples auto")
         return False, n or DEFAULTS["nsamples"]
     return True, p.get("max_samples") or DEFAULTS["max_samples"]
 
@@ -462,6 +465,26 @@ def design_baseline(designs, given=None):
         return vocab.LOCK[given]
     return (vocab.LOCK.baseline if vocab.LOCK.baseline in designs
             else designs[0])
+
+
+def stop_requirements(texts, designs):
+    """--require's expressions as gate.Requirements, each naming two of
+    the designs measured."""
+    from procvma.results.gate import parse_requirement
+
+    out = []
+    for text in texts or ():
+        try:
+            req = parse_requirement(text)
+        except ValueError as e:
+            raise click.UsageError(str(e))
+        for design in (req.num, req.den):
+            if design not in designs:
+                raise click.UsageError(
+                    f"--require {text}: {design} is not among the designs "
+                    f"measured ({','.join(designs)}): add it to --lock")
+        out.append(req)
+    return tuple(out)
 
 
 def make_plan(p, usable=None):
@@ -520,11 +543,12 @@ def make_plan(p, usable=None):
         **cost_params(backend, dict(p, scanner=scanner)),
     )
     auto, nsamples = sample_count(p)
+    requirements = stop_requirements(p.get("requirements"), designs)
     notes = ((note,) if note else ()) + tuple(layout_warnings(layout)) + \
         tuple(command_notes)
     return Plan(backend=backend, designs=designs, baseline=baseline,
                 sample=sample, notes=notes,
-                nsamples=nsamples, auto=auto,
+                nsamples=nsamples, auto=auto, requirements=requirements,
                 precision=p.get("precision") or DEFAULTS["precision"],
                 rawdata=bool(p.get("rawdata")),
                 seed=random_seed() if seed is None else seed,

@@ -211,7 +211,8 @@ def run_points(points, plan, writer=None, prog="run-proc-vs-map", out=None,
     if getattr(plan, "auto", False):
         from procvma.run.autostop import AutoStop
         until = AutoStop(runs, plan.precision, plan.nsamples,
-                         getattr(plan, "baseline", None))
+                         getattr(plan, "baseline", None),
+                         getattr(plan, "requirements", ()))
     try:
         status, failure = run_each(runs, plan.nsamples, plan.seed, writer,
                                    done=print_table, quiet=plan.quiet,
