@@ -14,6 +14,7 @@ is where the words are checked, without running the kernel backend.
 """
 
 import importlib
+import re
 import subprocess
 
 import click
@@ -294,3 +295,82 @@ def test_the_words_live_in_the_vocabulary_alone():
             spelled = {n.value for n in ast.walk(tree)
                        if isinstance(n, ast.Constant) and n.value in words}
             assert not spelled, (f, spelled)
+
+
+# ---- one dialect: what every command shares ---------------------------------
+
+def seeded():
+    """(command line prefix, name) of every command that takes --seed."""
+    out = []
+    for name, cmd in all_commands().items():
+        if any("--seed" in getattr(p, "opts", ()) for p in cmd.params):
+            words = name.split()
+            prefix = command(words[0]) + words[1:]
+            if name == "procvma show":
+                prefix.append("maps")
+            out.append((name, prefix))
+    return out
+
+
+def test_seed_is_checked_by_every_command_that_takes_one():
+    names = [n for n, _ in seeded()]
+    assert {"run-proc-vs-map", "procvma show", "procvma torture",
+            "procvma sweep", "procvma fidelity"} <= set(names)
+    for name, prefix in seeded():
+        for bad in ("-1", str(2**64), "one"):
+            r = subprocess.run(prefix + ["--seed", bad], capture_output=True,
+                               text=True, timeout=60)
+            lines = r.stderr.splitlines()
+            assert r.returncode == 2 and len(lines) == 1, (name, bad, r.stderr)
+            prog = "run-proc-vs-map" if name == "run-proc-vs-map" else name
+            assert lines[0].startswith(f"{prog}: error: ") and "--seed" in lines[0]
+
+
+@pytest.mark.parametrize("name", ["run-proc-vs-map", "procvma"])
+def test_both_commands_print_their_version(name):
+    from procvma import __version__
+
+    r = subprocess.run(command(name) + ["--version"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip().endswith(__version__)
+
+
+def help_text(name):
+    words = name.split()
+    r = subprocess.run(command(words[0]) + words[1:] + ["--help"],
+                       capture_output=True, text=True, timeout=60,
+                       env={**__import__("os").environ, "COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.mark.parametrize("name", sorted(all_commands()))
+def test_help_shows_defaults_one_way(name):
+    text = help_text(name)
+    assert "[default:" not in text and "(default:" not in text
+    assert "INTEGER" not in text and "FLOAT" not in text and "RANGE" not in text
+
+
+def test_cpu_defaults_are_described_as_they_resolve_here():
+    from procvma.run.plan import DEFAULTS, plan_layout, usable_cpus
+
+    layout, _ = plan_layout(usable=usable_cpus())
+    text = " ".join(help_text("run-proc-vs-map").split())
+    for name in ("cpubusytasks", "cpumapper", "cpuscript", "nbusycpus"):
+        said = re.search(rf"--{name} \S+ .*?\(default (\d+)", text).group(1)
+        assert int(said) == getattr(layout, name), name
+        if getattr(layout, name) != DEFAULTS[name]:
+            assert re.search(rf"--{name} .*?\(default \d+ on this machine's "
+                             rf"\d+ CPUs?; {DEFAULTS[name]} where", text), name
+
+
+def test_csv_help_says_it_appends_and_how_to_start_afresh():
+    text = " ".join(help_text("run-proc-vs-map").split())
+    assert "--csv PATH Append one row per sample" in text
+    assert "To start afresh, remove PATH or name a new one" in text
+
+
+def test_procfile_defaults_that_differ_say_why():
+    for name in ("procvma sweep", "procvma fidelity"):
+        text = " ".join(help_text(name).split())
+        assert "where run-proc-vs-map reads maps" in text, name
