@@ -5,6 +5,7 @@ the run with the finished ones kept; a sample cut short is never kept."""
 import io
 import threading
 
+import click
 import pytest
 
 from procvma.cli import common
@@ -371,3 +372,32 @@ def test_auto_pairs_each_configuration_s_two_designs_as_a_sweep_runs_them():
     assert [[p.tag for p in g] for g in groups] == [
         ["[1/5 mmap]", "[2/5 vma]"], ["[3/5 mmap]", "[4/5 vma]"],
         ["[5/5 vma]"]]
+
+
+@pytest.mark.parametrize("ratio, rounds, verdict", [
+    (40.0, 10, "holds"),        # every round clears 10: the fewest rounds
+    (2.0, 10, "fails"),         # every round falls short
+    (10.0, 16, "undecided"),    # on the bound: the cap
+])
+def test_auto_with_require_stops_when_the_bound_is_decided(
+        monkeypatch, capsys, ratio, rounds, verdict):
+    spread = [1 + 0.01 * ((7 * i) % 11 - 5) for i in range(40)]
+    core = DesignCore({"mmap": [sample(0.02 * ratio * s) for s in spread],
+                       "vma": [sample(0.02) for _ in spread]})
+    w = ListWriter()
+    plan = both_plan(nsamples="auto", max_samples=16,
+                     requirements=("mmap/vma>=10",))
+    status, out = run_with(monkeypatch, plan, core, w)
+    assert status == 0
+    assert len(w.rows) == 2 * rounds
+    (line,) = auto_lines(capsys.readouterr().err)
+    assert f"mmap/vma>=10 {verdict}: median opavg ratio" in line
+
+
+def test_require_is_for_auto_and_names_measured_designs():
+    with pytest.raises(click.UsageError, match="--require is for --nsamples auto"):
+        both_plan(requirements=("mmap/vma>=10",))
+    with pytest.raises(click.UsageError, match="not among the designs"):
+        both_plan(nsamples="auto", lock="mmap", requirements=("mmap/vma>=10",))
+    with pytest.raises(click.UsageError, match="bad --require"):
+        both_plan(nsamples="auto", requirements=("mmap/vma=10",))

@@ -140,16 +140,16 @@ class Opt:
         words = list(choices or (self.words.selectable() if self.words else ()))
         default_help = default_help or default
         more = f" (default {default_help})" if default_help else ""
+        listed = " A comma-separated list."
         if self.words and self.words.every and not choices:
-            kind = WordsOf(self.words)
-            metavar = kind.name
+            kind = WordsOf(self.words)      # its help says it is a list
+            metavar, listed = kind.name, ""
         else:
             kind = ListOf(click.Choice(words) if words else self.type)
             metavar = (self.metavar or "|".join(words) or "VALUE") + "[,...]"
         return click.option(self.decls[0], type=kind, default=default,
                             metavar=metavar,
-                            help=f"{self._help(words)} A comma-separated list."
-                                 f"{note}{more}")
+                            help=f"{self._help(words)}{listed}{note}{more}")
 
 
 def _choice(vocabulary):
