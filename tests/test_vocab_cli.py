@@ -374,3 +374,22 @@ def test_procfile_defaults_that_differ_say_why():
     for name in ("procvma sweep", "procvma fidelity"):
         text = " ".join(help_text(name).split())
         assert "where run-proc-vs-map reads maps" in text, name
+
+
+@pytest.mark.parametrize("word", [str(w) for w in vocab.LOCK])
+def test_every_design_can_be_the_baseline(word):
+    every = ",".join(vocab.LOCK)
+    plan = planned("--lock", every, "--baseline", word, "--nsamples", "auto")
+    assert plan.baseline == word and list(plan.designs) == list(vocab.LOCK)
+
+
+@pytest.mark.parametrize("num, den", [(str(a), str(b)) for a in vocab.LOCK
+                                      for b in vocab.LOCK if a != b])
+def test_every_pair_of_designs_can_be_required(num, den):
+    from procvma.results.gate import parse_requirement
+
+    every = ",".join(vocab.LOCK)
+    plan = planned("--lock", every, "--nsamples", "auto",
+                   "--require", f"{num}/{den}>=2")
+    assert [(r.num, r.den) for r in plan.requirements] == [(num, den)]
+    assert parse_requirement(f"{num}/{den}<0.5").den == den
