@@ -290,11 +290,16 @@ def check_requirement(cur: pd.DataFrame, req: Requirement,
 
 # The whole gate: compute, then render as text or JSON ----------------------
 
+def interval_header(rows) -> str:
+    """A table's interval column: CI, or CS for a confidence sequence."""
+    return "95% CS" if any(r.sequential for r in rows) else "95% CI"
+
+
 def render_gate(rows: Sequence[GateRow]) -> str:
     return config_table(
         [r.config for r in rows],
         ["metric", "n_ref", "n_cur", "median_ref", "median_cur", "change",
-         "95% CI", "status"],
+         interval_header(rows), "status"],
         [[METRIC_LABELS[r.metric], r.n_ref, r.n_cur, fmt_ms(r.median_ref),
           fmt_ms(r.median_cur), fmt_pct(r.change), fmt_change_ci(r.ci),
           r.status] for r in rows])
@@ -305,7 +310,7 @@ def render_require(rows: Sequence[RequireRow], metric: str) -> str:
         [r.config for r in rows],
         ["metric", f"n_{rows[0].requirement.num}",
          f"n_{rows[0].requirement.den}", "median_num", "median_den",
-         "ratio", "95% CI", "status"],
+         "ratio", interval_header(rows), "status"],
         [[METRIC_LABELS[metric], r.n_num, r.n_den, fmt_ms(r.median_num),
           fmt_ms(r.median_den), fmt_ratio(r.ratio), fmt_ci(r.ci), r.status]
          for r in rows])
