@@ -10,6 +10,7 @@
 
 #include "uapi.h"
 #include "mm_types.h"
+#include "proc_maps_lock.h"
 #include "seq_file.h"
 
 #define PSS_SHIFT 12
@@ -76,13 +77,8 @@ struct walk_observer {
 #define SEQ_BUF_MAX (16 * PAGE_SIZE)
 
 struct proc_maps_private {
-	struct mm_struct *mm;
-	int lock;			/* PV_LOCK_* */
-	bool mmap_locked;		/* holding the mmap read lock */
-	bool vma_refs;			/* locked_vma holds a VMA read lock */
-	struct vm_area_struct *locked_vma;
+	struct proc_maps_locking_ctx lock_ctx;	/* the design, and what it holds */
 	unsigned long last_pos;		/* where the next read() resumes */
-	struct pv_walk_stats *stats;
 	struct walk_observer *obs;
 	unsigned int gen_before;	/* locked_vma's vm_gen when we got it */
 	unsigned long shown_start;	/* ... and its range then */
@@ -119,7 +115,10 @@ struct proc_maps_file {
 	char buf[SEQ_BUF_MAX];
 };
 
-/* 0, or -EINVAL for an unknown @procfile or @lock.  @stats, @obs may be NULL. */
+/*
+ * 0; -EINVAL for an unknown @procfile or @lock; -EOPNOTSUPP when design
+ * @lock does not read @procfile.  @stats, @obs may be NULL.
+ */
 int proc_maps_open(struct proc_maps_file *f, struct mm_struct *mm, int procfile,
 		   int lock, struct pv_walk_stats *stats, struct walk_observer *obs);
 /*
