@@ -58,9 +58,13 @@ struct proc_maps_lock_ops {
 	struct vm_area_struct *(*get_next_vma)(struct proc_maps_locking_ctx *ctx,
 					       unsigned long addr);
 	/*
-	 * Before a read() returns the page it filled, still holding what it
-	 * filled it under: may the page go out?  False: the walker throws
-	 * it away and fills it again from where it began.  NULL: always.
+	 * Before a read() of maps, smaps or numa_maps returns the page it
+	 * filled, still holding what it filled it under: may the page go
+	 * out?  False: the walker throws it away and fills it again from
+	 * where it began, and asks again: a design that refuses must come
+	 * to accept, the walker does not give up.  NULL: always.  The
+	 * rollup, one show with no page to throw away, never asks: a design
+	 * that needs to cannot read it.
 	 */
 	bool (*validate)(struct proc_maps_locking_ctx *ctx);
 	/*

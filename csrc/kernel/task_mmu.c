@@ -67,13 +67,42 @@ retry:
 	return vma;
 }
 
-static void observe_vma(struct proc_maps_private *priv, struct vm_area_struct *vma,
-			unsigned long walk_from)
+static void report_vma(struct proc_maps_private *priv, const struct walk_shown *s)
 {
-	if (priv->obs)
-		priv->obs->vma_shown(priv->obs, priv->shown_start, priv->shown_end,
-				     walk_from, priv->gen_before,
-				     atomic_load(&vma->vm_gen));
+	priv->obs->vma_shown(priv->obs, s->start, s->end, s->walk_from,
+			     s->gen_before, s->gen_after);
+}
+
+/*
+ * Tell the observer what the walker got of @vma, which it still holds;
+ * or, when @hold, keep it for report_held().
+ */
+static void observe_vma(struct proc_maps_private *priv, struct vm_area_struct *vma,
+			unsigned long walk_from, bool hold)
+{
+	struct walk_shown s;
+
+	if (!priv->obs)
+		return;
+	s = (struct walk_shown){
+		.start = priv->shown_start, .end = priv->shown_end,
+		.walk_from = walk_from, .gen_before = priv->gen_before,
+		.gen_after = atomic_load(&vma->vm_gen),
+	};
+	if (hold)
+		priv->held[priv->nheld++] = s;
+	else
+		report_vma(priv, &s);
+}
+
+/* The page went out: what it showed. */
+static void report_held(struct proc_maps_private *priv)
+{
+	unsigned int i;
+
+	for (i = 0; i < priv->nheld; i++)
+		report_vma(priv, &priv->held[i]);
+	priv->nheld = 0;
 }
 
 /* ---- the page walk: smaps_pte_range() / smaps_account() ---------------- */
@@ -306,10 +335,16 @@ static void show_vma_header_prefix(struct seq_file *m, unsigned long start,
 	seq_putc(m, ' ');
 }
 
-/* An anonymous VMA has no name and prints offset 0 (show_map_vma()). */
+/*
+ * An anonymous VMA has no name and prints offset 0 (show_map_vma()).
+ * READ_ONCE: a design that validates its pages reads the VMA with nothing
+ * to stop a writer changing it meanwhile, and throws the page away if one
+ * did; the line it printed then never goes out.
+ */
 static void show_map_vma(struct seq_file *m, struct vm_area_struct *vma)
 {
-	show_vma_header_prefix(m, vma->vm_start, vma->vm_end, vma->vm_flags, 0);
+	show_vma_header_prefix(m, READ_ONCE(vma->vm_start), READ_ONCE(vma->vm_end),
+			       READ_ONCE(vma->vm_flags), 0);
 	seq_putc(m, '\n');
 }
 
@@ -518,13 +553,15 @@ static void show_record(const struct seq_operations *op, struct proc_maps_privat
 }
 
 /*
- * One read(): seq_read_iter() fills one buffer with whole records under
- * one m_start()..m_stop().  A record that does not fit is thrown away and
- * shown again, page walk included, by the next read().  Returns the bytes
- * produced, 0 at EOF, or -EFBIG if one record outgrew SEQ_BUF_MAX.
+ * Fill one buffer with whole records from priv->last_pos on, from
+ * m_start() to the last record that fits, and stay in what the design
+ * holds for it.  A record that does not fit is thrown away and shown
+ * again, page walk included, by the next read().  Returns the bytes
+ * produced, 0 at EOF, or -EFBIG (and holds nothing) if one record
+ * outgrew SEQ_BUF_MAX.
  */
-static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
-			   const struct seq_operations *op)
+static long seq_fill_page(struct proc_maps_private *priv, struct seq_file *m,
+			  const struct seq_operations *op)
 {
 	struct vm_area_struct *vma;
 
@@ -532,10 +569,8 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 		m->count = 0;
 		m->overflow = false;
 		vma = op->start(priv);
-		if (!vma) {
-			op->stop(priv);
+		if (!vma)
 			return 0;
-		}
 		show_record(op, priv, m, vma);
 		if (!m->overflow)
 			break;
@@ -549,9 +584,14 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 	for (;;) {
 		size_t offs = m->count;
 
-		observe_vma(priv, vma, vma->vm_start);
+		/* A page the design may yet refuse: held until it goes out. */
+		observe_vma(priv, vma, READ_ONCE(vma->vm_start),
+			    priv->lock_ctx.ops->validate != NULL);
 		priv->lock_ctx.stats->vmas++;
-		priv->last_pos = vma->vm_end;
+		priv->last_pos = READ_ONCE(vma->vm_end);
+		/* No room left to hold what the page shows: a short read(). */
+		if (priv->nheld == ARRAY_SIZE(priv->held))
+			break;
 		vma = op->next(priv);
 		if (!vma)
 			break;
@@ -561,8 +601,37 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 			break;
 		}
 	}
-	op->stop(priv);
 	return m->count;
+}
+
+/*
+ * One read(): seq_read_iter() fills one buffer with whole records under
+ * one m_start()..m_stop().  Before it goes out the design may refuse it
+ * (->validate()); then it is thrown away and filled again from the same
+ * position, which an EOF found is subject to as much as any record.
+ * Returns the bytes produced, 0 at EOF, or -EFBIG if one record outgrew
+ * SEQ_BUF_MAX.
+ */
+static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
+			   const struct seq_operations *op)
+{
+	struct proc_maps_locking_ctx *lock_ctx = &priv->lock_ctx;
+	unsigned long pos = priv->last_pos;
+	long n;
+
+	for (;;) {
+		n = seq_fill_page(priv, m, op);
+		if (n < 0)
+			return n;
+		if (!lock_ctx->ops->validate || lock_ctx->ops->validate(lock_ctx))
+			break;
+		op->stop(priv);
+		priv->last_pos = pos;
+		priv->nheld = 0;
+	}
+	op->stop(priv);
+	report_held(priv);
+	return n;
 }
 
 /* ---- smaps_rollup ------------------------------------------------------- */
@@ -582,7 +651,7 @@ static void rollup_gather(struct proc_maps_private *priv, struct vm_area_struct 
 	drop_rcu(priv);
 	smap_gather_stats(priv, vma, mss, walk_from);
 	reacquire_rcu(priv);
-	observe_vma(priv, vma, walk_from);
+	observe_vma(priv, vma, walk_from, false);
 	priv->lock_ctx.stats->vmas++;
 	*last_vma_end = vma->vm_end;
 }
