@@ -623,6 +623,8 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 		n = seq_fill_page(priv, m, op);
 		if (n < 0)
 			return n;
+		if (priv->obs && priv->obs->page_filled)
+			priv->obs->page_filled(priv->obs);
 		if (!lock_ctx->ops->validate || lock_ctx->ops->validate(lock_ctx))
 			break;
 		op->stop(priv);

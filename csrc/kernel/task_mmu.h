@@ -73,6 +73,12 @@ struct walk_observer {
 			  unsigned int gen_before, unsigned int gen_after);
 	void (*rollup_done)(struct walk_observer *obs,
 			    const struct mem_size_stats *mss);
+	/*
+	 * A read() filled its page and is about to ask the design whether
+	 * it may go out, still holding what it filled it under: where a
+	 * test makes the mm change under a page.  NULL: not told.
+	 */
+	void (*page_filled)(struct walk_observer *obs);
 };
 
 /* The largest seq_file buffer a read() may grow to (one smaps record is ~1 KiB). */
