@@ -4,9 +4,10 @@ each defined here once, with its default, the C core's constant for each
 word and the constraints that come with a word.
 
     BACKEND   --backend    sim | kernel
-    LOCK      --lock       mmap | vma (| both: mmap and vma); a comma
-                           list of them (parse_list); BASELINE the design
-                           the others are compared against
+    LOCK      --lock       mmap | vma | speculate (maps only) (| both:
+                           mmap and vma); a comma list of them
+                           (parse_list); BASELINE the design the others
+                           are compared against
     PROCFILE  --procfile   maps | smaps | smaps_rollup | numa_maps (the
                            simulator's; the kernel backend reads any
                            /proc/PID file)
@@ -184,10 +185,16 @@ _maps = Word("maps", "PV_PROC_MAPS", "one line per VMA")
 
 # The designs (docs/designs.md), in PV_LOCK_* order: "before", the whole
 # walk under mmap_lock; "after", per-VMA locks under RCU (the seed's
-# patch).  "both" is these two.
+# patch); and the RFC per-VMA reading replaced, maps under RCU with
+# mmap_lock speculation.  "both" is the first two.
 LOCK = Vocabulary("--lock", [
     Design("mmap", "PV_LOCK_MMAP", "before: --lock mmap, /proc walk under mmap_lock"),
     Design("vma", "PV_LOCK_VMA", "after: --lock vma, /proc walk under per-VMA locks (RCU)"),
+    Design("speculate", "PV_LOCK_SPECULATE",
+           "RFC: --lock speculate, maps read under RCU, a page made again "
+           "whenever the mm changed (mmap_lock speculation)",
+           procfiles=(_maps,),
+           why_not="their page-table walk is not RCU-safe", query=False),
 ], default="both", every="both", baseline="mmap", every_means=("mmap", "vma"))
 
 PROCFILE = Vocabulary("--procfile", [
@@ -246,6 +253,8 @@ INJECT = Vocabulary("--inject", [
          "vma_start_write() does not wait for readers"),
     Word("skip-merged", "PV_INJECT_SKIP_MERGED",
          "maps/smaps skip a VMA grown across the resume point"),
+    Word("no-speculate-retry", "PV_INJECT_NO_SPECULATE_RETRY",
+         "--lock speculate lets a page out without checking mm_lock_seq"),
 ])
 
 # Every set, for the check that the C core has each constant.

@@ -13,10 +13,12 @@
 
 extern const struct proc_maps_lock_ops proc_lock_mmap_ops;
 extern const struct proc_maps_lock_ops proc_lock_vma_ops;
+extern const struct proc_maps_lock_ops proc_lock_speculate_ops;
 
 static const struct proc_maps_lock_ops *const proc_maps_locks[PV_NR_LOCKS] = {
 	[PV_LOCK_MMAP] = &proc_lock_mmap_ops,
 	[PV_LOCK_VMA] = &proc_lock_vma_ops,
+	[PV_LOCK_SPECULATE] = &proc_lock_speculate_ops,
 };
 
 const struct proc_maps_lock_ops *proc_maps_lock_ops(int lock)

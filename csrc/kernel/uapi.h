@@ -24,7 +24,8 @@
  */
 #define PV_LOCK_MMAP 0	/* every walk under the mmap read lock */
 #define PV_LOCK_VMA 1	/* RCU + per-VMA read locks, mmap lock fallback */
-#define PV_NR_LOCKS 2	/* one more than the last design's number */
+#define PV_LOCK_SPECULATE 2	/* maps under RCU, each page checked against mm_lock_seq */
+#define PV_NR_LOCKS 3	/* one more than the last design's number */
 
 #define PV_PROC_MAPS 0
 #define PV_PROC_SMAPS 1
@@ -46,6 +47,7 @@
 #define PV_INJECT_NO_VMA_LOCK 2		/* per-VMA readers skip vma_start_read */
 #define PV_INJECT_NO_DRAIN 4		/* vma_start_write does not wait for readers */
 #define PV_INJECT_SKIP_MERGED 8		/* maps/smaps skip a VMA grown across the resume point */
+#define PV_INJECT_NO_SPECULATE_RETRY 16	/* speculation returns a page unchecked */
 
 /* Counters a reader accumulates over its walks. */
 struct pv_walk_stats {

@@ -970,7 +970,8 @@ static int validate(const struct pv_torture_config *cfg)
 	    !(cfg->duration_s >= 0) || !(cfg->phase_ms > 0))
 		return -EINVAL;
 	if (cfg->inject & ~(PV_INJECT_NO_RESUME_CHECK | PV_INJECT_NO_VMA_LOCK |
-			    PV_INJECT_NO_DRAIN | PV_INJECT_SKIP_MERGED))
+			    PV_INJECT_NO_DRAIN | PV_INJECT_SKIP_MERGED |
+			    PV_INJECT_NO_SPECULATE_RETRY))
 		return -EINVAL;
 	return 0;
 }

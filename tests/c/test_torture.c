@@ -19,6 +19,7 @@ static const char *const fault_name[] = {
 	[PV_INJECT_NO_VMA_LOCK] = "no-vma-lock",
 	[PV_INJECT_NO_DRAIN] = "no-drain",
 	[PV_INJECT_SKIP_MERGED] = "skip-merged",
+	[PV_INJECT_NO_SPECULATE_RETRY] = "no-speculate-retry",
 };
 
 static int failures;
@@ -97,6 +98,7 @@ int main(int argc, char **argv)
 	run(10, PV_INJECT_NO_VMA_LOCK, 1);
 	run(10, PV_INJECT_NO_DRAIN, 1);
 	run(10, PV_INJECT_SKIP_MERGED, 1);
+	run(10, PV_INJECT_NO_SPECULATE_RETRY, 1);
 	printf("test_torture: %s\n", failures ? "FAILED" : "passed");
 	return failures ? 1 : 0;
 }
