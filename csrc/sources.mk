@@ -6,7 +6,7 @@
 # that form: no other make syntax.
 
 # The simulated kernel: includes nothing outside csrc/kernel/.
-KERNEL_SRCS := kernel/rwsem.c kernel/mmap_lock.c kernel/vma_tree.c kernel/api.c kernel/mmap.c kernel/memory.c kernel/task_mmu.c kernel/procmap_query.c kernel/sched.c
+KERNEL_SRCS := kernel/rwsem.c kernel/mmap_lock.c kernel/vma_tree.c kernel/api.c kernel/mmap.c kernel/memory.c kernel/task_mmu.c kernel/procmap_query.c kernel/sched.c kernel/proc_maps_lock.c kernel/proc_lock_mmap.c kernel/proc_lock_vma.c kernel/proc_lock_speculate.c
 
 # The benchmark harness (both backends) and the calibration probes.
 HARNESS_SRCS := harness/bench.c harness/bench_common.c harness/bench_sim.c harness/bench_kernel.c harness/scan_loop.c harness/host_pass.c harness/spawn.c harness/hist.c harness/calib.c harness/ktrace.c

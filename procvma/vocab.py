@@ -4,9 +4,10 @@ each defined here once, with its default, the C core's constant for each
 word and the constraints that come with a word.
 
     BACKEND   --backend    sim | kernel
-    LOCK      --lock       mmap | vma (| both: every design); a comma
-                           list of them (parse_list); BASELINE the design
-                           the others are compared against
+    LOCK      --lock       mmap | vma | speculate (maps only) (| both:
+                           mmap and vma); a comma list of them
+                           (parse_list); BASELINE the design the others
+                           are compared against
     PROCFILE  --procfile   maps | smaps | smaps_rollup | numa_maps (the
                            simulator's; the kernel backend reads any
                            /proc/PID file)
@@ -67,16 +68,36 @@ class Scanner(Word):
         return self
 
 
+class Design(Word):
+    """A reader locking design (csrc/kernel/proc_lock_*.c).  procfiles:
+    the only files it reads (None: every one); why_not: why it cannot
+    read the others; query: whether it answers PROCMAP_QUERY."""
+
+    procfiles: Optional[tuple]
+    why_not: str
+    query: bool
+
+    def __new__(cls, word, const=None, help="", procfiles=None, why_not="",
+                query=True):
+        self = super().__new__(cls, word, const, help)
+        self.procfiles = None if procfiles is None else tuple(procfiles)
+        self.why_not = why_not
+        self.query = query
+        return self
+
+
 class Vocabulary:
     """A closed set of words, in order, as --OPTION takes them.  every: a
-    word that means all of them (--lock both); default: the word (or
-    every) an option left out takes, or None where it is found out at
-    run time (default_from says how)."""
+    word that means several of them (--lock both), every_means: which (all
+    of them when None); default: the word (or every) an option left out
+    takes, or None where it is found out at run time (default_from says
+    how)."""
 
     def __init__(self, option: str, words: Sequence[Word],
                  default: Optional[str] = None, every: Optional[str] = None,
                  default_from: Optional[str] = None,
-                 baseline: Optional[str] = None):
+                 baseline: Optional[str] = None,
+                 every_means: Optional[Sequence[str]] = None):
         self.option = option
         self.words = tuple(words)
         self._by_name = {str(w): w for w in self.words}
@@ -84,6 +105,8 @@ class Vocabulary:
         assert default is None or default == every or default in self._by_name
         self.default = self._by_name.get(default, default)
         self.every = every
+        self._every_means = (self.words if every_means is None
+                             else tuple(self._by_name[w] for w in every_means))
         self.default_from = default_from
         assert baseline is None or baseline in self._by_name
         # The word the others are compared against (--baseline's default).
@@ -118,8 +141,8 @@ class Vocabulary:
         return [*self.selectable(), *([self.every] if self.every else [])]
 
     def expand(self, word) -> list:
-        """[word], or every word for every's word."""
-        return list(self.words) if word == self.every else [self[word]]
+        """[word], or the words every's word means."""
+        return list(self._every_means) if word == self.every else [self[word]]
 
     def parse_list(self, text) -> list:
         """The words of a comma list ("mmap,vma"; every's word for all of
@@ -156,16 +179,24 @@ _sim = Word("sim", "PV_BACKEND_SIM", "the simulated kernel")
 _kernel = Word("kernel", "PV_BACKEND_KERNEL", "this machine's kernel")
 BACKEND = Vocabulary("--backend", [_sim, _kernel], default=_sim)
 
-# The designs: "before", the whole walk under mmap_lock; "after", per-VMA
-# locks under RCU (the seed's patch).
-LOCK = Vocabulary("--lock", [
-    Word("mmap", "PV_LOCK_MMAP", "before: --lock mmap, /proc walk under mmap_lock"),
-    Word("vma", "PV_LOCK_VMA", "after: --lock vma, /proc walk under per-VMA locks (RCU)"),
-], default="both", every="both", baseline="mmap")
-
 # The simulator's /proc files, in PV_PROC_* order.  The kernel backend
 # reads any /proc/PID file this kernel has (hostinfo.procfile_exists).
 _maps = Word("maps", "PV_PROC_MAPS", "one line per VMA")
+
+# The designs (docs/designs.md), in PV_LOCK_* order: "before", the whole
+# walk under mmap_lock; "after", per-VMA locks under RCU (the seed's
+# patch); and the RFC per-VMA reading replaced, maps under RCU with
+# mmap_lock speculation.  "both" is the first two.
+LOCK = Vocabulary("--lock", [
+    Design("mmap", "PV_LOCK_MMAP", "before: --lock mmap, /proc walk under mmap_lock"),
+    Design("vma", "PV_LOCK_VMA", "after: --lock vma, /proc walk under per-VMA locks (RCU)"),
+    Design("speculate", "PV_LOCK_SPECULATE",
+           "RFC: --lock speculate, maps read under RCU, a page made again "
+           "whenever the mm changed (mmap_lock speculation)",
+           procfiles=(_maps,),
+           why_not="their page-table walk is not RCU-safe", query=False),
+], default="both", every="both", baseline="mmap", every_means=("mmap", "vma"))
+
 PROCFILE = Vocabulary("--procfile", [
     _maps,
     Word("smaps", "PV_PROC_SMAPS", "maps plus each VMA's page walk"),
@@ -222,6 +253,8 @@ INJECT = Vocabulary("--inject", [
          "vma_start_write() does not wait for readers"),
     Word("skip-merged", "PV_INJECT_SKIP_MERGED",
          "maps/smaps skip a VMA grown across the resume point"),
+    Word("no-speculate-retry", "PV_INJECT_NO_SPECULATE_RETRY",
+         "--lock speculate lets a page out without checking mm_lock_seq"),
 ])
 
 # Every set, for the check that the C core has each constant.
@@ -235,6 +268,19 @@ def check_scanner_procfile(scanner, procfile):
     if need is not None and procfile != need:
         raise ValueError(f"{SCANNER.option} {scanner} reads /proc/PID/{need} alone: "
                          f"use --procfile {need}, not {procfile}")
+
+
+def check_lock_procfile(lock, procfile, query=False):
+    """ValueError when design lock cannot read procfile, or with query
+    cannot answer PROCMAP_QUERY on it (the C core says the same with
+    -EOPNOTSUPP)."""
+    design = LOCK.check(lock)
+    if query and not design.query:
+        raise ValueError(f"{LOCK.option} {lock} does not answer PROCMAP_QUERY")
+    if design.procfiles is not None and procfile not in design.procfiles:
+        raise ValueError(f"{LOCK.option} {lock} reads "
+                         + ", ".join(f"/proc/PID/{f}" for f in design.procfiles)
+                         + f" alone, not {procfile}: {design.why_not}")
 
 
 def pass_cost_scanner(scanner) -> Word:

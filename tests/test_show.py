@@ -35,6 +35,12 @@ def test_same_text_in_both_designs():
     assert len(outs) == 1
 
 
+def test_speculate_shows_the_same_maps():
+    outs = {procvma("show", "maps", "--mb", "4", "--holes", "50", "--lock", lock).output
+            for lock in ("mmap", "vma", "speculate")}
+    assert len(outs) == 1
+
+
 def test_maps_is_sorted_and_merged():
     r = procvma("show", "maps", "--mb", "1", "--holes", "3", "--seed", "2")
     ranges = [tuple(int(x, 16) for x in line.split()[0].split("-"))
@@ -66,6 +72,8 @@ def test_numa_maps_is_a_line_per_vma_in_the_kernels_format():
     (["smaps", "--query", "0x7f2a40000000"], "maps"),
     (["maps", "--query", "nowhere"], "nowhere"),
     (["maps", "--next"], "--query"),
+    (["smaps", "--lock", "speculate"], "not RCU-safe"),
+    (["maps", "--lock", "speculate", "--query", "0x7f2a40000000"], "PROCMAP_QUERY"),
 ])
 def test_bad_input_is_one_line(args, what):
     r = show(*args)

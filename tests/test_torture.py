@@ -70,10 +70,22 @@ def test_one_design_walks_only_that_design():
     assert "walks mmap" not in r.stdout
 
 
-@pytest.mark.parametrize("fault", ["no-resume-check", "no-vma-lock", "no-drain",
-                                   "skip-merged"])
-def test_injected_fault_is_caught(fault):
-    r = torture("--duration", "10", "--inject", fault)
+def test_speculate_is_clean_on_maps_and_walks_nothing_else():
+    r = torture("--duration", "2", "--lock", "speculate")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == "violations: 0"
+    walks = per_design(r.stdout, "speculate")
+    assert walks["maps"] > 0
+    assert walks["smaps"] == walks["smaps_rollup"] == walks["numa_maps"] == 0
+    f = figures(r.stdout)
+    assert f["coverage checks"] == f["walks"] == walks["maps"]
+
+
+@pytest.mark.parametrize("fault, lock", [
+    ("no-resume-check", "both"), ("no-vma-lock", "both"), ("no-drain", "both"),
+    ("skip-merged", "both"), ("no-speculate-retry", "speculate")])
+def test_injected_fault_is_caught(fault, lock):
+    r = torture("--duration", "10", "--inject", fault, "--lock", lock)
     assert r.returncode == 1, r.stdout + r.stderr
     f = figures(r.stdout)
     assert f["violations"] > 0

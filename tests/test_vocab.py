@@ -4,13 +4,14 @@ every word's C constant exists, and every constant of a closed set in the
 C headers has its word (test_walkers checks the procfiles' names)."""
 
 import ast
+import errno
 import os
 import re
 
 import pytest
 
 from procvma import vocab
-from procvma._core import lib
+from procvma._core import ffi, lib
 
 CSRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "csrc")
 HEADERS = ["kernel/uapi.h", "kernel/api.h", "harness/api.h"]
@@ -44,6 +45,25 @@ def test_numbered_sets_count_from_zero_in_the_vocabularys_order(name):
     assert sorted(getattr(lib, w.const) for w in words) == list(range(len(words)))
     if name in ("LOCK", "PROCFILE", "PREEMPT"):
         assert [getattr(lib, w.const) for w in words] == list(range(len(words)))
+
+
+def test_each_design_reads_what_the_c_core_says_it_reads():
+    for w in vocab.LOCK:
+        lock = getattr(lib, w.const)
+        assert ffi.string(lib.pv_lock_name(lock)).decode() == w
+        assert lib.pv_lock_lookup(w.encode()) == lock
+        for pf in vocab.PROCFILE:
+            rc = lib.pv_lock_check(lock, getattr(lib, pf.const))
+            assert rc in (0, -errno.EOPNOTSUPP)
+            try:
+                vocab.check_lock_procfile(w, pf)
+                assert rc == 0, (w, pf)
+            except ValueError as e:
+                assert rc == -errno.EOPNOTSUPP, (w, pf)
+                assert str(e).startswith(f"--lock {w} reads ") and "\n" not in str(e)
+        assert (lib.pv_lock_check_query(lock) == 0) == w.query
+    assert lib.pv_lock_name(lib.PV_NR_LOCKS) == ffi.NULL
+    assert len(vocab.LOCK) == lib.PV_NR_LOCKS
 
 
 def test_defaults_are_words_of_their_set():

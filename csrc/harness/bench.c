@@ -15,12 +15,20 @@
 static int pv_bench_check_sim(const struct pv_bench_config *cfg, struct pv_sample *out)
 {
 	int procfile = pv_procfile_lookup(cfg->procfile);
+	int err;
 
 	if (procfile < 0)
 		return pv_sample_fail(out, EINVAL, "the simulator has no procfile '%s'",
 				      cfg->procfile);
-	if (cfg->lock != PV_LOCK_MMAP && cfg->lock != PV_LOCK_VMA)
+	if (!pv_lock_name(cfg->lock))
 		return pv_sample_fail(out, EINVAL, "unknown lock design %d", cfg->lock);
+	err = cfg->scanner == PV_SCANNER_QUERY ? pv_lock_check_query(cfg->lock) :
+						   pv_lock_check(cfg->lock, procfile);
+	if (err)
+		return pv_sample_fail(out, -err, "--lock %s cannot read %s%s",
+				      pv_lock_name(cfg->lock), cfg->procfile,
+				      cfg->scanner == PV_SCANNER_QUERY ?
+				      " with PROCMAP_QUERY" : "");
 	if (cfg->preempt < PV_PREEMPT_NONE || cfg->preempt > PV_PREEMPT_LAZY)
 		return pv_sample_fail(out, EINVAL, "unknown preemption model %d", cfg->preempt);
 	if (cfg->cpumapper < 0 || cfg->cpumapper >= CPU_SETSIZE || cfg->cpubusytasks < 0 ||

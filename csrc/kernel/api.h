@@ -71,6 +71,19 @@ int pv_page_set_active(struct mm_struct *mm, unsigned long page, int active);
 /* Turn a page's PTE into a swap entry (page leaves memory). */
 int pv_page_swap_out(struct mm_struct *mm, unsigned long page);
 
+/* The word --lock takes for design @lock (PV_LOCK_*); NULL for no such. */
+const char *pv_lock_name(int lock);
+/* The PV_LOCK_* of the design --lock @name names, or -EINVAL. */
+int pv_lock_lookup(const char *name);
+/*
+ * 0 when design @lock reads /proc/PID/@procfile (PV_PROC_*);
+ * -EOPNOTSUPP when it does not (its way of reading cannot walk that
+ * file); -EINVAL for no such design or file.
+ */
+int pv_lock_check(int lock, int procfile);
+/* The same for PROCMAP_QUERY, the ioctl on maps. */
+int pv_lock_check_query(int lock);
+
 /* The file under /proc/PID a PV_PROC_* stands for; NULL for no such. */
 const char *pv_procfile_name(int procfile);
 /* The PV_PROC_* of the simulated file /proc/PID/@name, or -EINVAL. */
@@ -80,7 +93,7 @@ int pv_procfile_lookup(const char *name);
  * Read the whole of /proc/PID/@procfile as the kernel would, one
  * seq_file chunk per read().  Writes at most @len-1 bytes plus a NUL into
  * @buf and returns the full text length (which may exceed @len), or
- * -errno.  @stats may be NULL.
+ * -errno (-EOPNOTSUPP: as pv_lock_check()).  @stats may be NULL.
  */
 long pv_proc_read_all(struct mm_struct *mm, int procfile, int lock,
 		      char *buf, unsigned long len, struct pv_walk_stats *stats);
@@ -88,7 +101,7 @@ long pv_proc_read_all(struct mm_struct *mm, int procfile, int lock,
 /*
  * One PROCMAP_QUERY on the simulated mm under the given design: 0 with
  * the out fields filled, -ENOENT when no VMA matches, -EINVAL or -E2BIG
- * for a malformed query.  @stats (may be NULL) counts the query in
+ * for a malformed query, -EOPNOTSUPP as pv_lock_check_query().  @stats (may be NULL) counts the query in
  * reads, a match in vmas, and fallbacks and retries.
  */
 int pv_procmap_query(struct mm_struct *mm, int lock, struct pv_procmap_query *q,

@@ -126,27 +126,12 @@ static enum gap_state gap_before(struct mm_struct *mm, unsigned long from_addr,
 	int spins;
 
 	for (spins = 0; spins < GAP_SPIN_LOOPS; spins++) {
-		/*
-		 * Acquire: pairs with the release increment that ends a write
-		 * cycle (vma_end_write_all()), so the tree we read is at least
-		 * as new as that cycle left it.
-		 */
-		unsigned int seq = atomic_load_explicit(&mm->mm_lock_seq,
-							memory_order_acquire);
+		unsigned int seq;
 
-		if (!(seq & 1)) {
+		if (mmap_lock_speculate_try_begin(mm, &seq)) {
 			struct vm_area_struct *found = vma_find(mm, from_addr);
 
-			/*
-			 * read_seqcount_retry()'s smp_rmb(): our tree reads
-			 * before the re-check.  Pairs with the release fence
-			 * after the increment in mmap_write_lock(): a writer
-			 * that changed what we read had made the count odd
-			 * before, so the re-check sees it move.
-			 */
-			atomic_thread_fence(memory_order_acquire);
-			if (atomic_load_explicit(&mm->mm_lock_seq,
-						 memory_order_relaxed) == seq)
+			if (!mmap_lock_speculate_retry(mm, seq))
 				return found == vma ? GAP_REAL : GAP_FILLED;
 		}
 		cpu_relax();
@@ -161,11 +146,7 @@ static enum gap_state gap_before(struct mm_struct *mm, unsigned long from_addr,
  */
 static bool lookup_unchanged(struct mm_struct *mm, unsigned int seq)
 {
-	if (seq & 1)
-		return false;
-	/* Our tree reads before the re-check; see gap_before(). */
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed) == seq;
+	return !(seq & 1) && !mmap_lock_speculate_retry(mm, seq);
 }
 
 struct vm_area_struct *lock_next_vma(struct mm_struct *mm, unsigned long from_addr,
@@ -176,8 +157,8 @@ struct vm_area_struct *lock_next_vma(struct mm_struct *mm, unsigned long from_ad
 	int err;
 
 retry:
-	/* Acquire: pairs with vma_end_write_all()'s release, as in gap_before(). */
-	seq = atomic_load_explicit(&mm->mm_lock_seq, memory_order_acquire);
+	/* Odd or not: lookup_unchanged() tells, if it comes to that. */
+	mmap_lock_speculate_try_begin(mm, &seq);
 	vma = vma_find(mm, from_addr);
 	if (!vma) {
 		if (lookup_unchanged(mm, seq))

@@ -162,9 +162,8 @@ static inline void mmap_write_lock(struct mm_struct *mm)
 	 * in C11 (ARMv8.0 builds it from ldaxr/stlxr, with no dmb), so a
 	 * lockless reader could see a VMA's new range and still an even
 	 * count.  Pairs with the acquire fence before the re-check in
-	 * lookup_unchanged() and gap_before(): a reader that saw any store
-	 * of this cycle sees the odd count there, and does not trust what
-	 * it read.
+	 * mmap_lock_speculate_retry(): a reader that saw any store of this
+	 * cycle sees the odd count there, and does not trust what it read.
 	 */
 	atomic_thread_fence(memory_order_release);
 }
@@ -175,7 +174,7 @@ static inline void vma_end_write_all(struct mm_struct *mm)
 	/*
 	 * Release (seq_cst): every store of the cycle before the count goes
 	 * even.  Pairs with the acquire load of mm_lock_seq that starts a
-	 * lockless look-up (lock_next_vma(), gap_before()), and with
+	 * lockless read (mmap_lock_speculate_try_begin()), and with
 	 * vma_start_read()'s re-check: a reader that sees the cycle ended
 	 * sees all it changed.
 	 */
@@ -196,6 +195,52 @@ static inline bool mmap_lock_is_contended(struct mm_struct *mm)
 static inline bool mmap_lock_is_write_locked(struct mm_struct *mm)
 {
 	return atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed) & 1;
+}
+
+/*
+ * mmap_lock speculation: read the mm under RCU alone, then ask whether
+ * any write cycle overlapped the reads; mm_lock_seq is the seqcount
+ * (raw_seqcount_try_begin() and read_seqcount_retry() in the kernel).
+ *
+ *	if (!mmap_lock_speculate_try_begin(mm, &seq))
+ *		-> a writer is in: take mmap_lock instead
+ *	... lockless reads of the tree and the VMAs ...
+ *	if (mmap_lock_speculate_retry(mm, seq))
+ *		-> what was read may be torn: throw it away
+ *
+ * Sample mm_lock_seq into *@seq; false when a writer holds the mmap
+ * write lock (the count is odd), whose work a read now would see half
+ * done.
+ */
+static inline bool mmap_lock_speculate_try_begin(struct mm_struct *mm,
+						 unsigned int *seq)
+{
+	/*
+	 * Acquire, raw_read_seqcount()'s smp_rmb(): pairs with the release
+	 * increment that ends a write cycle in vma_end_write_all(), so the
+	 * reads that follow see at least everything that cycle stored.
+	 */
+	*seq = atomic_load_explicit(&mm->mm_lock_seq, memory_order_acquire);
+	return !(*seq & 1);
+}
+
+/*
+ * Has a write cycle begun since mmap_lock_speculate_try_begin() sampled
+ * @seq?  Then the lockless reads made since may mix that writer's stores
+ * with older ones, and must be thrown away.  Any write of the mm counts,
+ * not only one of what was read: the count is the whole mm's.
+ */
+static inline bool mmap_lock_speculate_retry(struct mm_struct *mm, unsigned int seq)
+{
+	/*
+	 * read_seqcount_retry()'s smp_rmb(): every read since @seq before
+	 * the re-check.  Pairs with the release fence after the increment
+	 * in mmap_write_lock(): a writer whose store one of our reads saw
+	 * had made the count odd before that store, so the re-check sees
+	 * the count moved.
+	 */
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&mm->mm_lock_seq, memory_order_relaxed) != seq;
 }
 
 static inline bool __is_vma_write_locked(struct vm_area_struct *vma,

@@ -6,15 +6,9 @@
  * walking the whole address space asks for the VMA covering or following
  * each address in turn, so a pass takes a lock once per VMA.
  *
- *  PV_LOCK_MMAP  query_vma_setup() takes the mmap read lock for the one
- *                query and query_vma_teardown() drops it, as before the
- *                per-VMA maps series (Linux 6.11 to 6.16).
- *  PV_LOCK_VMA   the query finds the VMA under RCU and read-locks it
- *                alone (lock_next_vma()), as since that series.  When the
- *                VMA cannot be locked the query falls back to the mmap
- *                read lock for the rest of that one query: the kernel
- *                takes it only long enough to lock the VMA, a difference
- *                of the VMA's formatting, not of the look-up.
+ * Each reader locking design says how a query locks (proc_maps_lock.h:
+ * query_vma_setup(), query_vma_find_by_addr()); one that does not say
+ * does not answer the ioctl.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -22,9 +16,8 @@
 
 #include "api.h"
 #include "compiler.h"
-#include "mmap_lock.h"
+#include "proc_maps_lock.h"
 #include "sched.h"
-#include "vma_tree.h"
 
 #define PROCMAP_QUERY_VMA_FLAGS (PV_PROCMAP_QUERY_VMA_READABLE |	\
 				 PV_PROCMAP_QUERY_VMA_WRITABLE |	\
@@ -34,69 +27,6 @@
 #define PROCMAP_QUERY_VALID_FLAGS_MASK (PROCMAP_QUERY_VMA_FLAGS |	\
 					PV_PROCMAP_QUERY_COVERING_OR_NEXT_VMA | \
 					PV_PROCMAP_QUERY_FILE_BACKED_VMA)
-
-/* The part of proc_maps_private a query uses (proc_maps_locking_ctx). */
-struct proc_maps_locking_ctx {
-	struct mm_struct *mm;
-	struct vm_area_struct *locked_vma;
-	bool mmap_locked;
-	struct pv_walk_stats *stats;
-};
-
-static void unlock_ctx_vma(struct proc_maps_locking_ctx *lock_ctx)
-{
-	if (lock_ctx->locked_vma) {
-		vma_end_read(lock_ctx->locked_vma);
-		lock_ctx->locked_vma = NULL;
-	}
-}
-
-static void query_vma_setup(struct proc_maps_locking_ctx *lock_ctx, int lock)
-{
-	lock_ctx->locked_vma = NULL;
-	lock_ctx->mmap_locked = false;
-	if (lock == PV_LOCK_MMAP) {
-		mmap_read_lock(lock_ctx->mm);
-		lock_ctx->mmap_locked = true;
-	}
-}
-
-static void query_vma_teardown(struct proc_maps_locking_ctx *lock_ctx)
-{
-	if (lock_ctx->mmap_locked)
-		mmap_read_unlock(lock_ctx->mm);
-	else
-		unlock_ctx_vma(lock_ctx);
-}
-
-/* The first VMA ending above @addr, locked as the design locks it; or NULL. */
-static struct vm_area_struct *
-query_vma_find_by_addr(struct proc_maps_locking_ctx *lock_ctx, unsigned long addr)
-{
-	struct mm_struct *mm = lock_ctx->mm;
-	struct vm_area_struct *vma;
-
-	if (lock_ctx->mmap_locked)
-		return vma_find(mm, addr);
-
-	/* Moving on from a VMA we skipped: only the next one stays locked. */
-	unlock_ctx_vma(lock_ctx);
-	rcu_read_lock();
-	vma = lock_next_vma(mm, addr, &lock_ctx->stats->retries);
-	rcu_read_unlock();
-	if (!IS_ERR_OR_NULL(vma)) {
-		lock_ctx->locked_vma = vma;
-		return vma;
-	}
-	if (!vma)
-		return NULL;
-
-	/* Write-locked, or a writer waits on it: ask under mmap_lock. */
-	mmap_read_lock(mm);
-	lock_ctx->mmap_locked = true;
-	lock_ctx->stats->fallbacks++;
-	return vma_find(mm, addr);
-}
 
 static bool query_vma_perms_match(const struct vm_area_struct *vma,
 				  unsigned long long flags)
@@ -121,7 +51,7 @@ query_matching_vma(struct proc_maps_locking_ctx *lock_ctx, unsigned long addr,
 	struct vm_area_struct *vma;
 
 	for (;;) {
-		vma = query_vma_find_by_addr(lock_ctx, addr);
+		vma = lock_ctx->ops->query_vma_find_by_addr(lock_ctx, addr);
 		if (!vma)
 			return ERR_PTR(-ENOENT);
 		/* Every simulated VMA is anonymous: none is file-backed. */
@@ -142,13 +72,15 @@ int pv_procmap_query(struct mm_struct *mm, int lock, struct pv_procmap_query *q,
 {
 	struct pv_walk_stats dummy = { 0 };
 	struct proc_maps_locking_ctx lock_ctx = {
-		.mm = mm, .stats = stats ? stats : &dummy,
+		.mm = mm, .ops = proc_maps_lock_ops(lock),
+		.stats = stats ? stats : &dummy,
 	};
 	struct vm_area_struct *vma;
 	unsigned long vm_flags;
+	int err = pv_lock_check_query(lock);
 
-	if (lock != PV_LOCK_MMAP && lock != PV_LOCK_VMA)
-		return -EINVAL;
+	if (err)
+		return err;
 	/* The checks do_procmap_query() makes before it takes any lock. */
 	if (q->size < offsetof(struct pv_procmap_query, vma_start))
 		return -EINVAL;
@@ -162,7 +94,7 @@ int pv_procmap_query(struct mm_struct *mm, int lock, struct pv_procmap_query *q,
 		return -EINVAL;
 
 	lock_ctx.stats->reads++;
-	query_vma_setup(&lock_ctx, lock);
+	lock_ctx.ops->query_vma_setup(&lock_ctx);
 	vma = query_matching_vma(&lock_ctx, q->query_addr, q->query_flags);
 	if (IS_ERR(vma)) {
 		query_vma_teardown(&lock_ctx);

@@ -1,34 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * /proc/PID/{maps,smaps,smaps_rollup,numa_maps} for the simulated mm, in
- * both locking designs (SPEC §2):
- *
- *  PV_LOCK_MMAP  every read() holds the mmap read lock from m_start() to
- *                m_stop(); smaps_rollup holds it for the whole walk and
- *                drops it between VMAs when a writer waits.
- *  PV_LOCK_VMA   every VMA is found under RCU and read-locked on its own;
- *                when that fails the reader falls back to the mmap read
- *                lock (fallback_to_mmap_lock()), and only then does the
- *                rollup check for contention, as in the seed patch.
+ * whichever reader locking design the file was opened with: the walkers
+ * below call the design's hooks (proc_maps_lock.h, one proc_lock_*.c
+ * per design) wherever the kernel's task_mmu.c locks, and never ask
+ * which design runs.
  *
  * The structure follows fs/proc/task_mmu.c so the two can be read side by
  * side: lock_vma_range()/unlock_vma_range(), get_next_vma(),
  * proc_get_vma(), m_start()/m_next()/m_stop(), show_map()/show_smap()/
  * show_numa_map(), show_smaps_rollup().  numa_maps is read as smaps is:
- * one page walk per VMA, under the mmap read lock from m_start() to
- * m_stop() (--lock mmap, and the kernel through 6.18, whose
- * lock_vma_range() takes mmap_lock for every file but maps), or under
- * the VMA's own read lock with RCU dropped around the walk (--lock vma).
- * One difference: the kernel's lock_next_vma() takes mmap_lock only
- * long enough to read-lock the one VMA it could not get; here, as in
- * SPEC §2 and the seed's proc_get_vma(), the reader keeps mmap_lock until
- * the end of the read() (or, in the rollup, until it drops it on
- * contention).
+ * one page walk per VMA, under whatever the design holds for it (the
+ * kernel through 6.18 takes mmap_lock for every file but maps).
  */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "api.h"
 #include "compiler.h"
 #include "fault_inject.h"
 #include "ktime.h"
@@ -41,36 +30,6 @@
 
 /* ---- locking ----------------------------------------------------------- */
 
-static void unlock_ctx_vma(struct proc_maps_private *priv)
-{
-	if (priv->locked_vma && priv->vma_refs)
-		vma_end_read(priv->locked_vma);
-	priv->locked_vma = NULL;
-}
-
-static void lock_vma_range(struct proc_maps_private *priv)
-{
-	if (priv->lock == PV_LOCK_MMAP) {
-		mmap_read_lock(priv->mm);
-		priv->mmap_locked = true;
-	} else {
-		rcu_read_lock();
-		priv->mmap_locked = false;
-		priv->locked_vma = NULL;
-	}
-}
-
-static void unlock_vma_range(struct proc_maps_private *priv)
-{
-	if (priv->mmap_locked) {
-		mmap_read_unlock(priv->mm);
-		priv->mmap_locked = false;
-	} else {
-		unlock_ctx_vma(priv);
-		rcu_read_unlock();
-	}
-}
-
 /*
  * The VMA read lock keeps @vma and its page tables stable; RCU is not
  * needed for the page walk, and holding it across one would stretch grace
@@ -78,47 +37,14 @@ static void unlock_vma_range(struct proc_maps_private *priv)
  */
 static void drop_rcu(struct proc_maps_private *priv)
 {
-	if (!priv->mmap_locked)
+	if (!priv->lock_ctx.mmap_locked)
 		rcu_read_unlock();
 }
 
 static void reacquire_rcu(struct proc_maps_private *priv)
 {
-	if (!priv->mmap_locked)
+	if (!priv->lock_ctx.mmap_locked)
 		rcu_read_lock();
-}
-
-static struct vm_area_struct *get_next_vma(struct proc_maps_private *priv,
-					   unsigned long last_pos)
-{
-	struct vm_area_struct *vma;
-
-	if (priv->mmap_locked)
-		return vma_find(priv->mm, last_pos);
-
-	unlock_ctx_vma(priv);
-	if (should_fail(priv->mm, PV_INJECT_NO_VMA_LOCK)) {
-		/* The fault under test: trust a VMA found under RCU alone. */
-		vma = vma_find(priv->mm, last_pos);
-		priv->vma_refs = false;
-	} else {
-		vma = lock_next_vma(priv->mm, last_pos, &priv->stats->retries);
-		priv->vma_refs = true;
-	}
-	if (!IS_ERR_OR_NULL(vma))
-		priv->locked_vma = vma;
-	return vma;
-}
-
-static bool fallback_to_mmap_lock(struct proc_maps_private *priv)
-{
-	if (priv->mmap_locked)
-		return false;
-	rcu_read_unlock();
-	mmap_read_lock(priv->mm);
-	priv->mmap_locked = true;
-	priv->stats->fallbacks++;
-	return true;
 }
 
 static struct vm_area_struct *proc_get_vma(struct proc_maps_private *priv,
@@ -127,9 +53,9 @@ static struct vm_area_struct *proc_get_vma(struct proc_maps_private *priv,
 	struct vm_area_struct *vma;
 
 retry:
-	vma = get_next_vma(priv, pos);
+	vma = priv->lock_ctx.ops->get_next_vma(&priv->lock_ctx, pos);
 	if (IS_ERR(vma)) {
-		if (fallback_to_mmap_lock(priv))
+		if (fallback_to_mmap_lock(&priv->lock_ctx))
 			goto retry;
 		return NULL;	/* cannot happen: under mmap_lock nothing fails */
 	}
@@ -141,13 +67,42 @@ retry:
 	return vma;
 }
 
-static void observe_vma(struct proc_maps_private *priv, struct vm_area_struct *vma,
-			unsigned long walk_from)
+static void report_vma(struct proc_maps_private *priv, const struct walk_shown *s)
 {
-	if (priv->obs)
-		priv->obs->vma_shown(priv->obs, priv->shown_start, priv->shown_end,
-				     walk_from, priv->gen_before,
-				     atomic_load(&vma->vm_gen));
+	priv->obs->vma_shown(priv->obs, s->start, s->end, s->walk_from,
+			     s->gen_before, s->gen_after);
+}
+
+/*
+ * Tell the observer what the walker got of @vma, which it still holds;
+ * or, when @hold, keep it for report_held().
+ */
+static void observe_vma(struct proc_maps_private *priv, struct vm_area_struct *vma,
+			unsigned long walk_from, bool hold)
+{
+	struct walk_shown s;
+
+	if (!priv->obs)
+		return;
+	s = (struct walk_shown){
+		.start = priv->shown_start, .end = priv->shown_end,
+		.walk_from = walk_from, .gen_before = priv->gen_before,
+		.gen_after = atomic_load(&vma->vm_gen),
+	};
+	if (hold)
+		priv->held[priv->nheld++] = s;
+	else
+		report_vma(priv, &s);
+}
+
+/* The page went out: what it showed. */
+static void report_held(struct proc_maps_private *priv)
+{
+	unsigned int i;
+
+	for (i = 0; i < priv->nheld; i++)
+		report_vma(priv, &priv->held[i]);
+	priv->nheld = 0;
 }
 
 /* ---- the page walk: smaps_pte_range() / smaps_account() ---------------- */
@@ -280,7 +235,7 @@ static void walk_vma_ptes(struct proc_maps_private *priv,
 			  struct vm_area_struct *vma, unsigned long start,
 			  pmd_entry_fn pmd_entry, void *private)
 {
-	struct mm_struct *mm = priv->mm;
+	struct mm_struct *mm = priv->lock_ctx.mm;
 	unsigned long end = READ_ONCE(vma->vm_end);
 	unsigned long addr = READ_ONCE(vma->vm_start);
 	unsigned long pfn, end_pfn;
@@ -380,10 +335,16 @@ static void show_vma_header_prefix(struct seq_file *m, unsigned long start,
 	seq_putc(m, ' ');
 }
 
-/* An anonymous VMA has no name and prints offset 0 (show_map_vma()). */
+/*
+ * An anonymous VMA has no name and prints offset 0 (show_map_vma()).
+ * READ_ONCE: a design that validates its pages reads the VMA with nothing
+ * to stop a writer changing it meanwhile, and throws the page away if one
+ * did; the line it printed then never goes out.
+ */
 static void show_map_vma(struct seq_file *m, struct vm_area_struct *vma)
 {
-	show_vma_header_prefix(m, vma->vm_start, vma->vm_end, vma->vm_flags, 0);
+	show_vma_header_prefix(m, READ_ONCE(vma->vm_start), READ_ONCE(vma->vm_end),
+			       READ_ONCE(vma->vm_flags), 0);
 	seq_putc(m, '\n');
 }
 
@@ -536,7 +497,7 @@ static struct vm_area_struct *m_next_vma(struct proc_maps_private *priv,
 	struct vm_area_struct *vma = proc_get_vma(priv, pos);
 
 	/* The fault under test: skip what starts below @pos, losing its pages. */
-	if (should_fail(priv->mm, PV_INJECT_SKIP_MERGED))
+	if (should_fail(priv->lock_ctx.mm, PV_INJECT_SKIP_MERGED))
 		while (vma && pos && vma->vm_start < pos)
 			vma = proc_get_vma(priv, vma->vm_end);
 	return vma;
@@ -544,7 +505,9 @@ static struct vm_area_struct *m_next_vma(struct proc_maps_private *priv,
 
 static struct vm_area_struct *m_start(struct proc_maps_private *priv)
 {
-	lock_vma_range(priv);
+	struct proc_maps_locking_ctx *lock_ctx = &priv->lock_ctx;
+
+	lock_ctx->ops->lock_vma_range(lock_ctx);
 	return m_next_vma(priv, priv->last_pos);
 }
 
@@ -555,7 +518,7 @@ static struct vm_area_struct *m_next(struct proc_maps_private *priv)
 
 static void m_stop(struct proc_maps_private *priv)
 {
-	unlock_vma_range(priv);
+	unlock_vma_range(&priv->lock_ctx);
 }
 
 /* The kernel's struct seq_operations, for the files walked a VMA at a time. */
@@ -586,17 +549,19 @@ static void show_record(const struct seq_operations *op, struct proc_maps_privat
 	size_t offs = m->count;
 
 	op->show(priv, m, vma);
-	burn_text_cost(priv->mm, m->count - offs);
+	burn_text_cost(priv->lock_ctx.mm, m->count - offs);
 }
 
 /*
- * One read(): seq_read_iter() fills one buffer with whole records under
- * one m_start()..m_stop().  A record that does not fit is thrown away and
- * shown again, page walk included, by the next read().  Returns the bytes
- * produced, 0 at EOF, or -EFBIG if one record outgrew SEQ_BUF_MAX.
+ * Fill one buffer with whole records from priv->last_pos on, from
+ * m_start() to the last record that fits, and stay in what the design
+ * holds for it.  A record that does not fit is thrown away and shown
+ * again, page walk included, by the next read().  Returns the bytes
+ * produced, 0 at EOF, or -EFBIG (and holds nothing) if one record
+ * outgrew SEQ_BUF_MAX.
  */
-static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
-			   const struct seq_operations *op)
+static long seq_fill_page(struct proc_maps_private *priv, struct seq_file *m,
+			  const struct seq_operations *op)
 {
 	struct vm_area_struct *vma;
 
@@ -604,10 +569,8 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 		m->count = 0;
 		m->overflow = false;
 		vma = op->start(priv);
-		if (!vma) {
-			op->stop(priv);
+		if (!vma)
 			return 0;
-		}
 		show_record(op, priv, m, vma);
 		if (!m->overflow)
 			break;
@@ -621,9 +584,14 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 	for (;;) {
 		size_t offs = m->count;
 
-		observe_vma(priv, vma, vma->vm_start);
-		priv->stats->vmas++;
-		priv->last_pos = vma->vm_end;
+		/* A page the design may yet refuse: held until it goes out. */
+		observe_vma(priv, vma, READ_ONCE(vma->vm_start),
+			    priv->lock_ctx.ops->validate != NULL);
+		priv->lock_ctx.stats->vmas++;
+		priv->last_pos = READ_ONCE(vma->vm_end);
+		/* No room left to hold what the page shows: a short read(). */
+		if (priv->nheld == ARRAY_SIZE(priv->held))
+			break;
 		vma = op->next(priv);
 		if (!vma)
 			break;
@@ -633,8 +601,39 @@ static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
 			break;
 		}
 	}
-	op->stop(priv);
 	return m->count;
+}
+
+/*
+ * One read(): seq_read_iter() fills one buffer with whole records under
+ * one m_start()..m_stop().  Before it goes out the design may refuse it
+ * (->validate()); then it is thrown away and filled again from the same
+ * position, which an EOF found is subject to as much as any record.
+ * Returns the bytes produced, 0 at EOF, or -EFBIG if one record outgrew
+ * SEQ_BUF_MAX.
+ */
+static long seq_read_chunk(struct proc_maps_private *priv, struct seq_file *m,
+			   const struct seq_operations *op)
+{
+	struct proc_maps_locking_ctx *lock_ctx = &priv->lock_ctx;
+	unsigned long pos = priv->last_pos;
+	long n;
+
+	for (;;) {
+		n = seq_fill_page(priv, m, op);
+		if (n < 0)
+			return n;
+		if (priv->obs && priv->obs->page_filled)
+			priv->obs->page_filled(priv->obs);
+		if (!lock_ctx->ops->validate || lock_ctx->ops->validate(lock_ctx))
+			break;
+		op->stop(priv);
+		priv->last_pos = pos;
+		priv->nheld = 0;
+	}
+	op->stop(priv);
+	report_held(priv);
+	return n;
 }
 
 /* ---- smaps_rollup ------------------------------------------------------- */
@@ -648,25 +647,26 @@ static void rollup_gather(struct proc_maps_private *priv, struct vm_area_struct 
 			  struct mem_size_stats *mss, unsigned long *last_vma_end)
 {
 	unsigned long walk_from = vma->vm_start < *last_vma_end &&
-		!should_fail(priv->mm, PV_INJECT_NO_RESUME_CHECK) ?
+		!should_fail(priv->lock_ctx.mm, PV_INJECT_NO_RESUME_CHECK) ?
 		*last_vma_end : vma->vm_start;
 
 	drop_rcu(priv);
 	smap_gather_stats(priv, vma, mss, walk_from);
 	reacquire_rcu(priv);
-	observe_vma(priv, vma, walk_from);
-	priv->stats->vmas++;
+	observe_vma(priv, vma, walk_from, false);
+	priv->lock_ctx.stats->vmas++;
 	*last_vma_end = vma->vm_end;
 }
 
 static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m)
 {
-	struct mm_struct *mm = priv->mm;
+	struct proc_maps_locking_ctx *lock_ctx = &priv->lock_ctx;
+	struct mm_struct *mm = lock_ctx->mm;
 	struct mem_size_stats mss = { 0 };
 	unsigned long vma_start = 0, last_vma_end = 0;
 	struct vm_area_struct *vma;
 
-	lock_vma_range(priv);
+	lock_ctx->ops->lock_vma_range(lock_ctx);
 	vma = proc_get_vma(priv, 0);
 	if (vma)
 		vma_start = vma->vm_start;
@@ -674,27 +674,27 @@ static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m
 		rollup_gather(priv, vma, &mss, &last_vma_end);
 
 		/*
-		 * Holding mmap_lock (always in the mmap design; after a
-		 * fallback in the VMA design): a writer waits, so let it in:
-		 * the kernel's mmap_read_unlock() + mmap_read_lock_killable().
-		 * The unlock wakes the queued writer, and the relock steals
-		 * the lock back before it runs unless it has claimed the
-		 * rwsem handoff.  Under voluntary preemption the relock's
-		 * might_sleep() is a preemption point with the lock free.
-		 * Retaking may put a VMA-design reader back on RCU.
+		 * Holding mmap_lock (from the start, or since a fallback): a
+		 * writer waits, so let it in: the kernel's mmap_read_unlock()
+		 * + mmap_read_lock_killable().  The unlock wakes the queued
+		 * writer, and the relock steals the lock back before it runs
+		 * unless it has claimed the rwsem handoff.  Under voluntary
+		 * preemption the relock's might_sleep() is a preemption point
+		 * with the lock free.  Retaking begins the design's range
+		 * again, which may put a reader that fell back on RCU again.
 		 */
-		if (priv->mmap_locked && mmap_lock_is_contended(mm)) {
-			priv->stats->drops++;
-			unlock_vma_range(priv);
-			lock_vma_range(priv);
+		if (lock_ctx->mmap_locked && mmap_lock_is_contended(mm)) {
+			lock_ctx->stats->drops++;
+			unlock_vma_range(lock_ctx);
+			lock_ctx->ops->lock_vma_range(lock_ctx);
 			/*
 			 * The kernel before per-VMA rollups counts the VMA it
 			 * finds at last_vma_end right after the retake (its
 			 * "Cases 1, 2 and 4"), and looks at the lock again only
 			 * after the one that follows: two VMAs a hold.  The
-			 * seed's loop, the VMA design's, goes round at once.
+			 * seed's loop goes round at once.
 			 */
-			if (priv->lock == PV_LOCK_MMAP) {
+			if (lock_ctx->ops->rollup_gather_after_retake) {
 				vma = proc_get_vma(priv, last_vma_end);
 				if (!vma)
 					break;
@@ -709,7 +709,7 @@ static void show_smaps_rollup(struct proc_maps_private *priv, struct seq_file *m
 	seq_puts(m, "[rollup]\n");
 	__show_smap(m, &mss, true);
 	burn_text_cost(mm, m->count);
-	unlock_vma_range(priv);
+	unlock_vma_range(lock_ctx);
 	if (priv->obs && priv->obs->rollup_done)
 		priv->obs->rollup_done(priv->obs, &mss);
 }
@@ -769,15 +769,18 @@ static const struct proc_pid_file_operations *proc_pid_file(int procfile)
 int proc_maps_open(struct proc_maps_file *f, struct mm_struct *mm, int procfile,
 		   int lock, struct pv_walk_stats *stats, struct walk_observer *obs)
 {
-	if (lock != PV_LOCK_MMAP && lock != PV_LOCK_VMA)
-		return -EINVAL;
+	int err = pv_lock_check(lock, procfile);
+
+	if (err)
+		return err;
 	f->fops = proc_pid_file(procfile);
-	if (!f->fops)
-		return -EINVAL;
 	memset(&f->dummy, 0, sizeof(f->dummy));
 	f->priv = (struct proc_maps_private){
-		.mm = mm, .lock = lock, .obs = obs,
-		.stats = stats ? stats : &f->dummy,
+		.lock_ctx = {
+			.mm = mm, .ops = proc_maps_lock_ops(lock),
+			.stats = stats ? stats : &f->dummy,
+		},
+		.obs = obs,
 	};
 	f->m = (struct seq_file){ .buf = f->buf, .size = PAGE_SIZE };
 	f->eof = false;
@@ -794,7 +797,7 @@ static long __proc_maps_read(struct proc_maps_file *f)
 		return 0;
 	n = f->fops->read(f);
 	if (n >= 0)
-		f->priv.stats->reads++;
+		f->priv.lock_ctx.stats->reads++;
 	return n;
 }
 
@@ -812,7 +815,7 @@ long proc_maps_read(struct proc_maps_file *f)
 void proc_maps_release(struct proc_maps_file *f)
 {
 	if (f->eof)
-		f->priv.stats->walks++;
+		f->priv.lock_ctx.stats->walks++;
 }
 
 /* ---- read to EOF ---------------------------------------------------------- */

@@ -10,6 +10,7 @@
 
 #include "uapi.h"
 #include "mm_types.h"
+#include "proc_maps_lock.h"
 #include "seq_file.h"
 
 #define PSS_SHIFT 12
@@ -61,7 +62,9 @@ struct numa_maps {
  * saw when it got the VMA, the part it accounted ([walk_from, end) for
  * the rollup, the whole VMA otherwise), and the VMA's change stamp read
  * when it got the VMA and again when done with it.  Records a read()
- * threw away (the seq_file overflowed) are not reported.
+ * threw away (the seq_file overflowed, or the design refused the page)
+ * are not reported; when the design validates its pages, a page's
+ * records are reported once it goes out.
  */
 struct walk_observer {
 	void (*walk_begin)(struct walk_observer *obs);
@@ -70,23 +73,39 @@ struct walk_observer {
 			  unsigned int gen_before, unsigned int gen_after);
 	void (*rollup_done)(struct walk_observer *obs,
 			    const struct mem_size_stats *mss);
+	/*
+	 * A read() filled its page and is about to ask the design whether
+	 * it may go out, still holding what it filled it under: where a
+	 * test makes the mm change under a page.  NULL: not told.
+	 */
+	void (*page_filled)(struct walk_observer *obs);
 };
 
 /* The largest seq_file buffer a read() may grow to (one smaps record is ~1 KiB). */
 #define SEQ_BUF_MAX (16 * PAGE_SIZE)
 
+/* What a walker got of a VMA it reported (walk_observer's vma_shown()). */
+struct walk_shown {
+	unsigned long start, end, walk_from;
+	unsigned int gen_before, gen_after;
+};
+
+/*
+ * The records of one read() held back for the observer until the design
+ * lets the page go out: a page of maps lines, 41 bytes or more each,
+ * and a read() that would show more stops short.
+ */
+#define WALK_HELD_MAX (PAGE_SIZE / 32)
+
 struct proc_maps_private {
-	struct mm_struct *mm;
-	int lock;			/* PV_LOCK_* */
-	bool mmap_locked;		/* holding the mmap read lock */
-	bool vma_refs;			/* locked_vma holds a VMA read lock */
-	struct vm_area_struct *locked_vma;
+	struct proc_maps_locking_ctx lock_ctx;	/* the design, and what it holds */
 	unsigned long last_pos;		/* where the next read() resumes */
-	struct pv_walk_stats *stats;
 	struct walk_observer *obs;
 	unsigned int gen_before;	/* locked_vma's vm_gen when we got it */
 	unsigned long shown_start;	/* ... and its range then */
 	unsigned long shown_end;
+	unsigned int nheld;		/* observed records of the page ... */
+	struct walk_shown held[WALK_HELD_MAX];	/* ... held back until it goes out */
 };
 
 struct proc_maps_file;
@@ -119,7 +138,10 @@ struct proc_maps_file {
 	char buf[SEQ_BUF_MAX];
 };
 
-/* 0, or -EINVAL for an unknown @procfile or @lock.  @stats, @obs may be NULL. */
+/*
+ * 0; -EINVAL for an unknown @procfile or @lock; -EOPNOTSUPP when design
+ * @lock does not read @procfile.  @stats, @obs may be NULL.
+ */
 int proc_maps_open(struct proc_maps_file *f, struct mm_struct *mm, int procfile,
 		   int lock, struct pv_walk_stats *stats, struct walk_observer *obs);
 /*

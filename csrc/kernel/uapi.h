@@ -18,9 +18,14 @@
 /* vm.max_map_count's default (include/linux/mm.h: DEFAULT_MAX_MAP_COUNT). */
 #define PV_DEFAULT_MAX_MAP_COUNT 65530
 
-/* Reader locking designs (SPEC §2). */
+/*
+ * Reader locking designs (docs/design.md), numbered from 0: each one's
+ * ops table is registered under its number (kernel/proc_maps_lock.c).
+ */
 #define PV_LOCK_MMAP 0	/* every walk under the mmap read lock */
 #define PV_LOCK_VMA 1	/* RCU + per-VMA read locks, mmap lock fallback */
+#define PV_LOCK_SPECULATE 2	/* maps under RCU, each page checked against mm_lock_seq */
+#define PV_NR_LOCKS 3	/* one more than the last design's number */
 
 #define PV_PROC_MAPS 0
 #define PV_PROC_SMAPS 1
@@ -42,15 +47,16 @@
 #define PV_INJECT_NO_VMA_LOCK 2		/* per-VMA readers skip vma_start_read */
 #define PV_INJECT_NO_DRAIN 4		/* vma_start_write does not wait for readers */
 #define PV_INJECT_SKIP_MERGED 8		/* maps/smaps skip a VMA grown across the resume point */
+#define PV_INJECT_NO_SPECULATE_RETRY 16	/* speculation returns a page unchecked */
 
 /* Counters a reader accumulates over its walks. */
 struct pv_walk_stats {
 	unsigned long long walks;	/* completed read-to-EOF passes */
 	unsigned long long vmas;	/* VMAs shown (a re-shown VMA counts again) */
 	unsigned long long reads;	/* read() calls (seq_file chunks) */
-	unsigned long long fallbacks;	/* per-VMA lock failed, took mmap_lock */
+	unsigned long long fallbacks;	/* the lockless way failed, took mmap_lock */
 	unsigned long long drops;	/* rollup dropped mmap_lock on contention */
-	unsigned long long retries;	/* VMA detached under us, looked up again */
+	unsigned long long retries;	/* the mm changed under a lockless read, read again */
 };
 
 /*

@@ -18,7 +18,8 @@
 /*
  * Writers churn a simulated mm while readers walk it with every check on
  * (procvma torture).  The bit masks select what the readers walk:
- * 1 << PV_LOCK_* and 1 << PV_PROC_*.
+ * 1 << PV_LOCK_* and 1 << PV_PROC_*; of those, each file in each design
+ * that reads it (pv_lock_check()).
  */
 struct pv_torture_config {
 	unsigned int locks;
@@ -35,8 +36,8 @@ struct pv_torture_config {
 };
 
 struct pv_torture_result {
-	unsigned long long walks[2][4];		/* [PV_LOCK_*][PV_PROC_*] */
-	struct pv_walk_stats stats[2];		/* per design */
+	unsigned long long walks[PV_NR_LOCKS][4];	/* [PV_LOCK_*][PV_PROC_*] */
+	struct pv_walk_stats stats[PV_NR_LOCKS];	/* per design */
 	unsigned long long conserving_checks;	/* walks checked for exact totals */
 	unsigned long long coverage_checks;	/* walks checked for lost pages */
 	unsigned long long coverage_pages;	/* pages they required: mapped throughout */

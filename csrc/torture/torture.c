@@ -60,16 +60,11 @@
 #include "kernel/vma_tree.h"
 #include "api.h"
 
-#define NLOCKS		2
 #define NPROCFILES	4
 /* Longest multi-page op, in pages. */
 #define MAX_OP_PAGES	16
 /* Room per VMA in a reader's text buffer: an smaps block is ~700 bytes. */
 #define TEXT_PER_VMA	1024
-
-static const char *const lock_name[NLOCKS] = {
-	[PV_LOCK_MMAP] = "mmap", [PV_LOCK_VMA] = "vma",
-};
 
 /*
  * pv_torture_stop(): Ctrl-C from the CLI.  Sticky until
@@ -105,10 +100,10 @@ struct torture_reader {
 	char *buf;
 	unsigned long buflen;
 
-	unsigned long long walks[NLOCKS][NPROCFILES];
+	unsigned long long walks[PV_NR_LOCKS][NPROCFILES];
 	unsigned long long conserving_checks;
 	unsigned long long coverage_checks, coverage_pages;
-	struct pv_walk_stats stats[NLOCKS];
+	struct pv_walk_stats stats[PV_NR_LOCKS];
 };
 
 struct torture_writer {
@@ -442,7 +437,7 @@ static void obs_vma_shown(struct walk_observer *obs, unsigned long start,
 	struct torture_reader *r = container_of(obs, struct torture_reader, obs);
 	struct torture_run *run = r->run;
 	struct mm_struct *mm = run->mm;
-	const char *how = lock_name[r->lock], *file = pv_procfile_name(r->procfile);
+	const char *how = pv_lock_name(r->lock), *file = pv_procfile_name(r->procfile);
 
 	if (start < mm->region_start || start >= end ||
 	    end > page_addr(mm, mm->region_pages)) {
@@ -691,7 +686,7 @@ static void check_coverage(struct torture_reader *r, unsigned long long before,
 static void reader_walk(struct torture_reader *r)
 {
 	struct torture_run *run = r->run;
-	const char *how = lock_name[r->lock], *file = pv_procfile_name(r->procfile);
+	const char *how = pv_lock_name(r->lock), *file = pv_procfile_name(r->procfile);
 	unsigned long long before;
 	unsigned long e1, e2, pages, vmas;
 	long n;
@@ -739,12 +734,13 @@ static void *reader_fn(void *arg)
 	struct torture_reader *r = arg;
 	struct torture_run *run = r->run;
 	const struct pv_torture_config *cfg = run->cfg;
-	int combos[NLOCKS * NPROCFILES][2], ncombos = 0, i;
+	int combos[PV_NR_LOCKS * NPROCFILES][2], ncombos = 0, i;
 	unsigned long long k;
 
-	for (i = 0; i < NLOCKS * NPROCFILES; i++) {
+	for (i = 0; i < PV_NR_LOCKS * NPROCFILES; i++) {
 		if ((cfg->locks & (1u << (i / NPROCFILES))) &&
-		    (cfg->procfiles & (1u << (i % NPROCFILES)))) {
+		    (cfg->procfiles & (1u << (i % NPROCFILES))) &&
+		    !pv_lock_check(i / NPROCFILES, i % NPROCFILES)) {
 			combos[ncombos][0] = i / NPROCFILES;
 			combos[ncombos][1] = i % NPROCFILES;
 			ncombos++;
@@ -947,10 +943,24 @@ static void *calloc_aligned(size_t n, size_t size)
 	return p;
 }
 
+/* Some file of @cfg's that some design of @cfg's reads. */
+static bool walks_something(const struct pv_torture_config *cfg)
+{
+	int lock, procfile;
+
+	for (lock = 0; lock < PV_NR_LOCKS; lock++)
+		for (procfile = 0; procfile < NPROCFILES; procfile++)
+			if ((cfg->locks & (1u << lock)) &&
+			    (cfg->procfiles & (1u << procfile)) &&
+			    !pv_lock_check(lock, procfile))
+				return true;
+	return false;
+}
+
 static int validate(const struct pv_torture_config *cfg)
 {
-	if (!(cfg->locks & 3) || (cfg->locks & ~3u) ||
-	    !(cfg->procfiles & 15) || (cfg->procfiles & ~15u))
+	if ((cfg->locks & ~((1u << PV_NR_LOCKS) - 1)) ||
+	    (cfg->procfiles & ~((1u << NPROCFILES) - 1)) || !walks_something(cfg))
 		return -EINVAL;
 	if (cfg->writers < 1 || cfg->readers < 1 || cfg->writers > 64 ||
 	    cfg->readers > 64)
@@ -960,7 +970,8 @@ static int validate(const struct pv_torture_config *cfg)
 	    !(cfg->duration_s >= 0) || !(cfg->phase_ms > 0))
 		return -EINVAL;
 	if (cfg->inject & ~(PV_INJECT_NO_RESUME_CHECK | PV_INJECT_NO_VMA_LOCK |
-			    PV_INJECT_NO_DRAIN | PV_INJECT_SKIP_MERGED))
+			    PV_INJECT_NO_DRAIN | PV_INJECT_SKIP_MERGED |
+			    PV_INJECT_NO_SPECULATE_RETRY))
 		return -EINVAL;
 	return 0;
 }
@@ -1061,10 +1072,10 @@ static void collect(struct torture_run *run, const struct torture_reader *reader
 	int i, j;
 
 	for (i = 0; i < run->cfg->readers; i++) {
-		for (j = 0; j < NLOCKS * NPROCFILES; j++)
+		for (j = 0; j < PV_NR_LOCKS * NPROCFILES; j++)
 			out->walks[j / NPROCFILES][j % NPROCFILES] +=
 				readers[i].walks[j / NPROCFILES][j % NPROCFILES];
-		for (j = 0; j < NLOCKS; j++)
+		for (j = 0; j < PV_NR_LOCKS; j++)
 			sum_stats(&out->stats[j], &readers[i].stats[j]);
 		out->conserving_checks += readers[i].conserving_checks;
 		out->coverage_checks += readers[i].coverage_checks;

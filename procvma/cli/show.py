@@ -49,6 +49,10 @@ def show_cmd(procfile, mb, holes, seed, lock, queries, next_vma):
                                "use it with maps")
     if next_vma and not queries:
         raise click.UsageError("--next modifies --query: give an ADDR to ask about")
+    try:
+        vocab.check_lock_procfile(lock, procfile, query=bool(queries))
+    except ValueError as e:
+        raise click.UsageError(str(e))
     pages = mb * (1 << 20) // PAGE_SIZE
     check_region_fits("--mb", mb, pages, "sim")
     try:

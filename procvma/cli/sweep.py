@@ -28,7 +28,8 @@ LIST_OPTIONS = {
         "smaps_rollup", note=" smaps_rollup by default, where run-proc-vs-map "
         "reads maps as the reference does: a sweep asks how the stall grows, "
         "and smaps_rollup's walk of every page is where it grows most."),
-    "lock": _OPTS["lock"].many(default_help=",".join(vocab.LOCK)),
+    "lock": _OPTS["lock"].many(default_help=",".join(
+        vocab.LOCK.expand(vocab.LOCK.default))),
 }
 
 
@@ -53,7 +54,8 @@ def sweep_cmd(**p):
     check_backend_options(backend, p["lock"])
     if p["gb"] and p["mb"]:
         raise click.UsageError("give region sizes with --gb or with --mb, not both")
-    locks = p["lock"] or (list(vocab.LOCK) if backend == vocab.BACKEND.sim else [None])
+    locks = p["lock"] or (vocab.LOCK.expand(vocab.LOCK.default)
+                          if backend == vocab.BACKEND.sim else [None])
     # Each point runs one design; --baseline pairs them across points.
     baseline = design_baseline(locks, p.pop("baseline")) \
         if backend == vocab.BACKEND.sim else None

@@ -55,7 +55,8 @@ FIGURE_COLUMNS = [
     "drops",
     "fallbacks",
     "vmas",
-    "retries",        # walker found its VMA detached and looked it up again
+    "retries",        # the mm changed under a lockless read, read again: a
+                      # VMA look-up (vma), a whole page (speculate)
     "nfailed",        # mapper calls that returned an error
     "setup_s",        # wall time to build the mm and place the tasks
     "no_pass",        # 1: there were scanners, and none completed a pass

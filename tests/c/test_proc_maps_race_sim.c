@@ -109,8 +109,6 @@ static const struct race_scenario scenarios[] = {
 	{ "remap", merge, merge, RACE_NONE_CHANGES },
 };
 
-static const char *const lock_name[] = { [PV_LOCK_MMAP] = "mmap", [PV_LOCK_VMA] = "vma" };
-static const char *const file_name[] = { [PV_PROC_MAPS] = "maps", [PV_PROC_SMAPS] = "smaps" };
 
 static int failures, passes;
 
@@ -156,15 +154,15 @@ static void run_case(int procfile, int lock, const struct race_scenario *s,
 	c->procfile = procfile;
 	c->lock = lock;
 	if (race_modifier_start(&mod, &ops, &thread)) {
-		printf("FAIL %s/%s %s: no modifier thread\n", lock_name[lock],
-		       file_name[procfile], s->name);
+		printf("FAIL %s/%s %s: no modifier thread\n", pv_lock_name(lock),
+		       pv_procfile_name(procfile), s->name);
 		failures++;
 		free(c);
 		return;
 	}
 	if (!build(c)) {
-		printf("FAIL %s/%s %s: building the layout\n", lock_name[lock],
-		       file_name[procfile], s->name);
+		printf("FAIL %s/%s %s: building the layout\n", pv_lock_name(lock),
+		       pv_procfile_name(procfile), s->name);
 		failures++;
 		goto out;
 	}
@@ -173,7 +171,7 @@ static void run_case(int procfile, int lock, const struct race_scenario *s,
 	ok = race_run(&mod, &ops, s->shape, seconds, inject != 0, &res);
 	printf("%s/%s %s, %s: %.2f s, %llu reads (restored %llu, modified %llu, "
 	       "reported twice %llu, bad %llu), %llu modifications\n",
-	       lock_name[lock], file_name[procfile], s->name, how, race_now() - t0,
+	       pv_lock_name(lock), pv_procfile_name(procfile), s->name, how, race_now() - t0,
 	       res.reads, res.seen[RACE_SEEN_RESTORED], res.seen[RACE_SEEN_MODIFIED],
 	       res.seen[RACE_SEEN_REPORTED_TWICE], res.seen[RACE_SEEN_BAD],
 	       res.modifications);
@@ -206,15 +204,19 @@ int main(int argc, char **argv)
 	size_t i;
 
 	pv_rcu_register_thread();
+	/* Every design that reads the file. */
 	for (procfile = PV_PROC_MAPS; procfile <= PV_PROC_SMAPS; procfile++)
-		for (lock = PV_LOCK_MMAP; lock <= PV_LOCK_VMA; lock++)
+		for (lock = 0; lock < PV_NR_LOCKS; lock++)
 			for (i = 0; i < ARRAY_SIZE(scenarios); i++)
-				if (!only || !strcmp(only, scenarios[i].name))
+				if (!pv_lock_check(lock, procfile) &&
+				    (!only || !strcmp(only, scenarios[i].name)))
 					run_case(procfile, lock, &scenarios[i], seconds, 0);
 	/* The split/merge race is the one that loses the grown VMA's pages. */
 	for (procfile = PV_PROC_MAPS; procfile <= PV_PROC_SMAPS; procfile++)
-		for (lock = PV_LOCK_MMAP; lock <= PV_LOCK_VMA; lock++)
-			run_case(procfile, lock, &scenarios[0], 10, PV_INJECT_SKIP_MERGED);
+		for (lock = 0; lock < PV_NR_LOCKS; lock++)
+			if (!pv_lock_check(lock, procfile))
+				run_case(procfile, lock, &scenarios[0], 10,
+					 PV_INJECT_SKIP_MERGED);
 	pv_rcu_unregister_thread();
 	printf("test_proc_maps_race_sim: %d passed, %d failed\n", passes, failures);
 	return failures ? 1 : 0;

@@ -2,7 +2,7 @@
 /*
  * The torture test from C, so that it runs under the sanitizers too:
  * a clean run must find no violation while every design walks every
- * procfile; each injected fault must be found.
+ * procfile it reads; each injected fault must be found.
  *
  *   test_torture [SECONDS]     length of the clean run (default 1)
  *
@@ -19,6 +19,7 @@ static const char *const fault_name[] = {
 	[PV_INJECT_NO_VMA_LOCK] = "no-vma-lock",
 	[PV_INJECT_NO_DRAIN] = "no-drain",
 	[PV_INJECT_SKIP_MERGED] = "skip-merged",
+	[PV_INJECT_NO_SPECULATE_RETRY] = "no-speculate-retry",
 };
 
 static int failures;
@@ -26,7 +27,7 @@ static int failures;
 static void run(double seconds, int inject, int writers)
 {
 	struct pv_torture_config cfg = {
-		.locks = 1u << PV_LOCK_MMAP | 1u << PV_LOCK_VMA,
+		.locks = (1u << PV_NR_LOCKS) - 1,	/* every design */
 		.procfiles = 1u << PV_PROC_MAPS | 1u << PV_PROC_SMAPS |
 			     1u << PV_PROC_SMAPS_ROLLUP,
 		.writers = writers,
@@ -40,7 +41,7 @@ static void run(double seconds, int inject, int writers)
 	};
 	struct pv_torture_result *res = calloc(1, sizeof(*res));
 	const char *name = inject ? fault_name[inject] : "clean";
-	unsigned long long walks = 0;
+	unsigned long long walks = 0, fallbacks = 0, drops = 0, retries = 0;
 	int err, l, p, i;
 
 	if (!res) {
@@ -48,13 +49,16 @@ static void run(double seconds, int inject, int writers)
 		return;
 	}
 	err = pv_torture_run(&cfg, res);
-	for (l = 0; l < 2; l++)
+	for (l = 0; l < PV_NR_LOCKS; l++) {
 		for (p = 0; p < 3; p++)
 			walks += res->walks[l][p];
+		fallbacks += res->stats[l].fallbacks;
+		drops += res->stats[l].drops;
+		retries += res->stats[l].retries;
+	}
 	printf("%s, %d writer(s): %.1f s, %llu walks, %llu fallbacks, %llu drops, "
-	       "%llu violations\n", name, writers, res->elapsed_s, walks,
-	       res->stats[0].fallbacks + res->stats[1].fallbacks,
-	       res->stats[0].drops + res->stats[1].drops, res->violations);
+	       "%llu retries, %llu violations\n", name, writers, res->elapsed_s, walks,
+	       fallbacks, drops, retries, res->violations);
 	for (i = 0; i < res->nmessages; i++)
 		printf("  %s\n", res->messages[i]);
 
@@ -62,11 +66,11 @@ static void run(double seconds, int inject, int writers)
 		printf("FAIL %s: pv_torture_run() = %d\n", name, err);
 		failures++;
 	} else if (!inject) {
-		for (l = 0; l < 2; l++)
+		for (l = 0; l < PV_NR_LOCKS; l++)
 			for (p = 0; p < 3; p++)
-				if (!res->walks[l][p]) {
-					printf("FAIL %s: no walk of design %d procfile %d\n",
-					       name, l, p);
+				if (!pv_lock_check(l, p) && !res->walks[l][p]) {
+					printf("FAIL %s: no walk of %s in design %s\n",
+					       name, pv_procfile_name(p), pv_lock_name(l));
 					failures++;
 				}
 		if (res->violations) {
@@ -94,6 +98,7 @@ int main(int argc, char **argv)
 	run(10, PV_INJECT_NO_VMA_LOCK, 1);
 	run(10, PV_INJECT_NO_DRAIN, 1);
 	run(10, PV_INJECT_SKIP_MERGED, 1);
+	run(10, PV_INJECT_NO_SPECULATE_RETRY, 1);
 	printf("test_torture: %s\n", failures ? "FAILED" : "passed");
 	return failures ? 1 : 0;
 }
