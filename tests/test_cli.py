@@ -242,3 +242,19 @@ def test_missing_subcommand_module_is_one_line():
                         "from procvma.cli.main import main; main()", "--help"],
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0 and "torture" in r.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ("run-proc-vs-map", "--lock", "speculate", "--procfile", "smaps"),
+    ("run-proc-vs-map", "--lock", "mmap,speculate", "--procfile", "smaps_rollup"),
+    ("run-proc-vs-map", "--lock", "speculate", "--scanner", "query"),
+    ("procvma", "sweep", "--lock", "vma,speculate", "--procfile", "maps,numa_maps"),
+    ("procvma", "torture", "--lock", "speculate", "--procfile", "smaps"),
+])
+def test_a_design_that_cannot_read_the_file_is_refused_before_anything_runs(args):
+    # The speculative reader walks the tree under RCU alone: the page-table
+    # walk of smaps and friends is not safe there, nor is PROCMAP_QUERY's.
+    r = run(*args, "--duration", "0.2")
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "speculate" in r.stderr
+    assert r.stdout == ""

@@ -49,6 +49,12 @@ def torture_cmd(duration, lock, procfile, writers, readers, inject, pages, seed,
     Prints a summary ending in "violations: N" and exits 1 if N > 0."""
     locks, lock = lock, ",".join(lock)
     procfiles = list(PROCFILES) if procfile == "all" else [procfile]
+    if procfile != "all":
+        for design in locks:
+            try:
+                vocab.check_lock_procfile(design, procfile)
+            except ValueError as e:
+                raise click.UsageError(str(e))
     cfg = make_config(duration, locks, procfiles, writers, readers, inject, pages,
                       seed, max_violations)
     click.echo(f"procvma torture: {duration:g} s, {writers} writer(s), {readers} "

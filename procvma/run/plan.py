@@ -239,6 +239,18 @@ def _c_constant(name):
     return getattr(native.load_core().lib, name)
 
 
+def check_designs(designs, procfile, scanner):
+    """Every simulated design named can read procfile the scanner's way
+    (the C core refuses the rest with -EOPNOTSUPP, mid-run)."""
+    for design in designs:
+        if design in vocab.LOCK:
+            try:
+                vocab.check_lock_procfile(design, procfile,
+                                          query=scanner == vocab.SCANNER.query)
+            except ValueError as e:
+                raise click.UsageError(str(e))
+
+
 def check_holes(holes, pages, backend):
     """K holes need a stretch of PV_HOLES_MIN_PAGES_EACH pages each, and
     K+1 VMAs within vm.max_map_count (the host's, or the simulator's
@@ -519,6 +531,7 @@ def make_plan(p, usable=None):
     if command is not None:
         scanner = vocab.SCANNER.custom
     check_scanner(scanner, procfile, backend)
+    check_designs(designs, procfile, scanner)
     holes = p.get("holes") or 0
     check_holes(holes, pages, backend)
     sample = Sample(
