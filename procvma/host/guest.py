@@ -243,9 +243,10 @@ def debian_kernel(version, log=None):
 
 def _fetch_and_unpack(apt, package, where, log):
     # Newer packages are split: the image is then a small package that
-    # depends on linux-binary-* (the kernel) and linux-modules-*.
+    # depends on linux-binary-* (the kernel), linux-modules-* and
+    # linux-base-* (its configuration).
     depends = apt.run("apt-cache", "show", "--no-all-versions", package)
-    parts = [package] + re.findall(r"\b(linux-(?:binary|modules)-[^\s,(]+)", depends)
+    parts = [package] + re.findall(r"\b(linux-(?:base|binary|modules)-[^\s,(]+)", depends)
     if log:
         log(f"fetching {', '.join(dict.fromkeys(parts))}")
     shutil.rmtree(where, ignore_errors=True)
@@ -371,7 +372,13 @@ $B mount -t cgroup2 cgroup2 $R/sys/fs/cgroup 2>/dev/null
 . /command.env
 $B mkdir -p $R$OUT
 $B mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out $R$OUT
-$B hostname procvma-guest
+# The kernel's own modules and configuration where its package puts them,
+# so that modprobe and `procvma info` find them inside.
+R_=$($B uname -r)
+[ -n "$MODDIR" ] && $B mkdir -p $R/lib/modules && $B rm -rf $R/lib/modules/$R_ \
+  && $B ln -s "$MODDIR" $R/lib/modules/$R_
+[ -n "$CONFIG" ] && $B mkdir -p $R/boot && $B ln -sf "$CONFIG" $R/boot/config-$R_
+$B hostname "$HOSTNAME0"
 echo @@procvma-guest-start@@
 $B chroot $R /bin/sh -c "cd \"\$PWD0\" 2>/dev/null; exec /bin/sh $OUT/command.sh" \
   </dev/null 2>$R$OUT/stderr
@@ -380,6 +387,16 @@ $B sync
 echo "@@procvma-guest-exit $rc@@"
 $B poweroff -f
 """
+
+
+def kernel_config(kernel):
+    """The kernel's build configuration file, where its package or build
+    left one beside the image or its modules; None where there is none."""
+    candidates = [os.path.join(os.path.dirname(kernel.image), f"config-{kernel.release}"),
+                  os.path.join(os.path.dirname(kernel.image), ".config")]
+    if kernel.modules:
+        candidates.append(os.path.join(kernel.modules, "config"))
+    return next((c for c in candidates if os.path.isfile(c)), None)
 
 
 def make_initramfs(kernel, outdir, path):
@@ -392,9 +409,10 @@ def make_initramfs(kernel, outdir, path):
                ("bin", "dev", "proc", "sys", "modules")]
     entries.append(("bin/busybox", 0o100755, busybox))
     entries.append(("init", 0o100755, INIT.encode()))
-    entries.append(("command.env", 0o100644,
-                    f"OUT={shlex.quote(outdir)}\nexport PWD0={shlex.quote(os.getcwd())}\n"
-                    .encode()))
+    env = {"OUT": outdir, "PWD0": os.getcwd(), "HOSTNAME0": os.uname().nodename,
+           "MODDIR": kernel.modules or "", "CONFIG": kernel_config(kernel) or ""}
+    entries.append(("command.env", 0o100644, "".join(
+        f"export {k}={shlex.quote(v)}\n" for k, v in env.items()).encode()))
     names = []
     if kernel.modules:
         for mod in modules_in_load_order(kernel.modules):
