@@ -165,10 +165,12 @@ def _run_in_guest(p):
         raise click.UsageError(f"--kernel runs the kernel backend in a guest; "
                                f"not with --backend {p['backend']}")
     plan = make_plan(dict(p, backend="kernel"))   # checked before booting
+    kernel = inguest.resolve(p["kernel"])
     writer = plan.open_csv(command_line())
     argv = getattr(click.get_current_context().command, "argv", sys.argv[1:])
+    print(f"Running {prog_name()} {' '.join(argv)}", flush=True)
     try:
-        return inguest.run_benchmark(p["kernel"], argv, plan, writer, command_line())
+        return inguest.run_benchmark(kernel, argv, plan, writer, command_line())
     finally:
         if writer:
             writer.close()

@@ -87,9 +87,9 @@ def bzimage_release(path):
         with open(path, "rb") as f:
             head = f.read(0x10000 + 0x200)
     except OSError as e:
-        raise GuestError(f"--kernel {path}: cannot read: {e.strerror or e}")
+        raise GuestError(f"cannot read: {e.strerror or e}")
     if len(head) < 0x210 or head[0x202:0x206] != b"HdrS":
-        raise GuestError(f"--kernel {path}: not an x86 kernel image (bzImage)")
+        raise GuestError("not an x86 kernel image (bzImage)")
     offset = int.from_bytes(head[0x20e:0x210], "little") + 0x200
     version = head[offset:offset + 256].split(b"\0")[0].decode(errors="replace")
     return version.split()[0] if version.strip() else "unknown"
@@ -99,7 +99,8 @@ class Kernel:
     """A kernel image to boot and the directory of its modules (None:
     whatever the share needs is built in)."""
 
-    def __init__(self, image, release, modules=None, name=None):
+    def __init__(self, image, release, modules=None, name=None, spec=None):
+        self.spec = spec or image       # as --kernel named it
         self.image = image
         self.release = release
         self.modules = modules
@@ -111,12 +112,14 @@ def resolve(spec, log=None):
     debian:latest.  An image's modules are looked for where its own
     package would have put them on this machine."""
     if spec.startswith("debian:"):
-        return debian_kernel(spec.split(":", 1)[1], log=log)
+        kernel = debian_kernel(spec.split(":", 1)[1], log=log)
+        kernel.spec = spec
+        return kernel
     release = bzimage_release(spec)
     modules = next((d for d in (f"/lib/modules/{release}",
                                 f"/usr/lib/modules/{release}")
                     if os.path.isdir(d)), None)
-    return Kernel(os.path.abspath(spec), release, modules, name=spec)
+    return Kernel(os.path.abspath(spec), release, modules, name=spec, spec=spec)
 
 
 class Apt:
@@ -140,8 +143,8 @@ class Apt:
 
     def run(self, tool, *args, cwd=None):
         if shutil.which(tool) is None:
-            raise GuestError(f"cannot fetch a Debian kernel: {tool} not found "
-                             f"(no apt on this machine; give --kernel an image file)")
+            raise GuestError(f"cannot fetch a Debian kernel: no apt on this machine "
+                             f"({tool} not found); give a kernel image file instead")
         done = subprocess.run([tool, *self.options, *args], cwd=cwd,
                               capture_output=True, text=True)
         if done.returncode:
@@ -226,15 +229,15 @@ def debian_kernel(version, log=None):
     """Debian's kernel VERSION (or the newest), fetched through apt into
     the per-user cache and unpacked there once."""
     if not re.fullmatch(r"latest|\d+(\.\d+)*", version):
-        raise GuestError(f"--kernel debian:{version}: not a version "
-                         f"(debian:6.1, debian:6.18, debian:latest)")
+        raise GuestError("not a Debian kernel version "
+                         "(debian:6.1, debian:6.18, debian:latest)")
     apt = Apt(os.path.join(cache_dir(), "apt"))
     apt.update(log=log)
     package = pick_package(apt.run("apt-cache", "pkgnames", "linux-image-").split(),
                            version)
     if package is None:
-        raise GuestError(f"--kernel debian:{version}: no such kernel in "
-                         f"Debian ({', '.join(DEBIAN_SUITES)})")
+        raise GuestError(f"no such kernel in Debian "
+                         f"({', '.join(DEBIAN_SUITES)})")
     where = os.path.join(cache_dir(), "kernels", package)
     if not os.path.exists(os.path.join(where, ".unpacked")):
         _fetch_and_unpack(apt, package, where, log)
@@ -543,8 +546,8 @@ def _drive(argv, kernel, accel, outdir, timeout, on_line, console_log):
             left = deadline - time.monotonic()
             if left <= 0:
                 where = "booting" if boot_s is None else "running the command"
-                raise GuestError(f"the guest ({kernel.name}) hung: no end after "
-                                 f"{timeout:g} s ({where}); {_last(console_log)}")
+                raise GuestError(f"the guest hung: not done after {timeout:g} s "
+                                 f"({where}); {_last(console_log)}")
             ready, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
             if not ready:
                 continue
@@ -558,7 +561,7 @@ def _drive(argv, kernel, accel, outdir, timeout, on_line, console_log):
                 if boot_s is None:
                     console_log.append(line)
                     if "Kernel panic" in line:
-                        raise GuestError(f"{kernel.name} panicked: "
+                        raise GuestError(f"the kernel panicked: "
                                          f"{line.split('Kernel panic', 1)[1].strip(' -')}")
                     if line.endswith(START):
                         boot_s = time.monotonic() - started
@@ -572,16 +575,16 @@ def _drive(argv, kernel, accel, outdir, timeout, on_line, console_log):
                     if on_line:
                         on_line(line)
                 elif "Kernel panic" in line:
-                    raise GuestError(f"{kernel.name} panicked: {line}")
+                    raise GuestError(f"the kernel panicked: {line.strip()}")
         proc.wait()
     finally:
         _kill(proc)
     if boot_s is None:
-        raise GuestError(f"the guest ({kernel.name}, {accel}) ended before running "
-                         f"the command: {_last(console_log)}")
+        raise GuestError(f"the guest ({accel}) ended before running the "
+                         f"command: {_last(console_log)}")
     if rc is None:
-        raise GuestError(f"the guest ({kernel.name}) ended while running the "
-                         f"command (its kernel crashed?)")
+        raise GuestError("the guest ended while running the command "
+                         "(its kernel crashed?)")
     stderr = _read(os.path.join(outdir, "stderr")) or ""
     return Result(accel, kernel.release, rc, "\n".join(stdout) + ("\n" if stdout else ""),
                   stderr, boot_s, time.monotonic() - started)

@@ -48,18 +48,26 @@ def _program(name):
     return path
 
 
-def boot_and_run(spec, program, args, timeout, outdir=None):
-    """Run procvma's console script program with args in a guest of kernel
-    spec; its stdout goes to ours as it comes, its stderr after.  Returns
-    guest.Result; a one-line click error where the guest cannot run it."""
-    import shlex
+def resolve(spec):
+    """guest.resolve(spec), its error one line."""
     try:
-        kernel = guest.resolve(spec, log=_log)
-        command = shlex.join([_program(program), *args])
-        result = guest.run(kernel, command, timeout, outdir=outdir, log=_log,
-                           on_line=lambda line: click.echo(line))
+        return guest.resolve(spec, log=_log)
     except guest.GuestError as e:
         raise click.ClickException(f"--kernel {spec}: {e}")
+
+
+def boot_and_run(kernel, program, args, timeout, outdir=None, on_line=click.echo):
+    """Run procvma's console script program with args in a guest of kernel
+    (resolve()'s); its stdout goes to ours as it comes, its stderr after.  Returns
+    guest.Result; a one-line click error where the guest cannot run it.
+    on_line(line): what to do with each line of its stdout instead."""
+    import shlex
+    try:
+        command = shlex.join([_program(program), *args])
+        result = guest.run(kernel, command, timeout, outdir=outdir, log=_log,
+                           on_line=on_line)
+    except guest.GuestError as e:
+        raise click.ClickException(f"--kernel {kernel.spec}: {e}")
     if result.stderr:
         click.echo(result.stderr, nl=False, err=True)
     _log(f"guest {result.release} ({result.accel}): booted in {result.boot_s:.1f} s, "
@@ -100,8 +108,8 @@ def guest_args(argv, csv_path):
     return [*out, "--csv", csv_path] if csv_path else out
 
 
-def run_benchmark(spec, argv, plan, writer, command):
-    """run-proc-vs-map --kernel SPEC: the benchmark in a guest, its rows
+def run_benchmark(kernel, argv, plan, writer, command):
+    """run-proc-vs-map --kernel: the benchmark in a guest of kernel, its rows
     appended to writer (None: no --csv) whatever becomes of the guest, as
     each row came from the guest but for the command, which is ours.
     Returns the exit status."""
@@ -109,12 +117,22 @@ def run_benchmark(spec, argv, plan, writer, command):
     outdir = tempfile.mkdtemp(prefix="procvma-guest-")
     rows_path = os.path.join(outdir, ROWS_FILE)
     status = 1
+    said = []
+
+    def relay(line):
+        # The guest's "Running ..." line names its own command line; the
+        # user's was printed here already.
+        if said or not line.startswith("Running "):
+            click.echo(line)
+        said.append(line)
+
     try:
         with native.stopping_on_signals():
             try:
-                result = boot_and_run(spec, "run-proc-vs-map",
+                result = boot_and_run(kernel, "run-proc-vs-map",
                                       guest_args(argv, rows_path if writer else None),
-                                      guest_timeout(plan), outdir=outdir)
+                                      guest_timeout(plan), outdir=outdir,
+                                      on_line=relay)
                 status = result.returncode
             except KeyboardInterrupt:
                 status = native.interrupted_status()
