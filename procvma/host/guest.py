@@ -142,9 +142,6 @@ class Apt:
             self.options += ["-o", "APT::Sandbox::User=root"]
 
     def run(self, tool, *args, cwd=None):
-        if shutil.which(tool) is None:
-            raise GuestError(f"cannot fetch a Debian kernel: no apt on this machine "
-                             f"({tool} not found); give a kernel image file instead")
         done = subprocess.run([tool, *self.options, *args], cwd=cwd,
                               capture_output=True, text=True)
         if done.returncode:
@@ -231,6 +228,9 @@ def debian_kernel(version, log=None):
     if not re.fullmatch(r"latest|\d+(\.\d+)*", version):
         raise GuestError("not a Debian kernel version "
                          "(debian:6.1, debian:6.18, debian:latest)")
+    if shutil.which("apt-get") is None or shutil.which("apt-cache") is None:
+        raise GuestError("cannot fetch a Debian kernel: no apt on this machine "
+                         "(apt-get not found); give a kernel image file instead")
     apt = Apt(os.path.join(cache_dir(), "apt"))
     apt.update(log=log)
     package = pick_package(apt.run("apt-cache", "pkgnames", "linux-image-").split(),
@@ -429,7 +429,8 @@ def make_initramfs(kernel, outdir, path):
 
 # ---- the accelerator ---------------------------------------------------------
 
-QEMU = "qemu-system-x86_64"
+# Which QEMU: PROCVMA_QEMU names another build (or a test's stand-in).
+QEMU = os.environ.get("PROCVMA_QEMU", "qemu-system-x86_64")
 
 
 def kvm_works(timeout=5):
