@@ -285,3 +285,32 @@ def test_the_benchmark_in_a_debian_61_guest(debian_61, tmp_path):
     # 6.1 reads maps under mmap_lock: the scanners' passes took it.
     assert sum(float(row["reader_mmap_locks"]) for row in rows) > 0
     assert took < 120
+
+
+# ---- two guests, A/B ----------------------------------------------------------
+
+def test_report_on_two_tcg_guests_gives_no_speed_verdict(tmp_path):
+    from conftest import invoke
+    from test_report import rows
+    from test_compare_gate import write_csv
+
+    from procvma.cli.report import report_cmd
+
+    def guest_rows(release, mmap_locks, **over):
+        return [dict(r, kernel_release=release, vm_accel="tcg", walks=3,
+                     reader_mmap_locks=mmap_locks, **over)
+                for r in rows(locks=("mmap",), backend="kernel", lock="kernel",
+                              scanner="cat")]
+
+    old = write_csv(tmp_path / "61.csv", guest_rows("6.1.0-50-amd64", 3))
+    new = write_csv(tmp_path / "73.csv", [dict(r, opavg_ms=r["opavg_ms"] / 10)
+                                          for r in guest_rows("7.3.4+deb13-amd64", 0)])
+    result = invoke(report_cmd, old, new)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "Kernel: Linux 6.1.0-50-amd64 (tcg guest) -> Linux 7.3.4+deb13-amd64 " \
+           "(tcg guest)" in out
+    assert "Locks: smaps_rollup read under mmap_lock (Baseline), not mmap_lock (Patched)" in out
+    assert ("Verdict: no speed verdict: Baseline and Patched ran in a TCG guest, "
+            "whose timings are emulated") in out
+    assert "faster" not in out
