@@ -82,6 +82,34 @@ def test_debian_9_99_is_no_such_kernel(monkeypatch, tmp_path):
         guest.resolve("debian:six")
 
 
+def test_a_kernel_whose_parts_are_gone_is_passed_over(monkeypatch, tmp_path):
+    # Debian's lists can name a kernel whose modules package the archive
+    # no longer holds: the newest complete one is taken instead.
+    monkeypatch.setattr(guest, "cache_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(guest.Apt, "update", lambda self, log=None: None)
+    fetched = []
+
+    def apt(self, tool, *args, cwd=None):
+        if args[0] == "pkgnames":
+            return "\n".join(["linux-image-7.0.13+deb13-amd64",
+                              "linux-image-7.0.12+deb13-amd64"])
+        if args[0] == "show":
+            kver = args[-1][len("linux-image-"):]
+            return f"Depends: linux-modules-{kver} (= 1), linux-base-{kver}\n"
+        if args[0] == "policy":
+            gone = any("7.0.13" in a for a in args[1:])
+            return "".join(f"{a}:\n  Candidate: {'(none)' if gone else '1'}\n"
+                           for a in args[1:])
+        fetched.append(args)
+        raise guest.GuestError("stop here")
+
+    monkeypatch.setattr(guest.Apt, "run", apt)
+    with pytest.raises(guest.GuestError, match="stop here"):
+        guest.resolve("debian:7.0")
+    assert fetched == [("download", "linux-image-7.0.12+deb13-amd64",
+                        "linux-modules-7.0.12+deb13-amd64")]
+
+
 def test_no_apt(monkeypatch, tmp_path):
     monkeypatch.setattr(guest, "cache_dir", lambda: str(tmp_path))
     real_which = shutil.which

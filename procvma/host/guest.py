@@ -206,10 +206,10 @@ def _version_key(kver):
     return [int(n) for n in re.findall(r"\d+", kver)]
 
 
-def pick_package(names, version):
-    """The newest kernel package among names whose kernel is VERSION
-    (6.1 matches 6.1.0-50, not 6.12.1) or, for "latest", of any version.
-    None when there is none."""
+def kernel_packages(names, version):
+    """The kernel packages among names whose kernel is VERSION (6.1
+    matches 6.1.0-50, not 6.12.1) or, for "latest", of any version,
+    newest first."""
     found = []
     for name in names:
         m = _IMAGE_PACKAGE.match(name.strip())
@@ -219,7 +219,18 @@ def pick_package(names, version):
         if version == "latest" or kver == version or \
                 re.match(re.escape(version) + r"[.\-+]", kver):
             found.append((_version_key(kver), name.strip()))
-    return max(found)[1] if found else None
+    return [name for _, name in sorted(found, reverse=True)]
+
+
+def pick_package(names, version):
+    """The newest of kernel_packages(), or None."""
+    return next(iter(kernel_packages(names, version)), None)
+
+
+# Debian's lists name kernels whose parts the archive no longer holds (a
+# linux-image whose linux-modules has gone): the newest complete one is
+# taken, looking at most this far back.
+MAX_INCOMPLETE = 6
 
 
 def debian_kernel(version, log=None):
@@ -233,29 +244,52 @@ def debian_kernel(version, log=None):
                          "(apt-get not found); give a kernel image file instead")
     apt = Apt(os.path.join(cache_dir(), "apt"))
     apt.update(log=log)
-    package = pick_package(apt.run("apt-cache", "pkgnames", "linux-image-").split(),
-                           version)
-    if package is None:
+    packages = kernel_packages(apt.run("apt-cache", "pkgnames", "linux-image-").split(),
+                               version)
+    if not packages:
         raise GuestError(f"no such kernel in Debian "
                          f"({', '.join(DEBIAN_SUITES)})")
-    where = os.path.join(cache_dir(), "kernels", package)
-    if not os.path.exists(os.path.join(where, ".unpacked")):
-        _fetch_and_unpack(apt, package, where, log)
+    for package in packages[:MAX_INCOMPLETE]:
+        where = os.path.join(cache_dir(), "kernels", package)
+        if os.path.exists(os.path.join(where, ".unpacked")):
+            break
+        parts = _parts(apt, package)
+        if parts:
+            _fetch_and_unpack(apt, parts, where, log)
+            break
+    else:
+        raise GuestError(f"Debian's lists name {packages[0]}, but the archive "
+                         f"holds no complete kernel of that version")
     return _unpacked_kernel(where, name=f"debian:{version} ({package})")
 
 
-def _fetch_and_unpack(apt, package, where, log):
-    # Newer packages are split: the image is then a small package that
-    # depends on linux-binary-* (the kernel), linux-modules-* and
-    # linux-base-* (its configuration).
+def _parts(apt, package):
+    """(needed, wanted): the packages that make up kernel package, or None
+    where one it needs has no candidate.  Newer kernels are split: the
+    image is then a small package that depends on linux-binary-* (the
+    kernel) and linux-modules-*, which the guest needs, and linux-base-*
+    (its configuration, for `procvma info`), which it can do without."""
     depends = apt.run("apt-cache", "show", "--no-all-versions", package)
-    parts = [package] + re.findall(r"\b(linux-(?:base|binary|modules)-[^\s,(]+)", depends)
+    needed = [package] + re.findall(r"\b(linux-(?:binary|modules)-[^\s,(]+)", depends)
+    wanted = re.findall(r"\b(linux-base-[^\s,(]+)", depends)
+    policy = apt.run("apt-cache", "policy", *needed)
+    if re.search(r"Candidate: \(none\)", policy) or \
+            len(re.findall(r"^\S+:$", policy, re.M)) < len(set(needed)):
+        return None
+    return list(dict.fromkeys(needed)), list(dict.fromkeys(wanted))
+
+
+def _fetch_and_unpack(apt, parts, where, log):
+    needed, wanted = parts
     if log:
-        log(f"fetching {', '.join(dict.fromkeys(parts))}")
+        log(f"fetching {', '.join(needed + wanted)}")
     shutil.rmtree(where, ignore_errors=True)
     debs = os.path.join(where, "debs")
     os.makedirs(debs)
-    apt.run("apt-get", "download", *dict.fromkeys(parts), cwd=debs)
+    apt.run("apt-get", "download", *needed, cwd=debs)
+    for part in wanted:
+        with contextlib.suppress(GuestError):
+            apt.run("apt-get", "download", part, cwd=debs)
     for deb in glob.glob(os.path.join(debs, "*.deb")):
         done = subprocess.run(["dpkg-deb", "-x", deb, os.path.join(where, "root")],
                               capture_output=True, text=True)
@@ -511,7 +545,7 @@ def run(kernel, command, timeout, outdir=None, accel=None, memory="2G", cpus=2,
         make_initramfs(kernel, outdir, initrd)
         argv = qemu_argv(kernel, initrd, outdir, accel, memory, cpus)
         if log:
-            log(f"booting {kernel.name} ({kernel.release}) under QEMU, {accel}")
+            log(f"booting {kernel.name} under QEMU ({accel})")
         return _drive(argv, kernel, accel, outdir, timeout, on_line, console_log)
     finally:
         if own_outdir:
@@ -522,8 +556,11 @@ def qemu_argv(kernel, initrd, outdir, accel, memory, cpus):
     append = " ".join([
         "console=ttyS0", "panic=-1", "quiet", "loglevel=3",
         "rdinit=/init", f"{ACCEL_PARAM}={accel}",
-        # A guest has no use for these, and TCG is slow at them.
-        "mitigations=off", "nokaslr", "tsc=reliable",
+        # TCG's TSC drifts against the emulated clocks: without this the
+        # kernel would fall back to a slower clocksource mid-run.  The
+        # kernel's other defaults (mitigations included) stay: they are
+        # part of what a user's kernel costs.
+        "tsc=reliable",
     ])
     cpu = ["-cpu", "host"] if accel == "kvm" else ["-cpu", "max"]
     return [QEMU, "-accel", accel, *cpu, "-m", memory, "-smp", str(cpus),

@@ -64,8 +64,11 @@ def boot_and_run(kernel, program, args, timeout, outdir=None, on_line=click.echo
     import shlex
     try:
         command = shlex.join([_program(program), *args])
-        result = guest.run(kernel, command, timeout, outdir=outdir, log=_log,
-                           on_line=on_line)
+        # SIGTERM and SIGHUP as Ctrl-C: QEMU dies with us in any case
+        # (guest.py), but only an exception cleans up after it.
+        with native.stopping_on_signals():
+            result = guest.run(kernel, command, timeout, outdir=outdir, log=_log,
+                               on_line=on_line)
     except guest.GuestError as e:
         raise click.ClickException(f"--kernel {kernel.spec}: {e}")
     if result.stderr:
