@@ -21,7 +21,7 @@ import pytest
 from procvma.host import guest, hostinfo
 from procvma.run import inguest
 
-from test_cli import command, run
+from test_cli import run
 
 
 # ---- which kernel ------------------------------------------------------------

@@ -35,19 +35,19 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 # Kernel command-line word the guest's procvma reads to name the
-# accelerator in its rows (procvma/hostinfo.py's vm_accel()).
+# accelerator in its rows (procvma/host/hostinfo.py's vm_accel()).
 ACCEL_PARAM = "procvma.vm_accel"
 
 START = "@@procvma-guest-start@@"
 EXIT = "@@procvma-guest-exit"
 
 # What the root share needs from a modular kernel, in any order (their
-# dependencies are found with modinfo).  Missing ones are taken as built in.
+# dependencies are read from their .modinfo).  Missing ones are taken as
+# built in.
 SHARE_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"]
 
 # Under TCG a Debian kernel reaches its init in a few seconds on a 2-CPU

@@ -10,6 +10,7 @@ import time
 import click
 
 from procvma import native, vocab
+from procvma.host import hostinfo
 from procvma.results.machines import machine_was_busy
 from procvma.results import schema, stats, table
 from procvma.run import plan, runner
