@@ -310,8 +310,10 @@ def test_the_benchmark_in_a_debian_61_guest(debian_61, tmp_path):
         assert row["trace_engine"] == "bpf"
         assert row["preempt"] == "voluntary"
         assert row["command"].startswith("run-proc-vs-map --kernel debian:6.1 ")
-    # 6.1 reads maps under mmap_lock: the scanners' passes took it.
-    assert sum(float(row["reader_mmap_locks"]) for row in rows) > 0
+    # 6.1 reads maps under mmap_lock: every pass of the scanners took it
+    # (a pass cut by the sample's end may have been counted either way).
+    for row in rows:
+        assert float(row["reader_mmap_locks"]) >= max(1, float(row["walks"]) - 1), row
     assert took < 120
 
 
