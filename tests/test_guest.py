@@ -241,8 +241,10 @@ def test_no_qemu_survives_its_driver(tmp_path, sig):
         """)
     image = tmp_path / "bzImage"
     image.write_bytes(b"not booted")
+    # TMPDIR: a driver killed outright leaves its guest's directory.
     driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(image)],
-                              env=dict(os.environ, PROCVMA_QEMU=qemu),
+                              env=dict(os.environ, PROCVMA_QEMU=qemu,
+                                       TMPDIR=str(tmp_path)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30

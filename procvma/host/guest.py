@@ -108,7 +108,7 @@ class Kernel:
 
 
 def resolve(spec, log=None):
-    """The Kernel that --kernel SPEC names: IMAGE, debian:VERSION or
+    """The Kernel that --kernel names (spec): IMAGE, debian:VERSION or
     debian:latest.  An image's modules are looked for where its own
     package would have put them on this machine."""
     if spec.startswith("debian:"):
