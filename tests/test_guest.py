@@ -34,7 +34,7 @@ def test_a_file_that_is_not_a_kernel(tmp_path):
     r = run("procvma", "info", "--kernel", str(bogus))
     assert r.returncode == 1
     assert r.stderr.splitlines() == [
-        f"procvma: error: --kernel {bogus}: not an x86 kernel image (bzImage)"]
+        f"procvma info: error: --kernel {bogus}: not an x86 kernel image (bzImage)"]
     r = run("run-proc-vs-map", "--kernel", str(bogus), "--nsamples", "1")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().endswith("not an x86 kernel image (bzImage)")
@@ -126,7 +126,7 @@ def test_no_apt_from_the_command_line(tmp_path):
             env=dict(os.environ, PATH=str(tmp_path)))
     assert r.returncode == 1
     assert r.stderr.splitlines() == [
-        "procvma: error: --kernel debian:6.1: cannot fetch a Debian kernel: no apt "
+        "procvma info: error: --kernel debian:6.1: cannot fetch a Debian kernel: no apt "
         "on this machine (apt-get not found); give a kernel image file instead"]
 
 
