@@ -14,6 +14,11 @@ APT_PKGS := gcc make pkg-config liburcu-dev python3-dev python3-venv
 # rest; without them (and without root to install them) everything else
 # still builds, and --trace falls back to tracefs.
 APT_PKGS_BPF := clang bpftool libbpf-dev libelf-dev zlib1g-dev
+# Guests of other kernels (--kernel, docs/guests.md): QEMU boots them, and
+# busybox is the guest's first process.  Optional in the same way: without
+# them only --kernel is missing.  The kernels themselves are fetched on
+# demand by --kernel, never here.
+APT_PKGS_GUEST := qemu-system-x86 busybox-static
 STAMP    := $(VENV)/.procvma-installed
 CSRC     := $(wildcard csrc/sources.mk csrc/*.h csrc/*/*.c csrc/*/*.h)
 
@@ -57,14 +62,14 @@ sysdeps:
 	@missing=""; for p in $(APT_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
-	optional=""; for p in $(APT_PKGS_BPF); do \
+	optional=""; for p in $(APT_PKGS_BPF) $(APT_PKGS_GUEST); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || optional="$$optional $$p"; \
 	done; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" != 0 ]; then \
 		echo "error: need root to install:$$missing" >&2; exit 1; \
 	fi; \
 	if [ -n "$$optional" ] && [ "$$(id -u)" != 0 ]; then \
-		echo "note: not root: building without the BPF lock trace (missing:$$optional)"; \
+		echo "note: not root: without the BPF lock trace or --kernel guests (missing:$$optional)"; \
 		optional=""; \
 	fi; \
 	if [ -n "$$missing$$optional" ]; then \

@@ -116,17 +116,27 @@ static __always_inline long task_state(struct task_struct *t)
 }
 
 /*
- * Whether this event is on the target mm.  The first event of the mapper
- * on its own mm names the target.  Every other task's events on every
- * other mm, the bulk of them system-wide, cost one load and a compare.
+ * Whether this event is on the target mm.  The first write-lock event of
+ * the mapper on its own mm names the target.  Every other task's events
+ * on every other mm, the bulk of them system-wide, cost one load and a
+ * compare.
+ *
+ * Only a write lock names it: the mapper is posix_spawn()ed, a vfork that
+ * shares the driver's mm until exec, and exec_mmap() of some kernels (6.1
+ * among them) read-locks that old mm after it has let the driver go on
+ * (exec_mm_release()).  The driver arms the trace as soon as posix_spawn()
+ * returns, so that read lock can come from the mapper's tgid, on its
+ * current mm, and would name the driver's mm: seen on 6.1 in a TCG guest,
+ * every figure then zero.
  */
-static __always_inline bool on_target(__u64 mm)
+static __always_inline bool on_target(__u64 mm, bool write)
 {
 	__u64 target = target_mm;
 
 	if (target)
 		return mm == target;
-	if (!mapper_tgid || (__u32)(bpf_get_current_pid_tgid() >> 32) != mapper_tgid)
+	if (!write || !mapper_tgid ||
+	    (__u32)(bpf_get_current_pid_tgid() >> 32) != mapper_tgid)
 		return false;
 	if ((__u64)bpf_get_current_task_btf()->mm != mm)
 		return false;
@@ -160,7 +170,7 @@ static __always_inline void holder_on_ends(struct task_state *t, __u64 now)
  */
 static __always_inline int lock_start(__u64 mm, bool write)
 {
-	if (!write || !on_target(mm) || phase != 1 || !is_mapper())
+	if (!write || !on_target(mm, write) || phase != 1 || !is_mapper())
 		return 0;
 	mapper_wait_from = bpf_ktime_get_ns();
 	return 0;
@@ -173,7 +183,7 @@ static __always_inline int lock_acquired(__u64 mm, bool write, bool success)
 	__u32 tid;
 	__u64 now;
 
-	if (!on_target(mm) || !phase)
+	if (!on_target(mm, write) || !phase)
 		return 0;
 	if (write) {
 		__u64 from = mapper_wait_from;
@@ -224,7 +234,7 @@ static __always_inline int lock_released(__u64 mm, bool write)
 	__u64 now, d;
 	__u32 tid;
 
-	if (write || !on_target(mm) || is_mapper())
+	if (write || !on_target(mm, write) || is_mapper())
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	t = bpf_map_lookup_elem(&tasks, &tid);

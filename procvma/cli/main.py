@@ -142,6 +142,8 @@ def run_proc_vs_map(**p):
       run-proc-vs-map --nsamples 20 --rawdata -- \\
           --busyduration 2 --procfile smaps_rollup
     """
+    if p.get("kernel"):
+        return _run_in_guest(p)
     plan = make_plan(p)
     runner.check_ready(plan.backend)
     trace, writer = plan.open_outputs(command_line())
@@ -153,6 +155,25 @@ def run_proc_vs_map(**p):
     points = [(design_title(plan.sample, d), dict(plan.sample, lock=d))
               for d in plan.designs]
     return run_points(points, plan, writer, trace=trace)
+
+
+def _run_in_guest(p):
+    """--kernel: the same run in a guest of that kernel; its rows come back
+    into our --csv."""
+    from procvma.run import inguest
+    if p.get("backend") not in (None, "kernel"):
+        raise click.UsageError(f"--kernel runs the kernel backend in a guest; "
+                               f"not with --backend {p['backend']}")
+    plan = make_plan(dict(p, backend="kernel"))   # checked before booting
+    kernel = inguest.resolve(p["kernel"])
+    writer = plan.open_csv(command_line())
+    argv = getattr(click.get_current_context().command, "argv", sys.argv[1:])
+    print(f"Running {prog_name()} {' '.join(argv)}", flush=True)
+    try:
+        return inguest.run_benchmark(kernel, argv, plan, writer, command_line())
+    finally:
+        if writer:
+            writer.close()
 
 
 house_style(run_proc_vs_map)

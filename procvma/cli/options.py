@@ -386,6 +386,17 @@ RUN_OPTIONS = {
 }
 
 # The simulator's host-cost knobs (procvma/sim/calibration.py says what each is).
+# --kernel: the same command inside a QEMU guest of another kernel
+# (procvma/host/guest.py).  On run-proc-vs-map it implies --backend kernel.
+KERNEL_OPTION = _opt(
+    "--kernel", metavar="IMAGE|debian:VERSION|debian:latest",
+    help="Run inside a QEMU guest (KVM where it works, else TCG, whose timings "
+         "are emulated) of this kernel, whose root is this machine's /: an x86 "
+         "kernel image, or Debian's kernel VERSION (6.1, 6.12, 7.3) or newest, "
+         "fetched through apt into the per-user cache.  Rows name the guest's "
+         "kernel and vm_accel.")
+RUN_OPTIONS["kernel"] = KERNEL_OPTION
+
 COST_OPTIONS = {
     "op_cost_ns": _opt("--op-cost-ns", type=click.FloatRange(min=0), metavar="NS",
                        help="Simulator: extra kernel work per mmap()/munmap(). "

@@ -129,6 +129,23 @@ def _preempt_model():
     return "voluntary", "assumed"
 
 
+# What vm_accel() says outside a guest of ours.
+NOT_A_GUEST = "-"
+
+
+def vm_accel(cmdline="/proc/cmdline"):
+    """kvm | tcg: the accelerator of the QEMU guest that `--kernel` booted
+    this kernel in, which procvma/host/guest.py names on the kernel's
+    command line ("procvma.vm_accel=tcg"); "-" anywhere else.  Under tcg
+    the guest's timings are emulated, not measured on hardware."""
+    try:
+        with open(cmdline, encoding="utf-8") as f:
+            m = re.search(r"(?:^|\s)procvma\.vm_accel=(kvm|tcg)(?:\s|$)", f.read())
+    except OSError:
+        return NOT_A_GUEST
+    return m.group(1) if m else NOT_A_GUEST
+
+
 def kconfig_option(name, lines):
     """Value of CONFIG option name in a .config's lines: "y", "m", a
     string, "n" for "# CONFIG_X is not set" or absent."""
@@ -375,8 +392,11 @@ def info():
     mmc = max_map_count()
     res = clock_resolution_ns()
     query, why = procmap_query()
+    preempt, preempt_source = preempt_model()
     return [
         ("kernel release", kernel_release()),
+        ("preemption", f"{preempt} (from {preempt_source})"),
+        ("VM accelerator", vm_accel()),
         (PER_VMA_LOCK, f"{vma_lock} (from {source})" if source else vma_lock),
         ("CPUs online", f"{len(cpus)} ({format_cpulist(cpus)})"),
         ("vm.max_map_count", UNKNOWN if mmc is None else str(mmc)),

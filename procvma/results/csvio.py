@@ -30,6 +30,7 @@ def host_metadata():
         "cpu_model": hostinfo.cpu_model(),
         "procvma_version": __version__,
         "cpus_online": hostinfo.format_cpulist(hostinfo.cpus_online()),
+        "vm_accel": hostinfo.vm_accel(),
     }
 
 
@@ -142,6 +143,14 @@ class ResultsWriter:
     def write(self, row):
         full = dict(row, **self.host)
         full["timestamp"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        self._write_full(full)
+
+    def write_measured_elsewhere(self, row):
+        """A row another machine measured and wrote whole (a guest's, under
+        --kernel): its host columns are that machine's, kept as they are."""
+        self._write_full(row)
+
+    def _write_full(self, full):
         missing = [c for c in schema.COLUMNS if c not in full]
         if missing:
             raise ValueError(f"results row lacks {', '.join(missing)}")

@@ -116,8 +116,10 @@ def kernel_line(pair: Pair) -> str:
     def one(side):
         rows = side.all_rows
         release = first(rows, "kernel_release") or "unknown"
+        accel = first(rows, "vm_accel")
         if first(rows, "backend") == "kernel":
-            return f"Linux {release}"
+            return f"Linux {release}" + (f" ({accel} guest)" if accel in ("kvm", "tcg")
+                                         else "")
         return (f"simulated (procvma {first(rows, 'procvma_version')}) on "
                 f"Linux {release}")
 
@@ -350,6 +352,49 @@ def verdict(f: Figures) -> str:
             f"{fmt_ratio(lo)} to {fmt_ratio(hi)}), p = {p_text(f)}.")
 
 
+# ---- guests (--kernel) ---------------------------------------------------------
+
+def emulated_sides(pair: Pair) -> List[str]:
+    """The sides measured in a TCG guest (--kernel where KVM does not
+    work): their timings are emulated, so no speed verdict is drawn."""
+    return [side.name for side in (pair.before, pair.after)
+            if first(side.all_rows, "vm_accel") == "tcg"]
+
+
+def pair_verdict(pair: Pair, f: Figures) -> str:
+    """verdict(f), unless a side's timings are emulated: then what the
+    kernels did still counts (the Why lines, read_under_line), not how
+    fast."""
+    emulated = emulated_sides(pair)
+    if not emulated:
+        return verdict(f)
+    return (f"no speed verdict: {' and '.join(emulated)} ran in a TCG "
+            f"guest, whose timings are emulated (it keeps a kernel's "
+            f"behaviour, not its speed).")
+
+
+def read_under_line(pair: Pair) -> str:
+    """Which lock each side's kernel read its procfile under, where --trace
+    counted the scanners' mmap_lock read acquisitions in samples whose
+    scanners completed passes; "" where no side says."""
+    def one(side):
+        rows = side.all_rows
+        if "reader_mmap_locks" not in rows or "walks" not in rows:
+            return None
+        walked = rows[(rows["walks"] > 0) & rows["reader_mmap_locks"].notna()]
+        if not len(walked) or first(rows, "backend") != "kernel":
+            return None
+        taken = (walked["reader_mmap_locks"] > 0).any()
+        return "mmap_lock" if taken else "not mmap_lock"
+
+    said = [(side.name, one(side)) for side in (pair.before, pair.after)]
+    if not any(lock for _, lock in said):
+        return ""
+    procfile = pair.config.get("procfile", "the procfile")
+    return f"{procfile} read under " + ", ".join(
+        f"{lock} ({name})" for name, lock in said if lock)
+
+
 # ---- text ----------------------------------------------------------------------
 
 def wrap_command(command: str, lead: str) -> List[str]:
@@ -477,8 +522,10 @@ def section_text(pair: Pair) -> List[str]:
     pb, pa = f.p99[0], f.p99[1]
     out += wrap_text(f"p99 change: {fmt_pct(stats.ratio(pa, pb) - 1)} "
                      f"(median p99 {fmt_ms(pb)} -> {fmt_ms(pa)} ms)")
+    if read_under_line(pair):
+        out += wrap_field("Locks", read_under_line(pair))
     out.append("")
-    out += wrap_field("Verdict", verdict(f))
+    out += wrap_field("Verdict", pair_verdict(pair, f))
     return out
 
 
@@ -514,7 +561,9 @@ def section_markdown(pair: Pair) -> List[str]:
             f"{fmt_interval(c)}: "
             f"{'decides' if c.significant else 'does not decide'} |",
             f"| p99 change | | | {fmt_pct(stats.ratio(pa, pb) - 1)} |",
-            "", f"**Verdict:** {verdict(f)}"]
+            "", f"**Verdict:** {pair_verdict(pair, f)}"]
+    if read_under_line(pair):
+        out[-1:-1] = [f"**Locks:** {read_under_line(pair)}", ""]
     return out
 
 

@@ -116,6 +116,9 @@ HOST_COLUMNS = [
     "command",        # the command line that ran the sample, shell-quoted
     "trace_engine",   # what measured the lock figures: bpf | tracefs
                       #   (kernel --trace), sim, - (kernel, not traced)
+    "vm_accel",       # kvm | tcg: the row was measured in a QEMU guest
+                      #   (--kernel) under that accelerator; tcg's timings are
+                      #   emulated; - on the host itself
 ]
 
 COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
@@ -135,7 +138,7 @@ OPTIONAL_COLUMNS = ["cpuscript", "scanner", "scanner_command", "holes", "retries
                     "loadavg1", "procs_running", "others_running",
                     "command", "trace_engine", "format", "hostname",
                     "kernel_release", "cpu_model", "procvma_version",
-                    "timestamp", "preempt"] + LOCK_COLUMNS + HOLDER_COLUMNS
+                    "timestamp", "preempt", "vm_accel"] + LOCK_COLUMNS + HOLDER_COLUMNS
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.
@@ -182,7 +185,8 @@ def implied_config(column, backend, row):
 # such rows pair with no named machine's and are kept apart from them.
 IMPLIED_HOST = {"format": 1, "hostname": "unknown",
                 "kernel_release": "unknown", "cpu_model": "unknown",
-                "procvma_version": "unknown"}
+                "procvma_version": "unknown",
+                "vm_accel": "-"}     # no guests before the column
 
 
 def implied_host(column):

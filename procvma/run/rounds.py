@@ -10,6 +10,7 @@ import time
 import click
 
 from procvma import native, vocab
+from procvma.host import hostinfo
 from procvma.results.machines import machine_was_busy
 from procvma.results import schema, stats, table
 from procvma.run import plan, runner
@@ -21,7 +22,11 @@ def design_title(params, design):
     if params.get("holes"):
         procfile += f", --holes {params['holes']}"
     if design == "kernel":
-        return (f"Linux {os.uname().release} (this machine's kernel, preempt "
+        accel = hostinfo.vm_accel()
+        where = ("this machine's kernel" if accel == hostinfo.NOT_A_GUEST else
+                 f"a QEMU {accel} guest: timing emulated" if accel == "tcg" else
+                 f"a QEMU {accel} guest")
+        return (f"Linux {os.uname().release} ({where}, preempt "
                 f"{params.get('preempt', '-')}), {procfile}")
     return (f"Simulated kernel (preempt {params.get('preempt', '-')}), {procfile}, "
             f"{plan.DESIGN_TITLES[design]}")
