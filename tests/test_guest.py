@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from procvma.host import guest, hostinfo
+from procvma.host import guest, hostinfo, kernels
 from procvma.run import inguest
 
 from test_cli import run
@@ -30,7 +30,7 @@ def test_a_file_that_is_not_a_kernel(tmp_path):
     bogus = tmp_path / "vmlinuz"
     bogus.write_bytes(b"\x7fELF" + b"\0" * 4096)
     with pytest.raises(guest.GuestError, match="not an x86 kernel image"):
-        guest.resolve(str(bogus))
+        kernels.resolve(str(bogus))
     r = run("procvma", "info", "--kernel", str(bogus))
     assert r.returncode == 1
     assert r.stderr.splitlines() == [
@@ -49,7 +49,7 @@ def test_a_bzimage_names_its_release(tmp_path):
     image[0x400:0x440] = b"6.1.0-50-amd64 (debian-kernel@lists) #1 SMP\0"
     path = tmp_path / "bzImage"
     path.write_bytes(bytes(image))
-    assert guest.bzimage_release(str(path)) == "6.1.0-50-amd64"
+    assert kernels.bzimage_release(str(path)) == "6.1.0-50-amd64"
 
 
 NAMES = ["linux-image-6.1.0-47-amd64", "linux-image-6.1.0-50-amd64",
@@ -68,25 +68,25 @@ NAMES = ["linux-image-6.1.0-47-amd64", "linux-image-6.1.0-50-amd64",
     ("9.99", None),
 ])
 def test_which_debian_package(version, package):
-    assert guest.pick_package(NAMES, version) == package
+    assert kernels.pick_package(NAMES, version) == package
 
 
 def test_debian_9_99_is_no_such_kernel(monkeypatch, tmp_path):
-    monkeypatch.setattr(guest, "cache_dir", lambda: str(tmp_path))
-    monkeypatch.setattr(guest.Apt, "update", lambda self, log=None: None)
-    monkeypatch.setattr(guest.Apt, "run", lambda self, tool, *a, cwd=None:
+    monkeypatch.setattr(kernels, "cache_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(kernels.Apt, "update", lambda self, log=None: None)
+    monkeypatch.setattr(kernels.Apt, "run", lambda self, tool, *a, cwd=None:
                         "\n".join(NAMES))
     with pytest.raises(guest.GuestError, match="^no such kernel in Debian"):
-        guest.resolve("debian:9.99")
+        kernels.resolve("debian:9.99")
     with pytest.raises(guest.GuestError, match="not a Debian kernel version"):
-        guest.resolve("debian:six")
+        kernels.resolve("debian:six")
 
 
 def test_a_kernel_whose_parts_are_gone_is_passed_over(monkeypatch, tmp_path):
     # Debian's lists can name a kernel whose modules package the archive
     # no longer holds: the newest complete one is taken instead.
-    monkeypatch.setattr(guest, "cache_dir", lambda: str(tmp_path))
-    monkeypatch.setattr(guest.Apt, "update", lambda self, log=None: None)
+    monkeypatch.setattr(kernels, "cache_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(kernels.Apt, "update", lambda self, log=None: None)
     fetched = []
 
     def apt(self, tool, *args, cwd=None):
@@ -103,20 +103,20 @@ def test_a_kernel_whose_parts_are_gone_is_passed_over(monkeypatch, tmp_path):
         fetched.append(args)
         raise guest.GuestError("stop here")
 
-    monkeypatch.setattr(guest.Apt, "run", apt)
+    monkeypatch.setattr(kernels.Apt, "run", apt)
     with pytest.raises(guest.GuestError, match="stop here"):
-        guest.resolve("debian:7.0")
+        kernels.resolve("debian:7.0")
     assert fetched == [("download", "linux-image-7.0.12+deb13-amd64",
                         "linux-modules-7.0.12+deb13-amd64")]
 
 
 def test_no_apt(monkeypatch, tmp_path):
-    monkeypatch.setattr(guest, "cache_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(kernels, "cache_dir", lambda: str(tmp_path))
     real_which = shutil.which
-    monkeypatch.setattr(guest.shutil, "which", lambda name: None
+    monkeypatch.setattr(kernels.shutil, "which", lambda name: None
                         if name.startswith("apt") else real_which(name))
     with pytest.raises(guest.GuestError, match="no apt on this machine"):
-        guest.resolve("debian:6.1")
+        kernels.resolve("debian:6.1")
 
 
 def test_no_apt_from_the_command_line(tmp_path):
@@ -173,7 +173,7 @@ def fake_qemu(tmp_path, body):
 def fake_kernel(tmp_path):
     image = tmp_path / "bzImage"
     image.write_bytes(b"not booted")
-    return guest.Kernel(str(image), "6.1.0-test", modules=None, name="test kernel")
+    return kernels.Kernel(str(image), "6.1.0-test", modules=None, name="test kernel")
 
 
 @needs_busybox
@@ -225,8 +225,8 @@ def alive(pid):
 
 DRIVER = """\
 import sys
-from procvma.host import guest
-kernel = guest.Kernel(sys.argv[1], "6.1.0-test", name="test kernel")
+from procvma.host import guest, kernels
+kernel = kernels.Kernel(sys.argv[1], "6.1.0-test", name="test kernel")
 guest.run(kernel, "true", timeout=300, accel="tcg")
 """
 
@@ -286,7 +286,7 @@ def debian_61():
     if why:
         pytest.skip(why)
     try:
-        return guest.resolve("debian:6.1")
+        return kernels.resolve("debian:6.1")
     except guest.GuestError as e:
         pytest.skip(f"cannot fetch Debian's 6.1 kernel: {e}")
 

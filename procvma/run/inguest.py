@@ -16,7 +16,7 @@ import sys
 import click
 
 from procvma import native
-from procvma.host import guest
+from procvma.host import guest, kernels
 
 # A guest's time beyond its samples: booting, importing procvma over 9p,
 # building the benchmark's region.  Generous, since under TCG all of it is
@@ -49,9 +49,9 @@ def _program(name):
 
 
 def resolve(spec):
-    """guest.resolve(spec), its error one line."""
+    """kernels.resolve(spec), its error one line."""
     try:
-        return guest.resolve(spec, log=_log)
+        return kernels.resolve(spec, log=_log)
     except guest.GuestError as e:
         raise click.ClickException(f"--kernel {spec}: {e}")
 
