@@ -115,6 +115,8 @@ HOST_COLUMNS = [
     "command",        # the command line that ran the sample, shell-quoted
     "trace_engine",   # what measured the lock figures: bpf | tracefs
                       #   (kernel --trace), sim, - (kernel, not traced)
+    "label",          # --label: the user's name for the run (a kernel
+                      #   build, a patch); - when not given
 ]
 
 COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
@@ -134,7 +136,7 @@ OPTIONAL_COLUMNS = ["cpuscript", "scanner", "scanner_command", "holes", "retries
                     "loadavg1", "procs_running", "others_running",
                     "command", "trace_engine", "format", "hostname",
                     "kernel_release", "cpu_model", "procvma_version",
-                    "timestamp", "preempt"] + LOCK_COLUMNS + HOLDER_COLUMNS
+                    "timestamp", "preempt", "label"] + LOCK_COLUMNS + HOLDER_COLUMNS
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.
@@ -178,10 +180,11 @@ def implied_config(column, backend, row):
 
 # What a file that lacks a host column (or leaves it empty) implies:
 # format 1, the format before the column; the machine "unknown", so that
-# such rows pair with no named machine's and are kept apart from them.
+# such rows pair with no named machine's and are kept apart from them; no
+# label, "-", as a run without --label writes.
 IMPLIED_HOST = {"format": 1, "hostname": "unknown",
                 "kernel_release": "unknown", "cpu_model": "unknown",
-                "procvma_version": "unknown"}
+                "procvma_version": "unknown", "label": "-"}
 
 
 def implied_host(column):
