@@ -37,7 +37,8 @@ def report_cmd(files, markdown, baseline, as_json, include_hangs):
     so.  Hung samples are left out unless --include-hangs.
     """
     from procvma.results.csvio import read_results
-    from procvma.results.report import document, groups_in_files, groups_in_one
+    from procvma.results.report import groups_in_files, groups_in_one
+    from procvma.results.report_json import document
     from procvma.results.report_text import render
 
     frames = [read_results([f]) for f in files]
