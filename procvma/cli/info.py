@@ -1,14 +1,22 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """procvma info: what this machine is, as far as the results depend on it."""
 
+import re
+
 import click
 
-from procvma.cli.common import CONTEXT
+from procvma.cli.common import CONTEXT, echo_json, json_option
 from procvma.host import hostinfo, locktrace
 
 
+def json_key(label: str) -> str:
+    """A line's label as a JSON key: "CPU model" -> "cpu_model"."""
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+
+
 @click.command("info", context_settings=CONTEXT)
-def info_cmd():
+@json_option
+def info_cmd(as_json):
     """What this machine is, as far as procvma's results depend on it:
     kernel release, whether the kernel has per-VMA locks
     (CONFIG_PER_VMA_LOCK, from /proc/config.gz or /boot/config-RELEASE),
@@ -18,10 +26,16 @@ def info_cmd():
     Then, one line per /proc/PID file, which lock this kernel reads it
     under: "mmap" (mmap_lock) or "vma" (per-VMA locks), found by tracing
     reads of a throw-away process's files; "unknown" without root and
-    tracefs."""
+    tracefs.  --json: the same as one JSON object, each line's label as
+    a key (CPU model: cpu_model), the files' locks under procfile_locks."""
     pairs = hostinfo.info()
+    locks = locktrace.procfile_locks()
+    if as_json:
+        echo_json(dict({json_key(label): value for label, value in pairs},
+                       procfile_locks=dict(locks)))
+        return
     width = max(len(label) for label, _ in pairs) + 1
     for label, value in pairs:
         click.echo(f"{label + ':':<{width}} {value}")
-    for name, lock in locktrace.procfile_locks().items():
+    for name, lock in locks.items():
         click.echo(f"procfile {name}: {lock}")

@@ -4,8 +4,8 @@
 import click
 
 from procvma.results import machines
-from procvma.results.compare import (
-    baseline_option, echo_json, include_hangs_option, json_option)
+from procvma.cli.common import baseline_option, echo_json, json_option
+from procvma.results.compare import include_hangs_option
 
 
 @click.command("report")
