@@ -112,10 +112,12 @@ class Series:
                "machine": f"{self.machine[2]}" if self.machine else "",
                "file": os.path.basename(self.path)}
         for k in PARAM_LABELS:
-            if k in SIM_ONLY and c["backend"] == "kernel":
-                out[k] = ""
+            value = fmt_value(c[k])
+            if (k in SIM_ONLY and c["backend"] == vocab.BACKEND.kernel) \
+                    or value in ("", "-", "nan"):
+                out[k] = ""     # not known, or not the kernel's
             else:
-                out[k] = PARAM_LABELS[k].format(fmt_value(c[k]))
+                out[k] = PARAM_LABELS[k].format(value)
         return out
 
     def label(self, differ: Sequence[str], median: bool = True) -> str:
@@ -196,10 +198,11 @@ def _common_subtitle(series: Sequence[Series], varying: Sequence[str]) -> str:
     runs = {s.run_label for s in series}
     if len(runs) == 1 and runs != {"-"}:
         bits.append(f"label {runs.pop()}")
-    hosts = {s.machine for s in series}
-    if len(hosts) == 1:
-        _, release, model = hosts.pop()
-        bits.append(f"{model}, Linux {release}")
+    models = {s.machine[2] for s in series}
+    releases = {s.machine[1] for s in series}
+    if len(models) == 1:
+        bits.append(models.pop() + (f", Linux {releases.pop()}"
+                                    if len(releases) == 1 else ""))
     return "; ".join(bits)
 
 
