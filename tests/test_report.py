@@ -305,3 +305,22 @@ def test_output_only_options_leave_the_command_line():
         == "run-proc-vs-map --nsamples 3"
     assert shown_command("procvma sweep --csv=/a --quiet --lock mmap") \
         == "procvma sweep --lock mmap"
+
+
+def test_an_auto_run_is_decided_by_the_confidence_sequence(tmp_path):
+    import json
+    auto = COMMAND.replace("--nsamples 20", "--nsamples auto")
+    data = rows(command=auto)
+    path = write_csv(tmp_path / "auto.csv", data)
+    out = " ".join(report(path).output.split())
+    assert "Rule: the confidence sequence decides: the run chose when to stop" \
+        in out
+    # Too few samples for the sequence to have a lower end: no verdict
+    # either way, and the ratio of the medians in the direction the
+    # tables use.
+    assert ("Verdict: no clear change in median opavg (Baseline/Patched "
+            "19.3x, the 95% confidence sequence is unbounded below") in out
+    doc = json.loads(report(path, "--json").output)
+    v = doc["sections"][0]["against"][0]["against_baseline"]
+    assert (v["rule"], v["outcome"]) == ("confidence sequence", "no change")
+    assert f"Verdict: {v['verdict']}" in out

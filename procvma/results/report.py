@@ -386,12 +386,15 @@ class Figures:
 
     @property
     def estimate(self) -> float:
-        return self.sequential.estimate if self.auto else self.opavg[2]
+        """The ratio of the medians, whichever rule decides."""
+        return self.opavg[2]
 
     @property
     def faster(self) -> bool:
         """The direction every ratio of this side is given in: the
         verdict's, baseline/this when this is faster."""
+        if self.outcome in ("faster", "slower"):
+            return self.outcome == "faster"
         return self.estimate < 1
 
     @property
@@ -481,9 +484,10 @@ def sequence_text(f: Figures) -> str:
 
 def rule_text(f: Figures) -> str:
     if f.auto:
-        return ("the confidence sequence decides: the run stopped when its "
-                "samples decided (--nsamples auto), which only it stays "
-                "valid under")
+        return ("the confidence sequence decides: the run chose when to "
+                "stop (--nsamples auto: when its samples decided, or at "
+                "--max-samples), and after such a stop only the confidence "
+                "sequence is valid, not the fixed-n CI or p")
     return ("the 95% CI and the Mann-Whitney p decide: the sample count "
             "was fixed before the run; the confidence sequence is for runs "
             "that stop when the samples decide (--nsamples auto)")
@@ -499,15 +503,19 @@ def verdict(f: Figures) -> str:
     else:
         lo, hi = f.opavg[3]
         tail = f", p = {p_text(f)}."
-    interval = fmt_interval(f, lo, hi).replace("..", " to ")
+    interval = f"{how} " + fmt_interval(f, lo, hi).replace("..", " to ")
+    if f.auto and lo <= 0 and math.isinf(hi):
+        from procvma.results import sequential
+        interval = (f"the {how} is unbounded below "
+                    f"{sequential.fewest_bounded(0.025)} samples a side")
     if f.outcome == "too few":
         return (f"too few samples to judge ({f.n_base} and {f.n}; at least "
                 f"{stats.MIN_SAMPLES} a side are needed).")
     if f.outcome == "no change":
         return (f"no clear change in median opavg ({f.direction} {ratio}, "
-                f"{how} {interval}){tail}")
-    return (f"{f.name} is {ratio} {f.outcome} in median opavg ({how} "
-            f"{interval}){tail}")
+                f"{interval}){tail}")
+    return (f"{f.name} is {ratio} {f.outcome} in median opavg "
+            f"({interval}){tail}")
 
 
 def why(side: Side) -> Optional[str]:
