@@ -56,8 +56,9 @@ def wrap_field(label: str, text: str, pad: int = 9) -> List[str]:
                          break_on_hyphens=False)
 
 
-def wrap_text(text: str) -> List[str]:
-    return textwrap.wrap(text, WIDTH, break_on_hyphens=False)
+def wrap_text(text: str, indent: str = "") -> List[str]:
+    return textwrap.wrap(text, WIDTH, break_on_hyphens=False,
+                         subsequent_indent=indent)
 
 
 def rawdata(side: Side) -> List[str]:
@@ -111,7 +112,7 @@ def against_text(f: Figures) -> List[str]:
     out += [f"  {label:16} {value}" for label, value in ratio_rows(f)]
     out += wrap_text(f"Mann-Whitney U on opavg, two-sided: p = {p_text(f)}")
     out += wrap_text(f"95% confidence sequence of {f.direction} (valid at "
-                     f"any stop): {sequence_text(f)}")
+                     f"any stop): {sequence_text(f)}", indent="    ")
     pb, pa = f.p99[0], f.p99[1]
     out += wrap_text(f"p99 change: {fmt_pct(stats.ratio(pa, pb) - 1)} "
                      f"(median p99 {fmt_ms(pb)} -> {fmt_ms(pa)} ms)")
