@@ -240,3 +240,19 @@ def test_metric_and_scale(tmp_path):
     assert "Mean call per sample" not in text
     assert "--metric bogus" in one_line_error(
         plot(csv, "-o", out, "--metric", "bogus"))
+
+
+def test_every_panel_has_one_scale(tmp_path):
+    import re
+    csv = results(tmp_path / "a.csv")   # opavg spans 20x, opmax 1000x
+    out = tmp_path / "a.svg"
+    plot(csv, "-o", out)
+    auto = out.read_text()
+    plot(csv, "-o", out, "--log")
+    assert out.read_text() == auto
+    plot(csv, "-o", out, "--linear")
+    linear = out.read_text()
+    assert linear != auto
+    # Linear axes start at 0; log axes have no 0 tick.
+    tick = re.compile(r">0\.000<|>0<")
+    assert tick.search(linear) and not tick.search(auto)

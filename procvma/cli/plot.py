@@ -16,8 +16,9 @@ from procvma.results.plot import check_writable, output_format, render
                    "format.")
 @metric_option(default=("opmax", "opavg"))
 @click.option("--log/--linear", "log", default=None,
-              help="The latency axes' scale.  [default: log where the "
-                   "lines span more than a decade, else linear]")
+              help="The latency axes' scale.  [default: log when a "
+                   "panel's lines span more than a decade, else linear; "
+                   "one scale for every panel]")
 def plot_cmd(csvs, output, metrics, log):
     """Plot results files: each METRIC per sample, sorted (a panel each),
     and the latency distribution, one line per configuration and file.

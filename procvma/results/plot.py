@@ -412,6 +412,12 @@ def render(frames: Sequence[Tuple[str, pd.DataFrame]], out: str, fmt: str,
     differ = differing(series)
     varying = [k for k in differ if k in PARAM_LABELS]
     styles = styles_for(series)
+    if scale is None:
+        # One scale for every panel, so that they read alike: log where
+        # any spans more than a decade (the per-VMA design's opavg would
+        # otherwise be a flat line on the axis).
+        scale = "log" if any(_decades([s.values(m) for s in series]) > 1
+                             for m in metrics) else "linear"
     many = len(series) > MAX_LINES
     labels = [s.label(differ, median=not many) for s in series]
     scanners = {s.facts()["scanner"] for s in series}
