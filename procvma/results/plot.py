@@ -54,6 +54,11 @@ PARAM_LABELS = {
 # nothing about it.
 SIM_ONLY = ("op_cost_ns", "walk_cost_ns", "text_cost_ns", "pass_cost_ns")
 
+# Facts some lines do not have (a kernel line has no cost knobs, its
+# design names its kernel, an old file names no host): they differ only
+# where lines have them.
+OPTIONAL = SIM_ONLY + ("host_kernel", "host")
+
 # Above this many lines the sorted panels become a tangle: the figure is
 # a summary instead, one row per line.
 MAX_LINES = 8
@@ -109,8 +114,13 @@ class Series:
                "scanner": schema.scanner_label(c["scanner"],
                                                c.get("scanner_command")),
                "label": self.run_label if self.run_label != "-" else "",
-               "machine": f"{self.machine[2]}" if self.machine else "",
                "file": os.path.basename(self.path)}
+        host, release, model = self.machine or ("", "", "")
+        out["host"] = f"host {host}" if host not in ("", "unknown") else ""
+        # The simulator's host kernel; a kernel line's design names it.
+        out["host_kernel"] = "" if c["backend"] == vocab.BACKEND.kernel \
+            else f"on Linux {release}"
+        out["cpu"] = model
         for k in PARAM_LABELS:
             value = fmt_value(c[k])
             if (k in SIM_ONLY and c["backend"] == vocab.BACKEND.kernel) \
@@ -169,7 +179,7 @@ def differing(series: Sequence[Series]) -> List[str]:
     The file name only where nothing else tells two files apart."""
     facts = [s.facts() for s in series]
     keys = [k for k in facts[0] if k != "file"
-            and len({f[k] for f in facts if f[k] or k not in SIM_ONLY}) > 1]
+            and len({f[k] for f in facts if f[k] or k not in OPTIONAL}) > 1]
     sources = {s.source for s in series}
     told = {tuple(f[k] for k in keys) for f in facts}
     if len(sources) > 1 and len(told) < len(series):
