@@ -126,6 +126,8 @@ class Series:
             if (k in SIM_ONLY and c["backend"] == vocab.BACKEND.kernel) \
                     or value in ("", "-", "nan"):
                 out[k] = ""     # not known, or not the kernel's
+            elif k == "busyduration" and value == "0":
+                out[k] = "busy spinning"    # 0: spin forever, no sleeps
             else:
                 out[k] = PARAM_LABELS[k].format(value)
         return out
