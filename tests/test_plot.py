@@ -238,8 +238,10 @@ def test_metric_and_scale(tmp_path):
     text = out.read_text()
     assert "p99 per sample, sorted" in text
     assert "Mean call per sample" not in text
-    assert "--metric bogus" in one_line_error(
-        plot(csv, "-o", out, "--metric", "bogus"))
+    from procvma.cli.main import main
+    bad = invoke(main, "plot", csv, "-o", out, "--metric", "bogus")
+    assert "Invalid value for '--metric': 'bogus': one of opavg" in \
+        one_line_error(bad)
 
 
 def test_every_panel_has_one_scale(tmp_path):

@@ -4,7 +4,8 @@
 import click
 
 from procvma.results import machines
-from procvma.results.compare import BadInput, metric_option
+from procvma.cli import options
+from procvma.results.compare import BadInput
 from procvma.results.plot import check_writable, output_format, render
 
 
@@ -14,7 +15,10 @@ from procvma.results.plot import check_writable, output_format, render
 @click.option("-o", "--output", required=True, metavar="FILE.png|svg|pdf",
               help="Where to write the figure; its extension picks the "
                    "format.")
-@metric_option(default=("opmax", "opavg"))
+@click.option("--metric", "metrics", multiple=True, default=("opmax", "opavg"),
+              show_default=True, type=options.Metric(),
+              help=f"Figures drawn per sample, sorted, a panel each: "
+                   f"{options.METRIC_HELP}; repeatable.")
 @click.option("--log/--linear", "log", default=None,
               help="The latency axes' scale.  [default: log when a "
                    "panel's lines span more than a decade, else linear; "
@@ -43,6 +47,7 @@ def plot_cmd(csvs, output, metrics, log):
         note = machines.split_note(path, machines.split(df))
         if note:
             click.echo(note + "; one line per machine")
+    metrics = tuple(dict.fromkeys(metrics))
     scale = None if log is None else "log" if log else "linear"
     try:
         render(frames, output, fmt, metrics, scale)
