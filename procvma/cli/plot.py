@@ -17,12 +17,12 @@ from procvma.results.plot import check_writable, output_format, render
                    "format.")
 @click.option("--metric", "metrics", multiple=True, default=("opmax", "opavg"),
               show_default=True, type=options.Metric(),
-              help=f"Figures drawn per sample, sorted, a panel each: "
-                   f"{options.METRIC_HELP}; repeatable.")
+              help=f"What each sorted panel draws, {options.METRIC_HELP}; "
+                   f"repeatable.")
 @click.option("--log/--linear", "log", default=None,
-              help="The latency axes' scale.  [default: log when a "
-                   "panel's lines span more than a decade, else linear; "
-                   "one scale for every panel]")
+              help="The latency axes' scale, one for every panel. "
+                   "(default log when a panel's lines span more than a "
+                   "decade, else linear)")
 def plot_cmd(csvs, output, metrics, log):
     """Plot results files: each METRIC per sample, sorted (a panel each),
     and the latency distribution, one line per configuration and file.
