@@ -183,7 +183,7 @@ BACKEND = Vocabulary("--backend", [_sim, _kernel], default=_sim)
 # reads any /proc/PID file this kernel has (hostinfo.procfile_exists).
 _maps = Word("maps", "PV_PROC_MAPS", "one line per VMA")
 
-# The designs (docs/designs.md), in PV_LOCK_* order: "before", the whole
+# The designs (docs/design-hooks.md), in PV_LOCK_* order: "before", the whole
 # walk under mmap_lock; "after", per-VMA locks under RCU (the seed's
 # patch); and the RFC per-VMA reading replaced, maps under RCU with
 # mmap_lock speculation.  "both" is the first two.

@@ -149,6 +149,30 @@ def test_older_files_without_the_optional_columns_still_read(tmp_path):
         f.write(",".join(str(row[c]) for c in cols) + "\n")
     df = read_results(path)
     assert len(df) == 1 and "retries" in df.columns
+    # No --label then: the run is unnamed, as a run without it writes.
+    assert list(df["label"]) == ["-"]
+
+
+def test_the_label_is_in_every_row(tmp_path):
+    path = tmp_path / "l.csv"
+    w = ResultsWriter.open(str(path), command="c", label="v6.19 + fix")
+    w.write(sample_row(1))
+    w.write(sample_row(2))
+    w.close()
+    assert list(read_results(path)["label"]) == ["v6.19 + fix"] * 2
+    write_rows(tmp_path / "none.csv", [sample_row(1)])
+    assert list(read_results(tmp_path / "none.csv")["label"]) == ["-"]
+
+
+@pytest.mark.parametrize("label, message", [
+    ("", "the name is empty"), ("a\nb", "control characters"),
+    ("x" * 65, "at most 64 characters"), ("-", "give a name")])
+def test_a_label_that_cannot_name_a_run_is_refused(label, message):
+    from procvma.run.plan import check_label
+    with pytest.raises(click.UsageError) as e:
+        check_label(label)
+    assert message in e.value.format_message()
+    assert check_label(" build 2 ") == "build 2"
 
 
 def _error(paths):

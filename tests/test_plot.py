@@ -67,8 +67,10 @@ def test_svg_names_backend_design_procfile_and_scanner(tmp_path):
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
     assert 10_000 < len(svg) < 5_000_000
     # An old file's "-" scanner with no pass cost reads as the in-process one.
-    assert "sim · mmap_lock · smaps_rollup · --scanner read" in svg
-    assert "sim · per-VMA lock · smaps_rollup · --scanner read" in svg
+    assert "simulator --lock mmap (median opavg 0.180 ms, 5 samples)" in svg
+    assert "simulator --lock vma (median opavg 0.009 ms, 5 samples)" in svg
+    # What every line shares is said once.
+    assert "--scanner read; 1 busy CPU" in svg
     for text in ("opmax", "opavg", "(ms)", "p99.9"):
         assert text in svg
 
@@ -101,7 +103,9 @@ def test_several_files_overlay(tmp_path):
     # release in place of a design.
     for name in ("before.csv", "after.csv", "kernel.csv"):
         assert name in svg
-    assert "kernel · Linux 6.18.0 · maps" in svg
+    assert "Linux 6.18.0 · maps" in svg
+    # The simulator's cost knobs are no part of a kernel line.
+    assert "op cost" not in svg
     assert "/proc/PID/{maps,smaps_rollup}" in svg
 
 
@@ -167,3 +171,90 @@ def test_hung_samples_are_marked(tmp_path):
     clean = tmp_path / "clean.svg"
     plot(results(tmp_path / "c.csv"), "-o", clean)
     assert " hung" not in clean.read_text()
+
+
+def colours_and_edges(png):
+    """The figure's pixels: whether any of its outermost rows and columns
+    is not background (something touches the edge)."""
+    from matplotlib.image import imread
+    img = imread(png)[:, :, :3]
+    edges = [img[0], img[-1], img[:, 0], img[:, -1]]
+    return any((e < 0.99).any() for e in edges)
+
+
+def test_four_files_four_colours_nothing_at_the_edges(tmp_path):
+    from procvma.results.csvio import read_results
+    from procvma.results.plot import load_series, styles_for
+    paths = []
+    for i, (release, label) in enumerate([("6.18.0", "-"), ("6.18.0", "a"),
+                                          ("6.19.0", "b"), ("6.19.0", "c")]):
+        p = results(tmp_path / f"run{i}.csv", backend="kernel",
+                    locks=("kernel",), slow=1 + 0.3 * i)
+        df = pd.read_csv(p)
+        df["kernel_release"], df["label"] = release, label
+        df.to_csv(p, index=False)
+        paths.append(p)
+    series = load_series([(p, read_results([p])) for p in paths])
+    assert len({tuple(st["color"]) for st in styles_for(series)}) == 4
+    out = tmp_path / "four.png"
+    result = plot(*paths, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert not colours_and_edges(out)
+    svg = tmp_path / "four.svg"
+    plot(*paths, "-o", svg)
+    text = svg.read_text()
+    # The legend says what differs: the kernel and the label.
+    for name in ("Linux 6.18.0 (median", "Linux 6.18.0 · a (median",
+                 "Linux 6.19.0 · b (median", "Linux 6.19.0 · c (median"):
+        assert name in text
+    assert "run0.csv" not in text
+
+
+def test_many_lines_get_a_summary_with_nothing_at_the_edges(tmp_path):
+    frames = []
+    for bd in range(1, 6):
+        p = results(tmp_path / f"g{bd}.csv", slow=bd)
+        df = pd.read_csv(p)
+        df["busyduration"] = bd
+        frames.append(df)
+    path = tmp_path / "grid.csv"
+    pd.concat(frames).to_csv(path, index=False)
+    out = tmp_path / "grid.png"
+    result = plot(path, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert not colours_and_edges(out)
+    svg = tmp_path / "grid.svg"
+    plot(path, "-o", svg)
+    text = svg.read_text()
+    assert "(10 configurations)" in text
+    assert "Mean call: median and range (opavg)" in text
+
+
+def test_metric_and_scale(tmp_path):
+    csv = results(tmp_path / "a.csv")
+    out = tmp_path / "m.svg"
+    result = plot(csv, "-o", out, "--metric", "p99", "--linear")
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "p99 per sample, sorted" in text
+    assert "Mean call per sample" not in text
+    from procvma.cli.main import main
+    bad = invoke(main, "plot", csv, "-o", out, "--metric", "bogus")
+    assert "Invalid value for '--metric': 'bogus': one of opavg" in \
+        one_line_error(bad)
+
+
+def test_every_panel_has_one_scale(tmp_path):
+    import re
+    csv = results(tmp_path / "a.csv")   # opavg spans 20x, opmax 1000x
+    out = tmp_path / "a.svg"
+    plot(csv, "-o", out)
+    auto = out.read_text()
+    plot(csv, "-o", out, "--log")
+    assert out.read_text() == auto
+    plot(csv, "-o", out, "--linear")
+    linear = out.read_text()
+    assert linear != auto
+    # Linear axes start at 0; log axes have no 0 tick.
+    tick = re.compile(r">0\.000<|>0<")
+    assert tick.search(linear) and not tick.search(auto)

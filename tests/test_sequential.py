@@ -159,12 +159,13 @@ def test_report_of_two_auto_runs_decides_only_by_the_sequence(tmp_path):
     fixed = auto_files(tmp_path, 1.15, command=AUTO.replace("auto", "12"))
     out = " ".join(invoke(report_cmd, *fixed).output.split())
     assert "Verdict: Patched is 1.15x slower in median opavg (95% CI" in out
-    assert ("95% confidence sequence of opavg's Patched/Baseline (valid at "
-            "any stop): 0.937..1.41: does not decide") in out
+    assert ("95% confidence sequence of Patched/Baseline (valid at "
+            "any stop): 0.937x..1.41x: does not decide") in out
+    assert "Rule: the 95% CI and the Mann-Whitney p decide" in out
     out = " ".join(invoke(report_cmd, *auto_files(tmp_path, 1.15)).output.split())
-    assert ("Verdict: no clear change in median opavg (1.15x, 95% "
-            "confidence sequence 0.937..1.41: the samples do not decide).") \
-        in out
+    assert ("Verdict: no clear change in median opavg (Patched/Baseline "
+            "1.15x, 95% confidence sequence 0.937x to 1.41x).") in out
+    assert "Rule: the confidence sequence decides" in out
 
 
 def test_compare_and_gate_on_auto_runs_use_the_sequence(tmp_path):

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from procvma import native
+from procvma import native, vocab
 from procvma.cli.options import DashDashCommand
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -109,3 +109,41 @@ class OneLineErrors:
 class Command(OneLineErrors, DashDashCommand):
     """A command with one-line errors whose options may also come after
     "--", as the reference's repeater hands them on."""
+
+
+# ---- options the results commands share --------------------------------
+
+def baseline_option(f):
+    """--baseline WORD: the design every other is measured against."""
+    return click.option(
+        "--baseline", default=str(vocab.LOCK.baseline), show_default=True,
+        type=click.Choice([str(w) for w in vocab.LOCK]),
+        help="Within one file: the design (--lock word) every other design "
+             "is measured against.")(f)
+
+
+def json_option(f):
+    return click.option(
+        "--json", "as_json", is_flag=True,
+        help="One JSON document on stdout instead of the text: the same "
+             "figures and verdicts.")(f)
+
+
+def echo_json(doc):
+    """doc as one JSON document on stdout: NaN and infinity, which JSON
+    has no words for, as null."""
+    import json
+    import math
+
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if hasattr(v, "item"):      # numpy scalars
+            return clean(v.item())
+        return v
+
+    click.echo(json.dumps(clean(doc), indent=2, allow_nan=False))

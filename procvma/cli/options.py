@@ -353,6 +353,10 @@ RUN_OPTIONS = {
                 help="Append one row per sample to PATH (created with a "
                      "header if absent; a file of other columns is refused). "
                      "To start afresh, remove PATH or name a new one."),
+    "label": _opt("--label", metavar="NAME",
+                  help="A name for the run (a kernel build, a patch), "
+                       "recorded in every --csv row and shown by procvma "
+                       "report, compare and plot."),
     "quiet": click.option("--quiet", "-q", is_flag=True,
                           help="No progress lines on stderr (a line per "
                                "sample on a terminal, per table elsewhere)."),

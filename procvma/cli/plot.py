@@ -4,6 +4,7 @@
 import click
 
 from procvma.results import machines
+from procvma.cli import options
 from procvma.results.compare import BadInput
 from procvma.results.plot import check_writable, output_format, render
 
@@ -14,14 +15,26 @@ from procvma.results.plot import check_writable, output_format, render
 @click.option("-o", "--output", required=True, metavar="FILE.png|svg|pdf",
               help="Where to write the figure; its extension picks the "
                    "format.")
-def plot_cmd(csvs, output):
-    """Plot results files: sorted per-sample opmax and opavg, and the
-    latency distribution, one line per configuration and file.
+@click.option("--metric", "metrics", multiple=True, default=("opmax", "opavg"),
+              show_default=True, type=options.Metric(),
+              help=f"What each sorted panel draws, {options.METRIC_HELP}; "
+                   f"repeatable.")
+@click.option("--log/--linear", "log", default=None,
+              help="The latency axes' scale, one for every panel. "
+                   "(default log when a panel's lines span more than a "
+                   "decade, else linear)")
+def plot_cmd(csvs, output, metrics, log):
+    """Plot results files: each METRIC per sample, sorted (a panel each),
+    and the latency distribution, one line per configuration and file.
 
-    Several CSVs are drawn over each other (line style tells the files
-    apart), e.g. a run on the simulator and one on the real kernel.  Rows
-    of different machines (host, kernel or CPU model) are never one line:
-    each machine gets its own, and the command says so.
+    Each file (each machine and --label in it) gets its own colour; the
+    configurations within one file, their own line style.  The legend
+    names what differs between the lines (kernel, design, label,
+    options); what all share is said once above it.  Rows of different
+    machines (host, kernel or CPU model) are never one line: each machine
+    gets its own, and the command says so.  More than 8 lines (a grid of
+    configurations) are drawn as a summary instead: one row per line, its
+    median and its samples' range.
     """
     fmt = output_format(output)
     check_writable(output)
@@ -34,8 +47,10 @@ def plot_cmd(csvs, output):
         note = machines.split_note(path, machines.split(df))
         if note:
             click.echo(note + "; one line per machine")
+    metrics = tuple(dict.fromkeys(metrics))
+    scale = None if log is None else "log" if log else "linear"
     try:
-        render(frames, output, fmt)
+        render(frames, output, fmt, metrics, scale)
     except OSError as e:
         raise BadInput(f"{output}: cannot write: {e.strerror or e}") \
             from None

@@ -77,9 +77,20 @@ class Side:
         kept = rows if include_hangs else rows[~hung]
         return cls(name, what, kept, int(hung.sum()), include_hangs, rows)
 
+    @property
+    def labels(self) -> List[str]:
+        """The --label names of its runs, "-" for none."""
+        rows = self.all_rows
+        found = [str(v) for v in (rows["label"] if "label" in rows else [])]
+        return list(dict.fromkeys(v for v in found if v not in ("", "nan"))) \
+            or ["-"]
+
     def describe(self) -> str:
         n = len(self.rows) + (0 if self.hung_kept else self.hung)
-        text = f"{self.name}: {self.what}: {n} sample{'s' * (n != 1)}"
+        label = " + ".join(self.labels)
+        text = (f"{self.name}: {self.what}"
+                + (f" [label {label}]" if label != "-" else "")
+                + f": {n} sample{'s' * (n != 1)}")
         if self.hung:
             text += (f", {self.hung} hung "
                      + ("(kept: --include-hangs)" if self.hung_kept else
@@ -171,23 +182,26 @@ def compare_frames(a: pd.DataFrame, b: pd.DataFrame,
     return out
 
 
-def by_values(df: pd.DataFrame, by: str) -> List[str]:
-    """The values of column by in df, the first one the baseline."""
+def by_values(df: pd.DataFrame, by: str, first: str = None) -> List[str]:
+    """The values of column by in df, the first one the baseline: @first
+    where df has it, else the vocabulary's first."""
     present = [str(v) for v in df[by].dropna().unique()]
     order = BY_ORDER[by]
-    return sorted(present, key=lambda v: (order.index(v) if v in order
-                                          else len(order), v))
+    return sorted(present, key=lambda v: (v != first, order.index(v)
+                                          if v in order else len(order), v))
 
 
 def compare_by(df: pd.DataFrame, by: str,
-               metrics: Sequence[str] = COMPARE_METRICS) -> List[CompareRow]:
+               metrics: Sequence[str] = COMPARE_METRICS,
+               baseline: str = None) -> List[CompareRow]:
     """Within one file: for every configuration of the other columns,
-    each value of column by against the first (mmap before vma)."""
+    each value of column by against the first (@baseline, else the
+    vocabulary's first: the baseline design)."""
     key = [c for c in schema.CONFIG_KEY if c != by]
     out = []
     for config, rows in config_groups(df, key).items():
         shared = dict(zip(key, config))
-        values = by_values(rows, by)
+        values = by_values(rows, by, baseline)
         auto = auto_rows(rows)
         for other in values[1:]:
             first = rows[rows[by].astype(str) == values[0]]
@@ -325,3 +339,118 @@ AUTO_LEGEND = ("Rows from a --nsamples auto run, which stopped when its "
                "(valid at any stop; Howard & Ramdas 2022), and the verdict "
                "follows it: no change unless it lies wholly on one side "
                "of 1.")
+
+
+# ---- a whole comparison: what compare computes, then writes ----------------
+
+@dataclass
+class Comparison:
+    """What procvma compare found: the sides, notes on files split by
+    machine, the tables (a heading and rows each) and the configurations
+    only one file has."""
+    sides: List[Side]
+    notes: List[str]
+    blocks: List[Tuple[str, List[CompareRow]]]
+    by: str = None
+    only: List[Tuple[str, Dict]] = None
+
+
+def compare_within(path: str, df: pd.DataFrame, by: str, metrics,
+                   include_hangs, baseline=None) -> Comparison:
+    """One file, the values of column @by against the first (--by)."""
+    from procvma.results import machines
+
+    values = by_values(df, by, baseline if by == "lock" else None)
+    if len(values) < 2:
+        raise BadInput(f"{path}: only {by}={values[0]}; --by {by} "
+                       f"needs two values to compare")
+    sides = [Side.of("A" if i == 0 else "B", f"{by}={v} in {path}",
+                     df[df[by].astype(str) == v], include_hangs)
+             for i, v in enumerate(values)]
+    import pandas as pd
+    parts = machines.split(pd.concat([s.rows for s in sides]))
+    blocks = []
+    for m, part in parts:
+        rows = compare_by(part, by, metrics, values[0])
+        if rows:
+            blocks.append((f"on {machines.describe(m)}:"
+                           if len(parts) > 1 else "", rows))
+    if not blocks:
+        raise BadInput(f"{path}: no configuration was measured with more "
+                       f"than one {by}"
+                       + (" on one machine" if len(parts) > 1 else ""))
+    return Comparison(sides, [machines.split_note(path, machines.split(df))],
+                      blocks, by, [])
+
+
+def compare_two(a: str, df_a: pd.DataFrame, b: str, df_b: pd.DataFrame,
+                metrics, include_hangs) -> Comparison:
+    """Two files, configuration by configuration, machine by machine."""
+    from procvma.results import machines
+
+    sides = [Side.of("A", a, df_a, include_hangs),
+             Side.of("B", b, df_b, include_hangs)]
+    parts_a, parts_b = (machines.split(s.rows) for s in sides)
+    several = len(parts_a) > 1 or len(parts_b) > 1
+    blocks = []
+    for ma, rows_a in parts_a:
+        for mb, rows_b in parts_b:
+            rows = compare_frames(rows_a, rows_b, metrics)
+            if rows:
+                blocks.append((f"A on {machines.describe(ma)}, B on "
+                               f"{machines.describe(mb)}:" if several else "",
+                               rows))
+    if not blocks:
+        raise BadInput(no_common_config(a, sides[0].rows, b, sides[1].rows))
+    only = [(path, dict(zip(schema.CONFIG_KEY, config)))
+            for path, missing in ((a, only_in(df_a, df_b)),
+                                  (b, only_in(df_b, df_a)))
+            for config in missing]
+    return Comparison(sides, [machines.split_note(a, machines.split(df_a)),
+                              machines.split_note(b, machines.split(df_b))],
+                      blocks, None, only)
+
+
+def render_comparison(c: Comparison) -> str:
+    out = [wrap(s.describe()) for s in c.sides]
+    out += [wrap(note) for note in c.notes if note]
+    for heading, rows in c.blocks:
+        if heading:
+            out += ["", wrap(heading)]
+        out.append(render(rows, c.by))
+    out += ["", wrap(LEGEND, indent="")]
+    if any(r.auto for _, rows in c.blocks for r in rows):
+        out.append(wrap(AUTO_LEGEND, indent=""))
+    out += [wrap(f"only in {path}: " + describe(config))
+            for path, config in c.only or ()]
+    return "\n".join(out) + "\n"
+
+
+def comparison_json(c: Comparison) -> Dict:
+    """The comparison as one JSON-ready dict: the same figures and
+    verdicts as the tables."""
+    def config(d):
+        return {k: (v if isinstance(v, str) else float(v))
+                for k, v in d.items()}
+
+    def row(r: CompareRow):
+        return {"configuration": config(r.config), "a": r.a, "b": r.b,
+                "metric": METRIC_LABELS[r.metric], "n_a": r.n_a,
+                "n_b": r.n_b, "median_a_ms": r.median_a,
+                "median_b_ms": r.median_b, "ratio_b_a": r.ratio,
+                "ci": list(r.ci), "p": r.significance.pvalue,
+                "interval": ("confidence sequence" if r.auto
+                             else "bootstrap"),
+                "verdict": r.verdict}
+
+    return {
+        "sides": [{"name": s.name, "source": s.what, "labels": s.labels,
+                   "samples": len(s.rows), "hung": s.hung,
+                   "hung_kept": s.hung_kept} for s in c.sides],
+        "notes": [n for n in c.notes if n],
+        "tables": [{"machines": heading.rstrip(":"),
+                    "rows": [row(r) for r in rows]}
+                   for heading, rows in c.blocks],
+        "only_in": [{"file": path, "configuration": config(cfg)}
+                    for path, cfg in c.only or ()],
+    }

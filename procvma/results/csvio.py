@@ -34,6 +34,10 @@ def host_metadata():
     }
 
 
+# What a row without --label (or a file from before the column) says.
+NO_LABEL = schema.IMPLIED_HOST["label"]
+
+
 class WriteError(Exception):
     """A row could not be written; the rows before it are intact."""
 
@@ -47,14 +51,15 @@ def _csv_line(fields):
 class ResultsWriter:
     """Appends rows to a results file, each row whole or not at all."""
 
-    def __init__(self, path, fd, command=""):
+    def __init__(self, path, fd, command="", label=None):
         self.path = path
         self.fd = fd
-        self.host = dict(host_metadata(), command=command)
+        self.host = dict(host_metadata(), command=command,
+                         label=label or NO_LABEL)
         self.rows = 0
 
     @classmethod
-    def open(cls, path, command=""):
+    def open(cls, path, command="", label=None):
         """A writer for path, or a click.UsageError (exit 2) naming why
         not: a directory, a path we cannot write, or a file holding
         anything but results of these columns.  An existing results file
@@ -67,7 +72,7 @@ class ResultsWriter:
             raise click.UsageError(f"--csv {path}: cannot write: "
                                    f"{e.strerror or e}")
         try:
-            writer = cls(path, fd, command)
+            writer = cls(path, fd, command, label)
             writer._check_or_start()
         except OSError as e:
             os.close(fd)

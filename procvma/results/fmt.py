@@ -33,6 +33,17 @@ def _sig3(v: float) -> str:
     return f"{v:#.3g}".rstrip(".") if abs(v) < 1000 else f"{v:.0f}"
 
 
+def fmt_sig(value: float) -> str:
+    """A figure to three significant digits, unit left to the caller:
+    0.0517, 19.3, 1234."""
+    return "-" if not is_number(value) else _sig3(value)
+
+
+def fmt_p(value) -> str:
+    """A p-value: two significant digits (0.00058)."""
+    return "-" if not is_number(value) else f"{value:.2g}"
+
+
 def fmt_ratio(value: float) -> str:
     """A ratio of two medians: 9.28x, 0.108x."""
     return "-" if not is_number(value) else _sig3(value) + "x"

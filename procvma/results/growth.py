@@ -22,12 +22,13 @@ from typing import Dict, List, Sequence
 
 from procvma.results import machines, schema, stats
 from procvma.results.compare import format_table
-from procvma.results.plot import DESIGN_NAMES
 
 PAGE_SIZE = 4096
 # What one line is: every configuration column but the two swept here.
 LINE_KEY = [c for c in schema.CONFIG_KEY if c not in ("region_pages", "holes")]
 METRICS = [("opavg_ms", "median opavg"), ("p99_ms", "median p99")]
+
+DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA lock"}
 
 
 def size_label(pages: float) -> str:

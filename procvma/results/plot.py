@@ -15,9 +15,10 @@ Three panels, one line per (results file, configuration):
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Sequence, Tuple
 
-from procvma.results.fmt import fmt_value
+from procvma.results.fmt import fmt_ms, fmt_value
+from procvma import vocab
 from procvma.results import machines, schema, stats
 from procvma.results.compare import BadInput
 
@@ -30,8 +31,6 @@ FORMATS = ("png", "svg", "pdf")
 # Percentile columns and the fraction of calls slower than each.
 PERCENTILES = [("p50_ms", 0.5, "p50"), ("p90_ms", 0.1, "p90"),
                ("p99_ms", 0.01, "p99"), ("p999_ms", 0.001, "p99.9")]
-
-DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA lock"}
 
 # Configuration columns besides backend/lock/procfile/scanner (and its
 # command), which every label names, with how a legend says them when they
@@ -51,15 +50,36 @@ PARAM_LABELS = {
 }
 
 
+# The cost knobs: the simulator's alone; a kernel row's are 0 and say
+# nothing about it.
+SIM_ONLY = ("op_cost_ns", "walk_cost_ns", "text_cost_ns", "pass_cost_ns")
+
+# Facts some lines do not have (a kernel line has no cost knobs, its
+# design names its kernel, an old file names no host): they differ only
+# where lines have them.
+OPTIONAL = SIM_ONLY + ("host_kernel", "host")
+
+# Above this many lines the sorted panels become a tangle: the figure is
+# a summary instead, one row per line.
+MAX_LINES = 8
+
+
 class Series:
-    """The samples of one configuration from one results file."""
+    """The samples of one configuration from one results file, of one
+    machine and one --label."""
 
     def __init__(self, path: str, config: Tuple, rows: pd.DataFrame,
-                 machine: Tuple = ()):
+                 machine: Tuple = (), label: str = "-"):
         self.path = path
         self.config = dict(zip(schema.CONFIG_KEY, config))
         self.rows = rows
         self.machine = machine
+        self.run_label = label
+
+    @property
+    def source(self) -> Tuple:
+        """What a colour stands for: one file, machine and label."""
+        return (self.path, self.machine, self.run_label)
 
     def values(self, column: str) -> np.ndarray:
         import numpy as np
@@ -82,26 +102,46 @@ class Series:
 
     @property
     def design(self) -> str:
-        lock = str(self.config["lock"])
+        """The simulator's --lock word, or the kernel that ran."""
         if self.config["backend"] == "kernel":
-            release = self.rows["kernel_release"].dropna()
-            return f"Linux {release.iloc[0]}" if len(release) else "kernel"
-        return DESIGN_NAMES.get(lock, lock)
+            return f"Linux {self.machine[1]}" if self.machine else "kernel"
+        return f"simulator --lock {self.config['lock']}"
 
-    def label(self, varying: Sequence[str], several_files: bool,
-              several_machines: bool = False) -> str:
+    def facts(self) -> Dict[str, str]:
+        """Everything a legend could say of this line, by what it is."""
         c = self.config
-        parts = [str(c["backend"]), self.design, str(c["procfile"]),
-                 schema.scanner_label(c["scanner"], c.get("scanner_command"))]
-        parts += [PARAM_LABELS[k].format(fmt_value(c[k])) for k in varying]
-        if several_machines:
-            parts.append(machines.describe(self.machine))
-        if several_files:
-            parts.append(os.path.basename(self.path))
+        out = {"design": self.design, "procfile": str(c["procfile"]),
+               "scanner": schema.scanner_label(c["scanner"],
+                                               c.get("scanner_command")),
+               "label": self.run_label if self.run_label != "-" else "",
+               "file": os.path.basename(self.path)}
+        host, release, model = self.machine or ("", "", "")
+        out["host"] = f"host {host}" if host not in ("", "unknown") else ""
+        # The simulator's host kernel; a kernel line's design names it.
+        out["host_kernel"] = "" if c["backend"] == vocab.BACKEND.kernel \
+            else f"on Linux {release}"
+        out["cpu"] = model
+        for k in PARAM_LABELS:
+            value = fmt_value(c[k])
+            if (k in SIM_ONLY and c["backend"] == vocab.BACKEND.kernel) \
+                    or value in ("", "-", "nan"):
+                out[k] = ""     # not known, or not the kernel's
+            elif k == "busyduration" and value == "0":
+                out[k] = "busy spinning"    # 0: spin forever, no sleeps
+            else:
+                out[k] = PARAM_LABELS[k].format(value)
+        return out
+
+    def label(self, differ: Sequence[str], median: bool = True) -> str:
+        """The facts that tell this line from the others, then its median
+        (unless the figure shows it) and sample count."""
+        facts = self.facts()
+        parts = [facts[k] for k in differ if facts[k]]
         n = len(self.rows)
         med = stats.median(self.rows["opavg_ms"])
-        return (" · ".join(parts) +
-                f"  (median opavg {med:.3f} ms, {n} sample{'s' * (n != 1)}"
+        return (" · ".join(parts) + " (" +
+                (f"median opavg {fmt_ms(med)} ms, " if median else "") +
+                f"{n} sample{'s' * (n != 1)}"
                 + (f", {self.hung} hung" if self.hung else "") + ")")
 
 
@@ -115,21 +155,38 @@ def load_series(frames: Sequence[Tuple[str, pd.DataFrame]]) -> List[Series]:
     out = []
     for path, df in frames:
         for machine, part in machines.split(df):
-            for config, rows in part.groupby(schema.CONFIG_KEY, sort=False,
-                                             dropna=False):
-                out.append(Series(path, config, rows, machine))
-    # Designs of one procfile next to each other, mmap_lock before per-VMA.
+            labels = part["label"].astype(str) if "label" in part else None
+            for label in (labels.unique() if labels is not None else ["-"]):
+                rows = part if labels is None else part[labels == label]
+                for config, group in rows.groupby(schema.CONFIG_KEY,
+                                                  sort=False, dropna=False):
+                    out.append(Series(path, config, group, machine, label))
+    # Files in the order given; within one, designs of one procfile next
+    # to each other, in the vocabulary's order.
+    order = [str(w) for w in vocab.LOCK]
+    files = list(dict.fromkeys(s.source for s in out))
+    # Lines of one configuration next to each other: designs, then files.
     out.sort(key=lambda s: (str(s.config["procfile"]),
-                            str(s.config["backend"]) != "sim",
-                            str(s.config["lock"]) != "mmap",
-                            [str(s.config[k]) for k in PARAM_LABELS],
-                            s.path))
+                            [str(s.config[k]) for k in PARAM_LABELS
+                             if k not in SIM_ONLY],
+                            str(s.config["backend"]) != vocab.BACKEND.sim,
+                            order.index(s.config["lock"])
+                            if s.config["lock"] in order else len(order),
+                            files.index(s.source)))
     return out
 
 
-def _varying(series: Sequence[Series]) -> List[str]:
-    return [k for k in PARAM_LABELS
-            if len({str(s.config[k]) for s in series}) > 1]
+def differing(series: Sequence[Series]) -> List[str]:
+    """The facts that differ between the lines: what their labels say.
+    The file name only where nothing else tells two files apart."""
+    facts = [s.facts() for s in series]
+    keys = [k for k in facts[0] if k != "file"
+            and len({f[k] for f in facts if f[k] or k not in OPTIONAL}) > 1]
+    sources = {s.source for s in series}
+    told = {tuple(f[k] for k in keys) for f in facts}
+    if len(sources) > 1 and len(told) < len(series):
+        keys.append("file")
+    return keys or ["design"]
 
 
 def _common_subtitle(series: Sequence[Series], varying: Sequence[str]) -> str:
@@ -150,10 +207,14 @@ def _common_subtitle(series: Sequence[Series], varying: Sequence[str]) -> str:
                  for d in s.rows["duration"].dropna()}
     if len(durations) == 1:
         bits.append(f"{durations.pop()} s per sample")
-    hosts = {s.machine for s in series}
-    if len(hosts) == 1:
-        _, release, model = hosts.pop()
-        bits.append(f"{model}, Linux {release}")
+    runs = {s.run_label for s in series}
+    if len(runs) == 1 and runs != {"-"}:
+        bits.append(f"label {runs.pop()}")
+    models = {s.machine[2] for s in series}
+    releases = {s.machine[1] for s in series}
+    if len(models) == 1:
+        bits.append(models.pop() + (f", Linux {releases.pop()}"
+                                    if len(releases) == 1 else ""))
     return "; ".join(bits)
 
 
@@ -185,8 +246,9 @@ HUNG_STYLE = dict(linestyle="none", marker="X", markersize=11,
                   markeredgewidth=1.6)
 
 
-def _sorted_panel(ax, series, column, styles, title, ylabel):
-    """Returns the series' lines, in order, for the legend."""
+def _sorted_panel(ax, series, column, styles, title, ylabel, scale=None):
+    """Returns the series' lines, in order, for the legend.  scale: log,
+    linear, or None: log when the lines span more than a decade."""
     import numpy as np
     from matplotlib.ticker import MaxNLocator
 
@@ -199,7 +261,7 @@ def _sorted_panel(ax, series, column, styles, title, ylabel):
             ax.plot(x, y, **HUNG_STYLE)
     # Log scale when the lines span more than a decade: the per-VMA
     # design's opavg would otherwise be a flat line on the x axis.
-    if _decades(arrays) > 1:
+    if scale == "log" or (scale is None and _decades(arrays) > 1):
         ax.set_yscale("log")
         _plain_log_ticks(ax.yaxis, _decades(arrays))
     else:
@@ -267,70 +329,159 @@ def _distribution_panel(ax, series, styles):
     ax.grid(True, which="both", alpha=0.3)
 
 
-def render(frames: Sequence[Tuple[str, pd.DataFrame]], out: str, fmt: str):
-    from matplotlib import colormaps, rc_context
+# What each figure column is called in a panel's title and axis.
+METRIC_TITLES = {
+    "opavg_ms": ("Mean call per sample (opavg)",
+                 "mean mmap()/munmap() latency (ms)"),
+    "opmax_ms": ("Worst call per sample (opmax)",
+                 "slowest mmap()/munmap() in the sample (ms)"),
+}
+
+
+def _metric_title(column):
+    name = {c: n for n, c in schema.METRIC_NAMES.items()}.get(column, column)
+    return METRIC_TITLES.get(column, (f"{name} per sample, sorted",
+                                      f"per-sample {name} (ms)"))
+
+
+def styles_for(series: Sequence[Series]) -> List[dict]:
+    """A colour per file (and machine and label), a line style and marker
+    per configuration within it; one file alone: a colour per line, or
+    with more lines than a figure tells apart, per design."""
+    from matplotlib import colormaps
+
+    sources = list(dict.fromkeys(s.source for s in series))
+
+    def colour_key(s):
+        if len(sources) > 1:
+            return s.source
+        if len(series) > MAX_LINES:
+            return s.design
+        return tuple(map(str, s.config.values()))
+
+    by_colour = list(dict.fromkeys(colour_key(s) for s in series))
+    palette = colormaps["tab10" if len(by_colour) <= 10 else "tab20"].colors
+    linestyles = ["-", "--", ":", "-."]
+    markers = ["o", "s", "^", "D", "v"]
+    out, seen = [], {}
+    for s in series:
+        key = colour_key(s)
+        n = seen.setdefault(s.source, [])
+        k = len(n)
+        n.append(s)
+        c = by_colour.index(key)
+        mark = k if len(sources) > 1 or len(series) <= MAX_LINES else c
+        out.append(dict(color=palette[c % len(palette)],
+                        linestyle=linestyles[k % len(linestyles)]
+                        if len(sources) > 1 else "-",
+                        marker=markers[mark % len(markers)],
+                        markersize=4, linewidth=1.6))
+    return out
+
+
+def _wrap(label: str, width: int) -> str:
+    import textwrap
+    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False))
+
+
+def _summary(fig, series, styles, labels, metrics, scale):
+    """Many lines: one row per line, its median as a dot and its
+    samples' range as a bar, one panel per metric."""
+    import numpy as np
+
+    axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+    y = np.arange(len(series))[::-1]
+    for ax, column in zip(axes, metrics):
+        for yi, s, st in zip(y, series, styles):
+            v = s.values(column)
+            if not len(v):
+                continue
+            ax.plot([v.min(), v.max()], [yi, yi], color=st["color"],
+                    linewidth=2.5, alpha=0.45, solid_capstyle="round")
+            ax.plot([stats.median(v)], [yi], marker=st["marker"],
+                    color=st["color"], markersize=6, linestyle="none")
+        arrays = [s.values(column) for s in series]
+        if scale == "log" or (scale is None and _decades(arrays) > 1):
+            ax.set_xscale("log")
+            _plain_log_ticks(ax.xaxis, _decades(arrays))
+        title, _ = _metric_title(column)
+        ax.set_title(title.replace(" per sample", ": median and range"))
+        ax.set_xlabel(f"{_metric_title(column)[1]}")
+        ax.grid(True, axis="x", which="major", alpha=0.3)
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels([_wrap(lab, 70) for lab in labels], fontsize=8)
+    axes[0].set_ylim(-0.7, len(series) - 0.3)
+
+
+def render(frames: Sequence[Tuple[str, pd.DataFrame]], out: str, fmt: str,
+           metrics: Sequence[str] = ("opmax_ms", "opavg_ms"),
+           scale: str = None):
+    from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     series = load_series(frames)
-    varying = _varying(series)
-    several_files = len({path for path, _ in frames}) > 1
-    # A line style per file and machine: one file's two machines must not
-    # draw the same configuration alike.
-    files = list(dict.fromkeys((s.path, s.machine) for s in series))
-
-    # One colour per configuration, one line style per file: the same
-    # configuration measured twice (before/after, sim/kernel) reads as a pair.
-    configs = list(dict.fromkeys(tuple(map(str, s.config.values()))
-                                 for s in series))
-    palette = colormaps["tab10" if len(configs) <= 10 else "tab20"].colors
-    linestyles = ["-", "--", ":", "-."]
-    markers = ["o", "s", "^", "D", "v"]
-    styles = []
-    for s in series:
-        c = configs.index(tuple(map(str, s.config.values())))
-        f = files.index((s.path, s.machine))
-        styles.append(dict(color=palette[c % len(palette)],
-                           linestyle=linestyles[f % len(linestyles)],
-                           marker=markers[f % len(markers)],
-                           markersize=4, linewidth=1.6))
-
-    fig = Figure(figsize=(16, 5.6 + 0.25 * len(series)),
-                 layout="constrained")
-    FigureCanvasAgg(fig)    # no display, no pyplot state: Agg renders
-    axes = fig.subplots(1, 3)
-    _sorted_panel(axes[0], series, "opmax_ms", styles,
-                  "Worst call per sample (opmax)",
-                  "slowest mmap()/munmap() in the sample (ms)")
-    opavg_lines = _sorted_panel(axes[1], series, "opavg_ms", styles,
-                  "Mean call per sample (opavg)",
-                  "mean mmap()/munmap() latency (ms)")
-    _distribution_panel(axes[2], series, styles)
-
+    differ = differing(series)
+    varying = [k for k in differ if k in PARAM_LABELS]
+    styles = styles_for(series)
+    if scale is None:
+        # One scale for every panel, so that they read alike: log where
+        # any spans more than a decade (the per-VMA design's opavg would
+        # otherwise be a flat line on the axis).
+        scale = "log" if any(_decades([s.values(m) for s in series]) > 1
+                             for m in metrics) else "linear"
+    many = len(series) > MAX_LINES
+    labels = [s.label(differ, median=not many) for s in series]
+    scanners = {s.facts()["scanner"] for s in series}
+    subtitle = "; ".join(filter(None, [
+        scanners.pop() if len(scanners) == 1 else "",
+        _common_subtitle(series, varying)]))
     procfiles = sorted({str(s.config["procfile"]) for s in series})
     names = procfiles[0] if len(procfiles) == 1 else \
         "{" + ",".join(procfiles) + "}"
-    fig.suptitle(f"mmap()/munmap() latency while other tasks read "
-                 f"/proc/PID/{names}", fontsize=14, fontweight="bold")
-    subtitle = _common_subtitle(series, varying)
-    handles = list(opavg_lines)
-    several_machines = len({s.machine for s in series}) > 1
-    labels = [s.label(varying, several_files, several_machines)
-              for s in series]
-    if any(s.hung for s in series):
-        from matplotlib.lines import Line2D
-        handles.append(Line2D([], [], **HUNG_STYLE))
-        labels.append("hung sample (still running 5 s past its end; "
-                      "the table's #Hangs)")
-    fig.legend(handles, labels, loc="outside lower center",
-               ncols=1 if len(series) > 2 else 2, frameon=False,
-               title=subtitle or None)
+    title = (f"mmap()/munmap() latency while other tasks read "
+             f"/proc/PID/{names}")
+
+    if many:
+        fig = Figure(figsize=(16, 2.2 + 0.3 * len(series)),
+                     layout="constrained")
+        FigureCanvasAgg(fig)
+        _summary(fig, series, styles, labels, metrics, scale)
+        fig.suptitle(title + f" ({len(series)} configurations)",
+                     fontsize=14, fontweight="bold")
+        if subtitle:
+            fig.supxlabel(_wrap(subtitle, 150), fontsize=9, color="0.3")
+    else:
+        fig = Figure(figsize=(16, 6.4 + 0.3 * len(series)),
+                     layout="constrained")
+        FigureCanvasAgg(fig)    # no display, no pyplot state: Agg renders
+        axes = fig.subplots(1, len(metrics) + 1)
+        lines = []
+        for ax, column in zip(axes, metrics):
+            lines = _sorted_panel(ax, series, column, styles,
+                                  *_metric_title(column), scale=scale)
+        _distribution_panel(axes[-1], series, styles)
+        fig.suptitle(title, fontsize=14, fontweight="bold")
+        handles = list(lines)
+        shown = list(labels)
+        if any(s.hung for s in series):
+            from matplotlib.lines import Line2D
+            handles.append(Line2D([], [], **HUNG_STYLE))
+            shown.append("hung sample (still running 5 s past its end; "
+                         "the table's #Hangs)")
+        ncols = 2 if max(map(len, shown)) <= 80 and len(shown) > 1 else 1
+        fig.legend(handles, [_wrap(x, 100 if ncols == 2 else 180)
+                             for x in shown],
+                   loc="outside lower center", ncols=ncols, frameon=False,
+                   title=_wrap(subtitle, 180) or None, fontsize=9,
+                   title_fontsize=9)
     # Undated metadata and fixed SVG ids: the same data give the same
     # bytes.  SVG keeps its text as text, to be edited and searched.
     metadata = {"Date": None} if fmt == "svg" else \
         {"CreationDate": None} if fmt == "pdf" else {}
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "procvma"}):
-        fig.savefig(out, format=fmt, dpi=120, metadata=metadata)
+        fig.savefig(out, format=fmt, dpi=120, metadata=metadata,
+                    bbox_inches="tight", pad_inches=0.25)
 
 
 def output_format(path: str) -> str:

@@ -1,10 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""procvma report CSV [CSV]: the block a patch author pastes into a cover
-letter, in the seed's form -- the command line, the reference's rawdata
-blocks headed "Baseline:" and "Patched:", and a verdict -- with what a
-reviewer asks next: which kernel and CPUs, the medians with the ratio's
-95% interval, the Mann-Whitney p and the p99 change.  Every line fits 72
-columns, as mail does; --markdown gives the same for a pull request.
+"""procvma report CSV [CSV...]: the block a patch author pastes into a
+cover letter, in the seed's form -- the command lines, the reference's
+rawdata blocks headed "Baseline:" and "Patched:", and a verdict -- with
+what a reviewer asks next: which kernel, CPUs and preemption model, the
+medians with each ratio's 95% interval, the Mann-Whitney p, the p99
+change, and which rule decided.
+
+This module finds the sections (a configuration, its baseline and every
+design or file measured against it) and their figures, and gives them as
+one JSON document; report_text.py writes the same as text or Markdown.
 """
 
 from __future__ import annotations
@@ -12,87 +16,120 @@ from __future__ import annotations
 import math
 import shlex
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Sequence
+from typing import TYPE_CHECKING, List, Optional
 
-from procvma.results.fmt import fmt_ci, fmt_ms, fmt_pct, fmt_ratio, fmt_value
-from procvma.results import machines, schema, stats, table
-from procvma.results.compare import BadInput, Side, config_groups, describe
-
-WIDTH = 72
-
-DESIGNS = {"mmap": "--lock mmap (/proc walk under mmap_lock)",
-           "vma": "--lock vma (/proc walk under per-VMA locks)"}
+from procvma import vocab
+from procvma.results.fmt import fmt_ms, fmt_ratio, fmt_value
+from procvma.results import machines, schema, stats
+from procvma.results.compare import BadInput, Side, config_groups
 
 if TYPE_CHECKING:
     import pandas as pd
 
+# What the two sides of the seed's form are called; with more than one
+# design against the baseline, each is called by its design word.
+BASELINE, PATCHED = "Baseline", "Patched"
+
+# Options that only say where output goes, not what was measured: a
+# command line shown to a reader leaves them out.
+OUTPUT_ONLY = {"--csv": True, "-q": False, "--quiet": False}
+
 
 @dataclass
-class Pair:
-    """One configuration measured before and after."""
-    config: dict                # what both sides share
-    before: Side
-    after: Side
+class Group:
+    """One configuration: its baseline and what is measured against it."""
+    config: dict                # what every side shares
+    sides: List[Side]           # sides[0] is the baseline
     machine: str = ""           # which machines, when a file holds several
+    files: bool = False         # the sides come from different files
+
+    @property
+    def baseline(self) -> Side:
+        return self.sides[0]
+
+    @property
+    def others(self) -> List[Side]:
+        return self.sides[1:]
 
 
-def pairs_in_one(df: pd.DataFrame, path: str, include_hangs) -> List[Pair]:
-    """Within one file: --lock mmap before, --lock vma after, for every
-    configuration of the other columns measured in both, machine by
-    machine: rows of two machines are never paired or pooled."""
+def lock_order(word: str):
+    words = [str(w) for w in vocab.LOCK]
+    return (words.index(word) if word in words else len(words), word)
+
+
+def groups_in_one(df: pd.DataFrame, path: str, include_hangs,
+                  baseline: str) -> List[Group]:
+    """Within one file: --lock BASELINE against every other design, for
+    every configuration of the other columns measured with the baseline
+    and at least one other design, machine by machine: rows of two
+    machines are never paired or pooled."""
     key = [c for c in schema.CONFIG_KEY if c != "lock"]
     parts = machines.split(df)
     out = []
     for machine, part in parts:
         for config, rows in config_groups(part, key).items():
-            mmap, vma = rows[rows["lock"] == "mmap"], rows[rows["lock"] == "vma"]
-            if len(mmap) and len(vma):
-                out.append(Pair(dict(zip(key, config)),
-                                Side.of("Baseline", path, mmap, include_hangs),
-                                Side.of("Patched", path, vma, include_hangs),
-                                machines.describe(machine)
-                                if len(parts) > 1 else ""))
+            locks = sorted({str(v) for v in rows["lock"]}, key=lock_order)
+            if baseline not in locks or len(locks) < 2:
+                continue
+            others = [w for w in locks if w != baseline]
+            names = [PATCHED] if len(others) == 1 else others
+            sides = [Side.of(BASELINE, path, rows[rows["lock"] == baseline],
+                             include_hangs)]
+            sides += [Side.of(n, path, rows[rows["lock"] == w], include_hangs)
+                      for n, w in zip(names, others)]
+            out.append(Group(dict(zip(key, config)), sides,
+                             machines.describe(machine)
+                             if len(parts) > 1 else ""))
     if not out:
-        raise BadInput(f"{path}: no configuration was measured with both "
-                       f"--lock mmap and --lock vma"
+        raise BadInput(f"{path}: no configuration was measured with "
+                       f"--lock {baseline} and another design"
                        + (" on one machine" if len(parts) > 1 else "")
                        + "; give two files to report one against the other")
     return out
 
 
-def pairs_in_two(a: pd.DataFrame, b: pd.DataFrame, path_a: str,
-                 path_b: str, include_hangs) -> List[Pair]:
-    """The first file before, the second after, configuration by
-    configuration; a file that holds several machines, one machine at a
-    time against each of the other's."""
-    parts_a, parts_b = machines.split(a), machines.split(b)
-    several = len(parts_a) > 1 or len(parts_b) > 1
+def groups_in_files(frames: List[pd.DataFrame], paths: List[str],
+                    include_hangs) -> List[Group]:
+    """The first file is the baseline, each other file is measured
+    against it, configuration by configuration; a file that holds several
+    machines, one machine at a time."""
+    parts = [machines.split(df) for df in frames]
+    several = any(len(p) > 1 for p in parts)
+    names = [BASELINE] + ([PATCHED] if len(paths) == 2 else
+                          [f"File {i}" for i in range(2, len(paths) + 1)])
     out = []
-    for ma, rows_a in parts_a:
-        for mb, rows_b in parts_b:
-            groups_a, groups_b = config_groups(rows_a), config_groups(rows_b)
-            where = (f"Baseline on {machines.describe(ma)}, Patched on "
-                     f"{machines.describe(mb)}" if several else "")
-            out += [Pair(dict(zip(schema.CONFIG_KEY, c)),
-                         Side.of("Baseline", path_a, groups_a[c],
-                                 include_hangs),
-                         Side.of("Patched", path_b, groups_b[c],
-                                 include_hangs), where)
-                    for c in sorted(groups_a.keys() & groups_b.keys(),
-                                    key=str)]
+    for m0, rows0 in parts[0]:
+        base = config_groups(rows0)
+        for c in sorted(base, key=str):
+            for combo in _machine_combos(parts[1:]):
+                groups = [config_groups(rows) for _, rows in combo]
+                if not all(c in g for g in groups):
+                    continue
+                sides = [Side.of(BASELINE, paths[0], base[c], include_hangs)]
+                sides += [Side.of(n, p, g[c], include_hangs)
+                          for n, p, g in zip(names[1:], paths[1:], groups)]
+                where = ", ".join(f"{n} on {machines.describe(m)}" for n, m in
+                                  zip(names, [m0] + [m for m, _ in combo]))
+                out.append(Group(dict(zip(schema.CONFIG_KEY, c)), sides,
+                                 where if several else "", True))
     if not out:
-        groups_a, groups_b = config_groups(a), config_groups(b)
-        ca, cb = next(iter(groups_a)), next(iter(groups_b))
+        ca, cb = next(iter(config_groups(frames[0]))), \
+            next(iter(config_groups(frames[1])))
         differ = [f"{k} {fmt_value(x)} against {fmt_value(y)}"
                   for k, x, y in zip(schema.CONFIG_KEY, ca, cb)
                   if fmt_value(x) != fmt_value(y)]
-        raise BadInput(f"{path_a} and {path_b} share no configuration: "
-                       + ("; ".join(differ) or "none within one machine "
-                          "of each"))
+        raise BadInput(f"{paths[0]} and {', '.join(paths[1:])} share no "
+                       f"configuration: " + ("; ".join(differ) or
+                                             "none within one machine of each"))
     return out
 
 
-# ---- what a pair says --------------------------------------------------------
+def _machine_combos(parts):
+    import itertools
+    return itertools.product(*parts)
+
+
+# ---- what a section says ----------------------------------------------------
 
 def first(rows: pd.DataFrame, column: str) -> str:
     values = [str(v) for v in (rows[column] if column in rows else [])
@@ -100,48 +137,88 @@ def first(rows: pd.DataFrame, column: str) -> str:
     return values[0] if values else ""
 
 
-def measured(side: Side) -> str:
-    """What was measured, as the rawdata block's heading says it."""
+def values(rows: pd.DataFrame, column: str) -> List[str]:
+    return list(dict.fromkeys(str(v) for v in (rows[column] if column in rows
+                                               else [])
+                              if str(v) not in ("", "nan")))
+
+
+def design_text(lock: str) -> str:
+    """--lock WORD, /proc walk under ...: the design as its word says it."""
+    if lock in vocab.LOCK:
+        return vocab.LOCK[lock].help.split(": ", 1)[-1]
+    return f"--lock {lock}"
+
+
+def measured(side: Side, with_label: bool = True) -> str:
+    """What was measured, as the rawdata block's heading says it; the
+    run's label too where the sides' labels differ."""
     rows = side.rows if len(side.rows) else side.all_rows
-    lock = first(rows, "lock")
-    if first(rows, "backend") == "kernel":
+    if first(rows, "backend") == vocab.BACKEND.kernel:
         scanner = first(rows, "scanner")
-        return (f"Linux {first(rows, 'kernel_release')}"
-                + (", " + schema.scanner_label(scanner, first(rows, "scanner_command"))
+        text = (f"Linux {first(rows, 'kernel_release')}"
+                + (", " + schema.scanner_label(scanner,
+                                               first(rows, "scanner_command"))
                    if scanner not in ("", "-") else ""))
-    return f"simulated kernel, {DESIGNS.get(lock, '--lock ' + lock)}"
+    else:
+        text = f"simulated, {design_text(first(rows, 'lock'))}"
+    label = label_of(side)
+    return text + (f" [{label}]" if with_label and label != "-" else "")
 
 
-def kernel_line(pair: Pair) -> str:
+def label_of(side: Side) -> str:
+    return " + ".join(values(side.all_rows, "label")) or "-"
+
+
+def one_or_each(group: Group, text) -> str:
+    """text(side) for the baseline, or "a -> b -> c" when sides differ."""
+    said = [text(s) for s in group.sides]
+    return said[0] if len(set(said)) == 1 else " -> ".join(said)
+
+
+def kernel_line(group: Group) -> str:
     def one(side):
         rows = side.all_rows
         release = first(rows, "kernel_release") or "unknown"
         accel = first(rows, "vm_accel")
-        if first(rows, "backend") == "kernel":
+        if first(rows, "backend") == vocab.BACKEND.kernel:
             return f"Linux {release}" + (f" ({accel} guest)" if accel in ("kvm", "tcg")
                                          else "")
         return (f"simulated (procvma {first(rows, 'procvma_version')}) on "
                 f"Linux {release}")
-
-    a, b = one(pair.before), one(pair.after)
-    return a if a == b else f"{a} -> {b}"
+    return one_or_each(group, one)
 
 
-def cpu_line(pair: Pair) -> str:
+def cpu_line(group: Group) -> str:
     def one(side):
         rows = side.all_rows
         model = first(rows, "cpu_model") or "unknown CPU"
         cpus = first(rows, "cpus_online")
         if not cpus:
             return model
-        n = len(_cpulist(cpus))
+        n = len(cpulist(cpus))
         return f"{model}, {n} CPU{'s' * (n != 1)} online ({cpus})"
-
-    a, b = one(pair.before), one(pair.after)
-    return a if a == b else f"{a} -> {b}"
+    return one_or_each(group, one)
 
 
-def _cpulist(text):
+def preempt_line(group: Group) -> str:
+    def one(side):
+        rows = side.all_rows
+        model = first(rows, "preempt") or "unknown"
+        if first(rows, "backend") == vocab.BACKEND.kernel:
+            return f"{model} (as the kernel was booted)"
+        return f"{model} (the simulated kernel's)"
+    return one_or_each(group, one)
+
+
+def label_line(group: Group) -> str:
+    said = [label_of(s) for s in group.sides]
+    if all(x == "-" for x in said):
+        return "none (run-proc-vs-map --label NAME names a run)"
+    return said[0] if len(set(said)) == 1 else " -> ".join(said)
+
+
+def cpulist(text):
     from procvma.host.hostinfo import parse_cpulist
     try:
         return parse_cpulist(text)
@@ -149,11 +226,11 @@ def _cpulist(text):
         return []
 
 
-def layout_line(pair: Pair) -> str:
-    rows = pair.before.all_rows
-    c = pair.config
+def layout_line(group: Group) -> str:
+    rows = group.baseline.all_rows
+    c = group.config
 
-    def num(column, rows=rows):
+    def num(column):
         return fmt_value(rows[column].iloc[0]) if column in rows else "?"
 
     ncpus, ntasks = num("nbusycpus"), num("nbusytasks")
@@ -175,45 +252,79 @@ def layout_line(pair: Pair) -> str:
     return text
 
 
-def samples_line(pair: Pair) -> str:
-    b, a = pair.before, pair.after
-    dur = fmt_value(pair.config.get("duration", float("nan")))
-    text = (f"{len(b.rows)} baseline and {len(a.rows)} patched samples of "
-            f"{dur} s, reading /proc/PID/{pair.config.get('procfile')}")
-    loads = [v for s in (b, a) for v in s.all_rows["loadavg1"].dropna()]
+def samples_line(group: Group) -> str:
+    dur = fmt_value(group.config.get("duration", float("nan")))
+    counts = " and ".join(f"{len(s.rows)} {s.name}" for s in group.sides)
+    text = (f"{counts} samples of {dur} s, reading "
+            f"/proc/PID/{group.config.get('procfile')}")
+    loads = [v for s in group.sides for v in s.all_rows["loadavg1"].dropna()]
     if loads:
         text += (f"; 1-min load average {min(loads):.2f}-{max(loads):.2f} "
                  f"at sample start")
     return text
 
 
-def hung_line(pair: Pair) -> str:
-    sides = [pair.before, pair.after]
-    if not any(s.hung for s in sides):
+def hung_line(group: Group) -> str:
+    if not any(s.hung for s in group.sides):
         return "none hung"
-    how = "kept (--include-hangs)" if pair.before.hung_kept else \
+    how = "kept (--include-hangs)" if group.baseline.hung_kept else \
         "left out (--include-hangs keeps them)"
-    return (", ".join(f"{s.name} {s.hung}" for s in sides)
+    return (", ".join(f"{s.name} {s.hung}" for s in group.sides)
             + f" hung; {how}")
 
 
-def busy_lines(pair: Pair) -> List[str]:
+def warnings(group: Group) -> List[str]:
+    """The lines a reader must not miss: other machines, starved readers,
+    a busy machine."""
+    out = machine_warnings(group)
+    for s in group.sides:
+        n = no_pass_count(s)
+        if n:
+            out.append(f"{s.name}: {n} sample(s) in which no scanner "
+                       f"completed a pass")
+    return out + busy_lines(group)
+
+
+def machine_warnings(group: Group) -> List[str]:
+    """A line when the sides ran on other hosts, CPU models or kernels.
+    An A/B of kernels differs in the kernel and nothing else; a change of
+    host or CPU model is in the figures along with the patch."""
+    out = []
+    base = machines.of_row(group.baseline.all_rows.iloc[0].to_dict())
+    for s in group.others:
+        other = machines.of_row(s.all_rows.iloc[0].to_dict())
+        differ = {c: (x, y) for c, x, y in zip(machines.COLUMNS, base, other)
+                  if x != y}
+        if not differ:
+            continue
+        what = "; ".join(f"{machines.WHAT[c]} {x} -> {y}"
+                         for c, (x, y) in differ.items())
+        if set(differ) == {"kernel_release"}:
+            why = "as an A/B of kernels should, and in nothing else"
+        else:
+            why = ("the difference in the figures is the machine's as much "
+                   "as the change's")
+        out.append(f"{BASELINE} and {s.name} ran on different machines "
+                   f"({what}): {why}")
+    return out
+
+
+def busy_lines(group: Group) -> List[str]:
     """run-proc-vs-map's busy-machine warning, from what the rows
-    recorded: for the one run both sides came from, or for each file."""
+    recorded: for the one run all sides came from, or for each file."""
     from procvma.results.machines import machine_was_busy
 
     def busy(frames):
         rows = [r for f in frames for r in f.to_dict("records")]
         if not rows or "others_running" not in rows[0]:
             return None
-        online = _cpulist(first(frames[0], "cpus_online"))
+        online = cpulist(first(frames[0], "cpus_online"))
         return machine_was_busy(rows, rows[0], online) if online else None
 
-    b, a = pair.before, pair.after
-    if b.what == a.what:
-        said = busy([b.all_rows, a.all_rows])
+    if not group.files:
+        said = busy([s.all_rows for s in group.sides])
         return [said] if said else []
-    return [f"{s.name}: {said}" for s in (b, a)
+    return [f"{s.name}: {said}" for s in group.sides
             for said in [busy([s.all_rows])] if said]
 
 
@@ -222,23 +333,115 @@ def no_pass_count(side: Side) -> int:
     return int((rows["no_pass"] > 0).sum()) if "no_pass" in rows else 0
 
 
+def shown_command(command: str) -> str:
+    """A command line without the options that only say where output
+    goes (--csv PATH, -q): what a reader needs to run the same
+    experiment."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return command
+    out, skip = [], False
+    for w in words:
+        if skip:
+            skip = False
+            continue
+        name = w.split("=", 1)[0]
+        if name in OUTPUT_ONLY:
+            skip = OUTPUT_ONLY[name] and "=" not in w
+            continue
+        out.append(w)
+    return shlex.join(out)
+
+
+def commands(group: Group) -> List[tuple]:
+    """(label, command line) for each command that ran the samples: a
+    results file appended to by several runs holds several; with several
+    files, each file's."""
+    def of(side):
+        return list(dict.fromkeys(shown_command(c) for c in
+                                  values(side.all_rows, "command"))) or [""]
+
+    if not group.files:
+        return [("Execution command:", c)
+                for c in dict.fromkeys(c for s in group.sides for c in of(s))]
+    return [(f"{s.name} command:", c) for s in group.sides for c in of(s)]
+
+
+# ---- figures ----------------------------------------------------------------
+
 @dataclass
 class Figures:
-    n_before: int
-    n_after: int
-    opavg: tuple        # (before, after, ratio, ci)
+    """One side against the baseline."""
+    name: str
+    n_base: int
+    n: int
+    opavg: tuple        # (baseline, this, this/baseline, ci)
     p99: tuple
-    opmax: tuple        # (before max, after max)
+    opmax: tuple        # (baseline max, this max)
     significance: stats.Significance
-    # opavg's Patched/Baseline by the always-valid method, and whether a
+    # opavg's this/baseline by the always-valid method, and whether a
     # --nsamples auto run (an optional stop) wrote the rows, which makes
-    # it the verdict's.
+    # it the rule that decides.
     sequential: object = None
     auto: bool = False
+    # The sides (this one, the baseline) measured in a TCG guest: their
+    # timings are emulated, so no speed verdict is drawn.
+    emulated: tuple = ()
+
+    @property
+    def estimate(self) -> float:
+        """The ratio of the medians, whichever rule decides."""
+        return self.opavg[2]
+
+    @property
+    def faster(self) -> bool:
+        """The direction every ratio of this side is given in: the
+        verdict's, baseline/this when this is faster."""
+        if self.outcome in ("faster", "slower"):
+            return self.outcome == "faster"
+        return self.estimate < 1
+
+    @property
+    def direction(self) -> str:
+        return (f"{BASELINE}/{self.name}" if self.faster
+                else f"{self.name}/{BASELINE}")
+
+    def shown(self, r: float) -> float:
+        return (1 / r if r else math.inf) if self.faster else r
+
+    def shown_ci(self, ci) -> tuple:
+        lo, hi = ci
+        if not self.faster:
+            return lo, hi
+        return (1 / hi if hi else math.inf), (1 / lo if lo > 0 else math.inf)
+
+    @property
+    def rule(self) -> str:
+        return "confidence sequence" if self.auto else "fixed-n interval"
+
+    @property
+    def outcome(self) -> str:
+        """faster, slower, no change, too few, or emulated (a side ran
+        in a TCG guest: behaviour, not speed)."""
+        if self.emulated:
+            return "emulated"
+        if self.auto:
+            c = self.sequential
+            if not c.significant:
+                return "no change"
+            return "faster" if c.high < 1 else "slower"
+        _, _, r, (lo, hi) = self.opavg
+        s = self.significance
+        if s.verdict == stats.TOO_FEW or math.isnan(lo):
+            return "too few"
+        if not s.significant or lo <= 1 <= hi:
+            return "no change"
+        return "faster" if r < 1 else "slower"
 
 
-def figures(pair: Pair) -> Figures:
-    b, a = pair.before.rows, pair.after.rows
+def figures(group: Group, side: Side) -> Figures:
+    b, a = group.baseline.rows, side.rows
 
     def medians(col):
         vb, va = b[col].dropna(), a[col].dropna()
@@ -250,43 +453,138 @@ def figures(pair: Pair) -> Figures:
         return tuple(float(x.max()) if len(x) else math.nan for x in v)
 
     ok_b, ok_a = b.dropna(subset=["opavg_ms"]), a.dropna(subset=["opavg_ms"])
-    one_run = pair.before.what == pair.after.what and "seed" in b
     seq = stats.sequential_ratio(
         ok_b["opavg_ms"], ok_a["opavg_ms"],
-        *((ok_b["seed"].tolist(), ok_a["seed"].tolist()) if one_run else ()))
-    commands = [c for side in (pair.before, pair.after)
-                for c in (side.all_rows["command"] if "command" in
-                          side.all_rows else [])]
-    return Figures(len(b), len(a), medians("opavg_ms"), medians("p99_ms"),
-                   biggest("opmax_ms"),
+        *((ok_b["seed"].tolist(), ok_a["seed"].tolist())
+          if not group.files and "seed" in b else ()))
+    cmds = values(group.baseline.all_rows, "command") + \
+        values(side.all_rows, "command")
+    return Figures(side.name, len(b), len(a), medians("opavg_ms"),
+                   medians("p99_ms"), biggest("opmax_ms"),
                    stats.mann_whitney(b["opavg_ms"], a["opavg_ms"]),
-                   seq, stats.from_auto_run(dict.fromkeys(commands)))
+                   seq, stats.from_auto_run(dict.fromkeys(cmds)),
+                   emulated_sides(group, side))
 
 
-def why_line(side: Side):
+def emulated_sides(group: Group, side: Side) -> tuple:
+    """Of the baseline and side, those measured in a TCG guest (--kernel
+    where KVM does not work)."""
+    return tuple(s.name for s in (group.baseline, side)
+                 if first(s.all_rows, "vm_accel") == "tcg")
+
+
+def read_under_line(group: Group) -> str:
+    """Which lock each side's kernel read its procfile under, where --trace
+    counted the scanners' mmap_lock read acquisitions in samples whose
+    scanners completed passes (behaviour, which holds in a TCG guest too);
+    "" where no side says."""
+    def one(side):
+        rows = side.all_rows
+        if "reader_mmap_locks" not in rows or "walks" not in rows:
+            return None
+        walked = rows[(rows["walks"] > 0) & rows["reader_mmap_locks"].notna()]
+        if not len(walked) or first(rows, "backend") != vocab.BACKEND.kernel:
+            return None
+        return "mmap_lock" if (walked["reader_mmap_locks"] > 0).any() \
+            else "not mmap_lock"
+
+    said = [(side.name, one(side)) for side in group.sides]
+    if not any(lock for _, lock in said):
+        return ""
+    procfile = group.config.get("procfile", "the procfile")
+    return f"{procfile} read under " + ", ".join(
+        f"{lock} ({name})" for name, lock in said if lock)
+
+
+def p_text(f: Figures) -> str:
+    s = f.significance
+    if s.pvalue is None:
+        return f"- (too few samples: {f.n_base} and {f.n})"
+    return f"{s.pvalue:.2g}"
+
+
+def fmt_interval(f: Figures, low, high) -> str:
+    """An interval of f's ratio, in f's direction: 8.10x..10.5x."""
+    if math.isnan(low) or math.isnan(high):
+        return "-"
+    if low <= 0 and math.isinf(high):
+        from procvma.results import sequential
+        return (f"unbounded yet (it takes {sequential.fewest_bounded(0.025)} "
+                f"samples a side)")
+    lo, hi = f.shown_ci((low, high))
+    return f"{fmt_ratio(lo)}..{fmt_ratio(hi)}"
+
+
+def sequence_text(f: Figures) -> str:
+    c = f.sequential
+    return (f"{fmt_interval(f, c.low, c.high)}: "
+            f"{'decides' if c.significant else 'does not decide'}")
+
+
+def rule_text(f: Figures) -> str:
+    if f.auto:
+        return ("the confidence sequence decides: the run chose when to "
+                "stop (--nsamples auto: when its samples decided, or at "
+                "--max-samples), and after such a stop only the confidence "
+                "sequence is valid, not the fixed-n CI or p")
+    return ("the 95% CI and the Mann-Whitney p decide: the sample count "
+            "was fixed before the run; the confidence sequence is for runs "
+            "that stop when the samples decide (--nsamples auto)")
+
+
+def verdict(f: Figures) -> str:
+    """The verdict, its ratio in f's direction."""
+    how = "95% confidence sequence" if f.auto else "95% CI"
+    ratio = fmt_ratio(f.shown(f.estimate))
+    if f.auto:
+        lo, hi = f.sequential.low, f.sequential.high
+        tail = "."
+    else:
+        lo, hi = f.opavg[3]
+        tail = f", p = {p_text(f)}."
+    interval = f"{how} " + fmt_interval(f, lo, hi).replace("..", " to ")
+    if f.auto and lo <= 0 and math.isinf(hi):
+        from procvma.results import sequential
+        interval = (f"the {how} is unbounded below "
+                    f"{sequential.fewest_bounded(0.025)} samples a side")
+    if f.outcome == "emulated":
+        return (f"no speed verdict: {' and '.join(f.emulated)} ran in a TCG "
+                f"guest, whose timings are emulated (it keeps a kernel's "
+                f"behaviour, not its speed).")
+    if f.outcome == "too few":
+        return (f"too few samples to judge ({f.n_base} and {f.n}; at least "
+                f"{stats.MIN_SAMPLES} a side are needed).")
+    if f.outcome == "no change":
+        return (f"no clear change in median opavg ({f.direction} {ratio}, "
+                f"{interval}){tail}")
+    return (f"{f.name} is {ratio} {f.outcome} in median opavg "
+            f"({interval}){tail}")
+
+
+def why(side: Side) -> Optional[str]:
     """Why the mapper stalled, from the lock figures, in one sentence:
-    "the mapper waited 0.36 of 0.38 ms per op; the readers held mmap_lock
-    0.92 s per sample, 71% of it preempted" (medians over the samples).
-    None where the rows have no lock figures (the kernel backend without
-    --trace); the holder's part only where its split is known."""
+    "the mapper waited 0.360 of 0.380 ms per op; the readers held
+    mmap_lock 920.000 ms per sample, 71% of it preempted" (medians over the
+    samples).  None where the rows have no lock figures (the kernel
+    backend without --trace); the holder's part only where its split is
+    known."""
     rows = side.rows
     if "mapper_wait_ms" not in rows or rows["mapper_wait_ms"].isna().all():
         return None
     ok = rows.dropna(subset=["mapper_wait_ms"])
     ops = ok["nmaps"] + ok["nunmaps"]
     wait = stats.median((ok["mapper_wait_ms"] / ops.where(ops > 0)).dropna())
-    text = (f"the mapper waited {wait:.3g} of {stats.median(ok['opavg_ms']):.3g} "
-            f"ms per op")
+    text = (f"the mapper waited {fmt_ms(wait)} of "
+            f"{fmt_ms(stats.median(ok['opavg_ms']))} ms per op")
     hold = (ok["reader_hold_avg_ms"] * ok["reader_mmap_locks"]).dropna()
     if len(hold):
         text += (f"; the readers held mmap_lock "
-                 f"{stats.median(hold) / 1000:.3g} s per sample")
+                 f"{fmt_ms(stats.median(hold))} ms per sample")
     parts = ["reader_hold_running_ms", "reader_hold_preempted_ms",
              "reader_hold_sleeping_ms"]
     if all(c in ok for c in parts):
         split = ok[parts].dropna()
-        total = split.sum(axis=1)
-        split = split[total > 0]
+        split = split[split.sum(axis=1) > 0]
         if len(split):
             total = split.sum(axis=1)
             pre = stats.median(split["reader_hold_preempted_ms"] / total)
@@ -295,294 +593,3 @@ def why_line(side: Side):
             if asleep >= 0.005:
                 text += f", {asleep:.0%} asleep"
     return text
-
-
-def sequential_line(f: Figures) -> str:
-    c = f.sequential
-    return (f"95% confidence sequence of opavg's Patched/Baseline (valid "
-            f"at any stop): {fmt_interval(c)}: "
-            f"{'decides' if c.significant else 'does not decide'}")
-
-
-def fmt_interval(c) -> str:
-    if math.isnan(c.low):
-        return "-"
-    if c.low <= 0 and math.isinf(c.high):
-        from procvma.results import sequential
-        return (f"unbounded yet (it takes {sequential.fewest_bounded(0.025)} "
-                f"samples a side)")
-    hi = "inf" if math.isinf(c.high) else fmt_ratio(c.high).rstrip("x")
-    return f"{fmt_ratio(c.low).rstrip('x')}..{hi}"
-
-
-def auto_verdict(f: Figures) -> str:
-    """The verdict on the samples of a run that stopped when they
-    decided: by the confidence sequence, which that stop keeps valid."""
-    c = f.sequential
-    if not c.significant:
-        return (f"no clear change in median opavg ({fmt_ratio(c.estimate)}, "
-                f"95% confidence sequence {fmt_interval(c)}: the samples do "
-                f"not decide).")
-    if c.high < 1:
-        low = fmt_ratio(1 / c.high)
-        high = fmt_ratio(1 / c.low) if c.low > 0 else "inf"
-        return (f"Patched is {fmt_ratio(1 / c.estimate)} faster in median "
-                f"opavg (95% confidence sequence {low} to {high}).")
-    high = "inf" if math.isinf(c.high) else fmt_ratio(c.high)
-    return (f"Patched is {fmt_ratio(c.estimate)} slower in median opavg "
-            f"(95% confidence sequence {fmt_ratio(c.low)} to {high}).")
-
-
-def verdict(f: Figures) -> str:
-    if f.auto:
-        return auto_verdict(f)
-    _, _, r, (lo, hi) = f.opavg
-    s = f.significance
-    if s.verdict == stats.TOO_FEW or math.isnan(lo):
-        return (f"too few samples to judge ({f.n_before} and {f.n_after}; "
-                f"at least {stats.MIN_SAMPLES} a side are needed).")
-    if not s.significant or lo <= 1 <= hi:
-        return (f"no clear change in median opavg ({fmt_ratio(r)}, 95% "
-                f"CI {fmt_ci((lo, hi))}, p = {p_text(f)}).")
-    if r < 1:
-        return (f"Patched is {fmt_ratio(1 / r)} faster in median opavg "
-                f"(95% CI {fmt_ratio(1 / hi)} to {fmt_ratio(1 / lo)}), "
-                f"p = {p_text(f)}.")
-    return (f"Patched is {fmt_ratio(r)} slower in median opavg (95% CI "
-            f"{fmt_ratio(lo)} to {fmt_ratio(hi)}), p = {p_text(f)}.")
-
-
-# ---- guests (--kernel) ---------------------------------------------------------
-
-def emulated_sides(pair: Pair) -> List[str]:
-    """The sides measured in a TCG guest (--kernel where KVM does not
-    work): their timings are emulated, so no speed verdict is drawn."""
-    return [side.name for side in (pair.before, pair.after)
-            if first(side.all_rows, "vm_accel") == "tcg"]
-
-
-def pair_verdict(pair: Pair, f: Figures) -> str:
-    """verdict(f), unless a side's timings are emulated: then what the
-    kernels did still counts (the Why lines, read_under_line), not how
-    fast."""
-    emulated = emulated_sides(pair)
-    if not emulated:
-        return verdict(f)
-    return (f"no speed verdict: {' and '.join(emulated)} ran in a TCG "
-            f"guest, whose timings are emulated (it keeps a kernel's "
-            f"behaviour, not its speed).")
-
-
-def read_under_line(pair: Pair) -> str:
-    """Which lock each side's kernel read its procfile under, where --trace
-    counted the scanners' mmap_lock read acquisitions in samples whose
-    scanners completed passes; "" where no side says."""
-    def one(side):
-        rows = side.all_rows
-        if "reader_mmap_locks" not in rows or "walks" not in rows:
-            return None
-        walked = rows[(rows["walks"] > 0) & rows["reader_mmap_locks"].notna()]
-        if not len(walked) or first(rows, "backend") != "kernel":
-            return None
-        taken = (walked["reader_mmap_locks"] > 0).any()
-        return "mmap_lock" if taken else "not mmap_lock"
-
-    said = [(side.name, one(side)) for side in (pair.before, pair.after)]
-    if not any(lock for _, lock in said):
-        return ""
-    procfile = pair.config.get("procfile", "the procfile")
-    return f"{procfile} read under " + ", ".join(
-        f"{lock} ({name})" for name, lock in said if lock)
-
-
-# ---- text ----------------------------------------------------------------------
-
-def wrap_command(command: str, lead: str) -> List[str]:
-    """A command line in shell continuation lines of at most WIDTH
-    columns, an option kept with its value."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        words = command.split()
-    units = []
-    for w in map(shlex.quote, words):
-        if units and not w.startswith("-") and units[-1].startswith("-") \
-                and " " not in units[-1] and units[-1] != "--":
-            units[-1] += " " + w
-        else:
-            units.append(w)
-    if not units:
-        return [(lead + " " if lead else "") + "(not recorded in the results file)"]
-    lines, line = [], lead
-    for u in units:
-        if line.strip() and len(line) + 1 + len(u) + 2 > WIDTH:
-            lines.append(line + " \\")
-            line = "    " + u
-        else:
-            line = (line + " " + u) if line.strip() else line + u
-    lines.append(line)
-    return lines
-
-
-def wrap_field(label: str, text: str, pad: int = 9) -> List[str]:
-    """label: text, wrapped to WIDTH under the text's first column."""
-    import textwrap
-    return textwrap.wrap(text, WIDTH,
-                         initial_indent=f"{label + ':':<{pad - 1}} ",
-                         subsequent_indent=" " * pad,
-                         break_on_hyphens=False)
-
-
-def wrap_text(text: str) -> List[str]:
-    import textwrap
-    return textwrap.wrap(text, WIDTH, break_on_hyphens=False)
-
-
-def commands(pair: Pair) -> List[tuple]:
-    """(label, command line) for each command that ran the samples: a
-    results file appended to by several runs holds several."""
-    def of(side):
-        rows = side.all_rows
-        found = [str(c) for c in rows["command"]] if "command" in rows else []
-        return list(dict.fromkeys(c for c in found if c not in ("", "nan"))) \
-            or [""]
-
-    b, a = of(pair.before), of(pair.after)
-    if a == b:
-        return [("Execution command:", c) for c in b]
-    return [("Baseline command:", c) for c in b] + \
-        [("Patched command:", c) for c in a]
-
-
-def rawdata(side: Side) -> str:
-    rows = side.rows
-    samples = [(r.opavg_ms, r.opmax_ms, r.hang) for r in rows.itertuples()]
-    nbusy = int(rows["nbusycpus"].iloc[0]) if len(rows) else 0
-    return table.format_table({nbusy: samples}, rawdata=True) if samples \
-        else "\n(no samples)\n\n"
-
-
-def stats_rows(f: Figures):
-    ob, oa, r, ci = f.opavg
-    pb, pa, pr, pci = f.p99
-    return [
-        ("median opavg (ms)", fmt_ms(ob), fmt_ms(oa),
-         f"{fmt_ratio(r)} ({fmt_ci(ci)})"),
-        ("median p99 (ms)", fmt_ms(pb), fmt_ms(pa),
-         f"{fmt_ratio(pr)} ({fmt_ci(pci)})"),
-        ("max opmax (ms)", fmt_ms(f.opmax[0]), fmt_ms(f.opmax[1]),
-         fmt_ratio(stats.ratio(f.opmax[1], f.opmax[0]))),
-    ]
-
-
-def p_text(f: Figures) -> str:
-    s = f.significance
-    if s.pvalue is None:
-        return f"- (too few samples: {f.n_before} and {f.n_after})"
-    return f"{s.pvalue:.2g}"
-
-
-def section_text(pair: Pair) -> List[str]:
-    f = figures(pair)
-    out = []
-    for label, cmd in commands(pair):
-        out += wrap_command(cmd, label)
-    out.append("")
-    out += wrap_field("Kernel", kernel_line(pair))
-    out += wrap_field("CPU", cpu_line(pair))
-    out += wrap_field("Layout", layout_line(pair))
-    out += wrap_field("Samples", samples_line(pair) + "; "
-                      + hung_line(pair))
-    for side in (pair.before, pair.after):
-        if no_pass_count(side):
-            out += wrap_field("Warning", f"{side.name}: {no_pass_count(side)}"
-                              f" sample(s) in which no scanner completed a "
-                              f"pass")
-    for said in busy_lines(pair):
-        out += wrap_field("Warning", said)
-    for side in (pair.before, pair.after):
-        out.append("")
-        out += wrap_text(f"{side.name}: {measured(side)}")
-        out += rawdata(side).rstrip("\n").split("\n")
-    whys = [(side.name, why_line(side)) for side in (pair.before, pair.after)]
-    if any(why for _, why in whys):
-        out.append("")
-        for name, why in whys:
-            if why:
-                out += wrap_field("Why", f"{name}: {why}")
-    out.append("")
-    rows = stats_rows(f)
-    out.append(f"{'':18} {'Baseline':>9} {'Patched':>9}  "
-               f"Patched/Baseline (95% CI)")
-    for label, b, a, r in rows:
-        out.append(f"{label:18} {b:>9} {a:>9}  {r}")
-    out.append("")
-    out += wrap_text(f"Mann-Whitney U on opavg, two-sided: p = {p_text(f)}")
-    out += wrap_text(sequential_line(f))
-    pb, pa = f.p99[0], f.p99[1]
-    out += wrap_text(f"p99 change: {fmt_pct(stats.ratio(pa, pb) - 1)} "
-                     f"(median p99 {fmt_ms(pb)} -> {fmt_ms(pa)} ms)")
-    if read_under_line(pair):
-        out += wrap_field("Locks", read_under_line(pair))
-    out.append("")
-    out += wrap_field("Verdict", pair_verdict(pair, f))
-    return out
-
-
-def section_markdown(pair: Pair) -> List[str]:
-    f = figures(pair)
-    out = []
-    for label, cmd in commands(pair):
-        out += [f"**{label}**", "", "```", *wrap_command(cmd, ""), "```", ""]
-    out += ["| | |", "|---|---|",
-            f"| Kernel | {kernel_line(pair)} |",
-            f"| CPU | {cpu_line(pair)} |",
-            f"| Layout | {layout_line(pair)} |",
-            f"| Samples | {samples_line(pair)}; {hung_line(pair)} |"]
-    for side in (pair.before, pair.after):
-        if no_pass_count(side):
-            out.append(f"| Warning | {side.name}: {no_pass_count(side)} "
-                       f"sample(s) in which no scanner completed a pass |")
-    out += [f"| Warning | {said} |" for said in busy_lines(pair)]
-    for side in (pair.before, pair.after):
-        out += ["", f"**{side.name}:** {measured(side)}", "", "```",
-                *rawdata(side).strip("\n").split("\n"), "```"]
-    whys = [(side.name, why_line(side)) for side in (pair.before, pair.after)]
-    out += [x for name, why in whys if why
-            for x in ("", f"**Why ({name}):** {why}")]
-    out += ["", "| | Baseline | Patched | Patched/Baseline (95% CI) |",
-            "|---|---:|---:|---|"]
-    out += [f"| {label} | {b} | {a} | {r} |"
-            for label, b, a, r in stats_rows(f)]
-    pb, pa = f.p99[0], f.p99[1]
-    c = f.sequential
-    out += [f"| Mann-Whitney p (opavg, two-sided) | | | {p_text(f)} |",
-            f"| 95% confidence sequence (opavg, any stop) | | | "
-            f"{fmt_interval(c)}: "
-            f"{'decides' if c.significant else 'does not decide'} |",
-            f"| p99 change | | | {fmt_pct(stats.ratio(pa, pb) - 1)} |",
-            "", f"**Verdict:** {pair_verdict(pair, f)}"]
-    if read_under_line(pair):
-        out[-1:-1] = [f"**Locks:** {read_under_line(pair)}", ""]
-    return out
-
-
-def render(pairs: List[Pair], markdown: bool = False,
-           notes: Sequence[str] = ()) -> str:
-    out = []
-    for note in notes:
-        out += [note, ""] if markdown else wrap_text(note) + [""]
-    for i, pair in enumerate(pairs):
-        if len(pairs) > 1:
-            head = (f"Configuration {i + 1} of {len(pairs)}"
-                    + (f" ({pair.machine})" if pair.machine else "")
-                    + ": " + describe(pair.config))
-            if markdown:
-                out += [f"### {head}", ""]
-            else:
-                import textwrap
-                out += textwrap.wrap(head, WIDTH, break_on_hyphens=False)
-                out.append("")
-        out += section_markdown(pair) if markdown else section_text(pair)
-        out.append("")
-    return "\n".join(out).rstrip("\n") + "\n"

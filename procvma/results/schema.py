@@ -119,6 +119,8 @@ HOST_COLUMNS = [
     "vm_accel",       # kvm | tcg: the row was measured in a QEMU guest
                       #   (--kernel) under that accelerator; tcg's timings are
                       #   emulated; - on the host itself
+    "label",          # --label: the user's name for the run (a kernel
+                      #   build, a patch); - when not given
 ]
 
 COLUMNS = CONFIG_COLUMNS + FIGURE_COLUMNS + HOST_COLUMNS
@@ -138,7 +140,7 @@ OPTIONAL_COLUMNS = ["cpuscript", "scanner", "scanner_command", "holes", "retries
                     "loadavg1", "procs_running", "others_running",
                     "command", "trace_engine", "format", "hostname",
                     "kernel_release", "cpu_model", "procvma_version",
-                    "timestamp", "preempt", "vm_accel"] + LOCK_COLUMNS + HOLDER_COLUMNS
+                    "timestamp", "preempt", "vm_accel", "label"] + LOCK_COLUMNS + HOLDER_COLUMNS
 REQUIRED_COLUMNS = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
 
 # Columns that must parse as numbers in a results file.
@@ -182,10 +184,11 @@ def implied_config(column, backend, row):
 
 # What a file that lacks a host column (or leaves it empty) implies:
 # format 1, the format before the column; the machine "unknown", so that
-# such rows pair with no named machine's and are kept apart from them.
+# such rows pair with no named machine's and are kept apart from them; no
+# label, "-", as a run without --label writes.
 IMPLIED_HOST = {"format": 1, "hostname": "unknown",
                 "kernel_release": "unknown", "cpu_model": "unknown",
-                "procvma_version": "unknown",
+                "procvma_version": "unknown", "label": "-",
                 "vm_accel": "-"}     # no guests before the column
 
 

@@ -368,15 +368,16 @@ class Plan:
     auto: bool = False              # --nsamples auto
     requirements: Tuple = ()        # gate.Requirement: auto stops on them
     precision: float = DEFAULTS["precision"]
+    label: Optional[str] = None     # --label: the run's name, in every row
 
     def open_csv(self, command=""):
         """The results writer for --csv, or None; every row records the
-        command line.  Opened (and checked) before the run, so a bad path
+        command line and the run's --label.  Opened (and checked) before the run, so a bad path
         fails before anything runs."""
         if not self.csv_path:
             return None
         from procvma.results.csvio import ResultsWriter
-        return ResultsWriter.open(self.csv_path, command)
+        return ResultsWriter.open(self.csv_path, command, self.label)
 
     def open_outputs(self, command=""):
         """(open_trace(), open_csv(command)): both or, on an error, neither."""
@@ -402,6 +403,28 @@ class Plan:
         if note:
             click.echo(note, err=True)
         return tr
+
+
+LABEL_MAX = 64
+
+
+def check_label(label):
+    """--label as given, or a click.UsageError: a name that fits a legend
+    and a CSV cell on one line."""
+    if label is None:
+        return None
+    if not label.strip():
+        raise click.UsageError("--label: the name is empty")
+    if not label.isprintable():
+        raise click.UsageError(f"--label {label!r}: control characters "
+                               f"(a newline, a tab) do not fit one line")
+    if len(label) > LABEL_MAX:
+        raise click.UsageError(f"--label: at most {LABEL_MAX} characters, "
+                               f"not {len(label)}")
+    if label.strip() == "-":
+        raise click.UsageError("--label -: is what a run without --label "
+                               "records; give a name")
+    return label.strip()
 
 
 def check_backend_options(backend, lock, costs=None, trace=False, locks=False,
@@ -568,4 +591,5 @@ def make_plan(p, usable=None):
                 seed_given=seed is not None,
                 csv_path=p.get("csv_path"), quiet=bool(p.get("quiet")),
                 trace=bool(p.get("trace")), locks=bool(p.get("locks")),
-                trace_engine=p.get("trace_engine"))
+                trace_engine=p.get("trace_engine"),
+                label=check_label(p.get("label")))
