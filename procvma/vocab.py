@@ -69,17 +69,20 @@ class Scanner(Word):
 
 
 class Design(Word):
-    """A reader locking design (csrc/kernel/proc_lock_*.c).  procfiles:
-    the only files it reads (None: every one); why_not: why it cannot
-    read the others; query: whether it answers PROCMAP_QUERY."""
+    """A reader locking design (csrc/kernel/proc_lock_*.c).  lock_name:
+    what a reader holds, as legends and tables call it; procfiles: the
+    only files it reads (None: every one); why_not: why it cannot read
+    the others; query: whether it answers PROCMAP_QUERY."""
 
+    lock_name: str
     procfiles: Optional[tuple]
     why_not: str
     query: bool
 
-    def __new__(cls, word, const=None, help="", procfiles=None, why_not="",
-                query=True):
+    def __new__(cls, word, const=None, help="", lock_name="", procfiles=None,
+                why_not="", query=True):
         self = super().__new__(cls, word, const, help)
+        self.lock_name = lock_name or word
         self.procfiles = None if procfiles is None else tuple(procfiles)
         self.why_not = why_not
         self.query = query
@@ -188,11 +191,14 @@ _maps = Word("maps", "PV_PROC_MAPS", "one line per VMA")
 # patch); and the RFC per-VMA reading replaced, maps under RCU with
 # mmap_lock speculation.  "both" is the first two.
 LOCK = Vocabulary("--lock", [
-    Design("mmap", "PV_LOCK_MMAP", "before: --lock mmap, /proc walk under mmap_lock"),
-    Design("vma", "PV_LOCK_VMA", "after: --lock vma, /proc walk under per-VMA locks (RCU)"),
+    Design("mmap", "PV_LOCK_MMAP", "before: --lock mmap, /proc walk under mmap_lock",
+           lock_name="mmap_lock"),
+    Design("vma", "PV_LOCK_VMA", "after: --lock vma, /proc walk under per-VMA locks (RCU)",
+           lock_name="per-VMA locks"),
     Design("speculate", "PV_LOCK_SPECULATE",
            "RFC: --lock speculate, maps read under RCU, a page made again "
            "whenever the mm changed (mmap_lock speculation)",
+           lock_name="mmap_lock speculation",
            procfiles=(_maps,),
            why_not="their page-table walk is not RCU-safe", query=False),
 ], default="both", every="both", baseline="mmap", every_means=("mmap", "vma"))

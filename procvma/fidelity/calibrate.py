@@ -78,7 +78,7 @@ def sim_walk_ns(lib, procfile, npages, vma_pages, iters, repeat, walk_cost_ns=0.
             lib.pv_mm_set_walk_cost_ns(mm._mm, walk_cost_ns)
             lib.pv_mm_set_text_cost_ns(mm._mm, text_cost_ns)
             return _median_of(lambda: lib.pv_calib_sim_pass_ns(
-                mm._mm, PROCFILES[procfile], LOCKS["mmap"], iters), repeat)
+                mm._mm, PROCFILES[procfile], LOCKS[vocab.LOCK.mmap], iters), repeat)
 
     return timed(npages, vma_pages) - timed(1, 0)
 
@@ -103,7 +103,7 @@ def sim_text_bytes(procfiles, npages, vma_pages):
     """The same for the simulator's text, against a region of one page."""
     def sizes(pages, vmas_of):
         with _sim_region(pages, vmas_of) as mm:
-            return {pf: len(mm.read(pf, lock="mmap")) for pf in procfiles}
+            return {pf: len(mm.read(pf, lock=vocab.LOCK.mmap)) for pf in procfiles}
     full, base = sizes(npages, vma_pages), sizes(1, 0)
     return {pf: full[pf] - base[pf] for pf in procfiles}
 
@@ -127,7 +127,7 @@ def text_ns_per_byte(lib, npages, iters, repeat):
 def no_reader_opavg(backend, p, nsamples):
     """Median opavg (ms) of the mapper with no readers."""
     q = dict(p, backend=backend, procfile="smaps_rollup", nbusytasks=0,
-             busyduration=0, lock="mmap" if backend == "sim" else None,
+             busyduration=0, lock=vocab.LOCK.mmap if backend == "sim" else None,
              nsamples=nsamples, rawdata=False, scanner=None, csv_path=None,
              # The simulator's own cost, which the knobs are to make up.
              **dict.fromkeys(calibration.KNOBS, 0.0 if backend == "sim" else None))

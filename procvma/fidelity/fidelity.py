@@ -62,11 +62,10 @@ class Pair:
 
 # The kernel files compared, and how a design is called in the table.
 KERNEL_PROCFILES = ("smaps_rollup", "smaps", "maps", "numa_maps")
-DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA"}
 # Linux 6.17 and 6.18, for a kernel that cannot be asked: lock_vma_range()
 # takes mmap_lock for every file but maps.
-ASSUMED_LOCKS = {"smaps_rollup": "mmap", "smaps": "mmap", "maps": "vma",
-                 "numa_maps": "mmap"}
+ASSUMED_LOCKS = dict.fromkeys(KERNEL_PROCFILES, vocab.LOCK.mmap) | {
+    "maps": vocab.LOCK.vma}
 
 
 def make_pairs(vma_procfile, kernel_locks, kernel_procfiles=None):
@@ -77,8 +76,9 @@ def make_pairs(vma_procfile, kernel_locks, kernel_procfiles=None):
     pairs = []
     for kfile in kernel_procfiles or list(kernel_locks):
         lock = kernel_locks[kfile]
-        sim_file = vma_procfile if lock == "vma" and kfile == "maps" else kfile
-        pairs.append(Pair(f"{kfile} ({DESIGN_NAMES[lock]})", lock, sim_file, kfile))
+        sim_file = vma_procfile if lock == vocab.LOCK.vma and kfile == "maps" else kfile
+        pairs.append(Pair(f"{kfile} ({vocab.LOCK[lock].lock_name})", lock, sim_file,
+                          kfile))
     return pairs
 
 
@@ -89,12 +89,12 @@ def kernel_locks(procfiles=KERNEL_PROCFILES):
     from procvma.host import locktrace
 
     found = locktrace.procfile_locks(tuple(procfiles))
-    if all(found[f] in DESIGN_NAMES for f in procfiles):
+    if all(found[f] in vocab.LOCK for f in procfiles):
         return found, None
     return {f: ASSUMED_LOCKS[f] for f in procfiles}, (
         "cannot tell which lock this kernel reads /proc/PID files under "
         "(procvma info needs root and tracefs): assuming "
-        + ", ".join(f"{f} under {DESIGN_NAMES[ASSUMED_LOCKS[f]]} locks"
+        + ", ".join(f"{f} under {vocab.LOCK[ASSUMED_LOCKS[f]].lock_name}"
                     for f in procfiles)
         + ", as Linux 6.17 and 6.18")
 
@@ -231,7 +231,7 @@ def plan_runs(p, points, pairs, scanner=vocab.SCANNER.default):
             kfile = pair.kernel_procfile
             if nt == 0:
                 # No readers: the design and the file do not matter.
-                sim_lock, sim_file, kfile = "mmap", "smaps_rollup", "smaps_rollup"
+                sim_lock, sim_file, kfile = vocab.LOCK.mmap, "smaps_rollup", "smaps_rollup"
             for backend, procfile, lock, design in (
                     ("sim", sim_file, sim_lock, sim_lock),
                     ("kernel", kfile, None, "kernel")):

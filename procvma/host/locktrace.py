@@ -496,7 +496,7 @@ def classify(counts_per_try):
     once per read() that produces text, however few VMAs there are.  A
     kernel thread that happens to write-lock the child's mm (khugepaged)
     can force a fallback in one read, never in all of them."""
-    return "mmap" if min(counts_per_try) > 0 else "vma"
+    return vocab.LOCK.mmap if min(counts_per_try) > 0 else vocab.LOCK.vma
 
 
 def _own_mm(events, tid):

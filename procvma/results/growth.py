@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Dict, List, Sequence
 
+from procvma import vocab
 from procvma.results import machines, schema, stats
 from procvma.results.compare import format_table
 
@@ -27,8 +28,6 @@ PAGE_SIZE = 4096
 # What one line is: every configuration column but the two swept here.
 LINE_KEY = [c for c in schema.CONFIG_KEY if c not in ("region_pages", "holes")]
 METRICS = [("opavg_ms", "median opavg"), ("p99_ms", "median p99")]
-
-DESIGN_NAMES = {"mmap": "mmap_lock", "vma": "per-VMA lock"}
 
 
 def size_label(pages: float) -> str:
@@ -66,7 +65,8 @@ class Line:
             # Several machines: which one says which kernel.
             return self.machine or f"Linux {c.get('kernel_release', '')} " \
                 "(this machine)".replace("  ", " ")
-        text = f"simulator, {DESIGN_NAMES.get(c['lock'], c['lock'])}"
+        text = ("simulator, " + (vocab.LOCK[c["lock"]].lock_name
+                                 if c["lock"] in vocab.LOCK else c["lock"]))
         return f"{text} on {self.machine}" if self.machine else text
 
     def by_size(self) -> List[Dict]:
@@ -141,9 +141,11 @@ def render(lines: Sequence[Line], output: str, fmt: str) -> None:
     import matplotlib.ticker
 
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.5), sharey="row")
-    styles = {"mmap": "o-", "vma": "s--", "kernel": "^-."}
+    # One marker and dash a design, in the vocabulary's order; the kernel's last.
+    shapes = ["o-", "s--", "D:", "v-", "^-."]
+    styles = {w: shapes[i % (len(shapes) - 1)] for i, w in enumerate(vocab.LOCK)}
     for line in lines:
-        style = styles.get(line.config["lock"], "o-")
+        style = styles.get(line.config["lock"], shapes[-1])
         sizes = line.by_size()
         for row, (metric, name) in enumerate(METRICS):
             if sizes:

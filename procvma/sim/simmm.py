@@ -126,7 +126,7 @@ class SimMM:
             bits |= INJECT[f]
         lib.pv_mm_set_inject(self._mm, bits)
 
-    def read(self, procfile, lock="vma", stats=None):
+    def read(self, procfile, lock=vocab.LOCK.vma, stats=None):
         """The whole text of /proc/PID/<procfile>, read as the kernel
         serves it under the given locking design."""
         _register_rcu()
@@ -144,7 +144,7 @@ class SimMM:
         _add_stats(stats, st)
         return ffi.unpack(buf, n).decode()
 
-    def query(self, addr, lock="vma", next_vma=True, stats=None):
+    def query(self, addr, lock=vocab.LOCK.vma, next_vma=True, stats=None):
         """One PROCMAP_QUERY ioctl on the simulated /proc/PID/maps: the VMA
         covering addr (or, with next_vma, the first one above it) as a
         dict of struct procmap_query's out fields, or None (ENOENT)."""
@@ -162,7 +162,7 @@ class SimMM:
         return {name: getattr(q, name) for name, _ in
                 ffi.typeof("struct pv_procmap_query").fields}
 
-    def vmas(self, lock="vma"):
+    def vmas(self, lock=vocab.LOCK.vma):
         """[(start_page, end_page), ...] from the simulated maps."""
         out = []
         for line in self.read("maps", lock).splitlines():
