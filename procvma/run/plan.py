@@ -1,15 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """From parsed options to a Plan: every check made on the reference
 harness's options before anything runs (procvma/cli/options.py declares
-them).
-
-proc-vs-map.sh takes --busyduration, --cpubusytasks, --cpumapper,
---cpuscript, --duration, --gb|--mb, --nbusycpus, --nbusytasks and
---procfile; its repeater run-proc-vs-map.sh adds --nsamples and --rawdata
-and hands everything after "--" to it.  We accept all of them on either side
-of "--".  Options default to None here so that validation can tell what
-the user asked for from what the defaults filled in: only defaults shrink
-to fit a small machine; a CPU the user names must exist.
+them, each defaulting to None).  A None tells what the user left out from
+what they asked for: only defaults shrink to fit a small machine; a CPU
+the user names must exist.
 """
 
 import os
