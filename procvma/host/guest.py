@@ -142,7 +142,8 @@ $B mkdir -p $R/dev/pts $R/dev/shm
 $B mount -t devpts devpts $R/dev/pts
 $B mount -t tmpfs tmpfs $R/dev/shm
 $B mount -t tmpfs tmpfs $R/run
-$B mount -t tmpfs tmpfs $R/tmp
+# No tmpfs on /tmp: the overlay makes it writable already, and a fresh one
+# would hide the host's /tmp, where a checkout (and its .venv) may live.
 $B mount -t tracefs tracefs $R/sys/kernel/tracing 2>/dev/null
 $B mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null
 $B mount -t bpf bpf $R/sys/fs/bpf 2>/dev/null
