@@ -48,8 +48,13 @@ int pv_ktrace_built(void)
 	return 1;
 }
 
-/* libbpf's last complaint, for the one-line reason a load failed. */
+/*
+ * libbpf's last complaint, for the one-line reason a load failed; and its
+ * first, which names the program the kernel refused (the fentry set's
+ * reason: the last only says the skeleton did not load).
+ */
 static char last_libbpf_msg[200];
+static char first_libbpf_msg[200];
 
 static int keep_last_message(enum libbpf_print_level level, const char *fmt,
 			     va_list ap)
@@ -62,6 +67,8 @@ static int keep_last_message(enum libbpf_print_level level, const char *fmt,
 	nl = strchr(last_libbpf_msg, '\n');
 	if (nl)
 		*nl = '\0';
+	if (!first_libbpf_msg[0])
+		memcpy(first_libbpf_msg, last_libbpf_msg, sizeof(first_libbpf_msg));
 	return 0;
 }
 
@@ -173,6 +180,7 @@ int pv_ktrace_open_engine(struct pv_ktrace **out, int fentry, char *errmsg,
 	}
 	kt->percpu = calloc((size_t)kt->ncpus, sizeof(*kt->percpu));
 	last_libbpf_msg[0] = '\0';
+	first_libbpf_msg[0] = '\0';
 	libbpf_set_print(keep_last_message);
 	kt->fentry = fentry;
 	errno = 0;
@@ -183,6 +191,11 @@ int pv_ktrace_open_engine(struct pv_ktrace **out, int fentry, char *errmsg,
 			snprintf(errmsg, (size_t)errlen,
 				 "cannot load the BPF programs: %s (needs root or CAP_BPF and CAP_PERFMON)",
 				 strerror(err));
+		else if (fentry)
+			snprintf(errmsg, (size_t)errlen,
+				 "cannot load the fentry programs: %s%s%s",
+				 strerror(err), first_libbpf_msg[0] ? ": " : "",
+				 first_libbpf_msg);
 		else
 			snprintf(errmsg, (size_t)errlen,
 				 "cannot load the BPF programs: %s%s%s",
