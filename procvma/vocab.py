@@ -15,7 +15,7 @@ word and the constraints that come with a word.
                            custom: --scanner-command (kernel backend)
     PREEMPT   --preempt    none | voluntary | full | lazy (default: the
                            host's, hostinfo.preempt_model())
-    TRACE_ENGINE --trace-engine  bpf | tracefs
+    TRACE_ENGINE --trace-engine  bpf | fentry | tracefs
     INJECT    torture --inject   the faults the simulator can inject
 
 A word is a str (it goes into a CSV, a dict key or a comparison as the
@@ -246,6 +246,8 @@ PREEMPT = Vocabulary("--preempt", [
 # How --trace collects the kernel's mmap_lock figures.
 TRACE_ENGINE = Vocabulary("--trace-engine", [
     Word("bpf", None, "summed in the kernel by a BPF program (libbpf CO-RE)"),
+    Word("fentry", None, "the bpf engine with fentry/fexit on the rwsem functions "
+         "(the write lock's contended slowpath only) for the mmap_lock tracepoints"),
     Word("tracefs", None, "every event through tracefs, summed in Python"),
 ], default_from="bpf where it loads, tracefs otherwise")
 

@@ -346,3 +346,23 @@ def test_report_on_two_tcg_guests_gives_no_speed_verdict(tmp_path):
     assert ("Verdict: no speed verdict: Baseline and Patched ran in a TCG guest, "
             "whose timings are emulated") in out
     assert "faster" not in out
+
+
+@pytest.mark.skipif(not os.environ.get("PROCVMA_TEST_GUEST_FENTRY"),
+                    reason="a second guest boot (about 20 s under TCG); "
+                           "PROCVMA_TEST_GUEST_FENTRY=1 runs it")
+def test_the_fentry_engine_loads_in_a_debian_61_guest(debian_61, tmp_path):
+    """6.1 loads fentry programs where this host may not: the fentry
+    engine's rows, with its figures."""
+    out = tmp_path / "rows.csv"
+    r = run("run-proc-vs-map", "--kernel", "debian:6.1", "--trace",
+            "--trace-engine", "fentry", "--nsamples", "1", "--duration", "2",
+            "--busyduration", "2", "--procfile", "smaps_rollup", "--csv", str(out),
+            timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "fentry engine cannot run" not in r.stderr
+    with open(out) as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["trace_engine"] == "fentry"
+    assert float(row["reader_mmap_locks"]) > 0
+    assert float(row["mapper_wait_ms"]) > 0

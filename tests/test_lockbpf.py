@@ -304,6 +304,94 @@ def test_trace_engine_bpf_where_it_cannot_run_is_an_error(tmp_path):
                         "run: PROCVMA_NO_BPF is set\n")
 
 
+# ---- the fentry engine and its fallback -----------------------------------------
+
+def _fentry_unavailable():
+    try:
+        with lockbpf.BpfLockTrace(fentry=True):
+            return None
+    except lockbpf.BpfUnavailable as e:
+        return str(e)
+
+
+def test_trace_engine_fentry_or_its_fallback_in_one_line(bpf, tmp_path):
+    # Where the kernel loads fentry programs the rows say fentry and
+    # nothing is said; where it refuses them, the tracepoint programs
+    # measure, the rows say bpf, and one stderr line says why.
+    refused = _fentry_unavailable()
+    r, (row,) = run(tmp_path, "--trace-engine", "fentry", "--scanner", "read",
+                    "--procfile", "smaps_rollup", "--busyduration", "2",
+                    "--duration", "0.5")
+    assert r.returncode == 0, r.stderr
+    notes = [l for l in r.stderr.splitlines() if "engine" in l]
+    if refused:
+        assert row["trace_engine"] == "bpf"
+        assert notes == [f"--trace: the fentry engine cannot run ({refused}); "
+                         "tracing with the bpf engine's tracepoints"]
+    else:
+        assert row["trace_engine"] == "fentry" and notes == []
+    assert row["reader_mmap_locks"] > 0
+    assert not any(math.isnan(row[c]) for c in schema.HOLDER_COLUMNS)
+
+
+class _Refused:
+    def __init__(self, fentry=False):
+        self.fentry = fentry
+
+    def __enter__(self):
+        raise lockbpf.BpfUnavailable("refused" if self.fentry else "no BPF here")
+
+
+class _Tracefs:
+    engine = "tracefs"
+
+    def __enter__(self):
+        return self
+
+
+def test_fentry_falls_back_to_tracefs_in_one_line(monkeypatch):
+    # Needs neither root nor BPF: both BPF engines refuse, tracefs is
+    # stood in for.
+    monkeypatch.setattr(lockbpf, "BpfLockTrace", _Refused)
+    monkeypatch.setattr(locktrace, "for_sample", lambda params: _Tracefs())
+    tr, note = lockbpf.open_trace({}, lockbpf.FENTRY)
+    assert tr.engine == "tracefs"
+    assert note == ("--trace: the fentry engine cannot run (refused); the bpf "
+                    "engine cannot run (no BPF here); tracing with tracefs, "
+                    "without the holder-side figures")
+
+
+def test_fentry_falls_back_to_the_tracepoints(monkeypatch):
+    class FentryRefused(_Refused):
+        engine = "bpf"
+
+        def __enter__(self):
+            if self.fentry:
+                raise lockbpf.BpfUnavailable("refused")
+            return self
+
+    monkeypatch.setattr(lockbpf, "BpfLockTrace", FentryRefused)
+    tr, note = lockbpf.open_trace({}, lockbpf.FENTRY)
+    assert tr.engine == "bpf"
+    assert note == ("--trace: the fentry engine cannot run (refused); tracing "
+                    "with the bpf engine's tracepoints")
+
+
+def test_the_default_engine_never_tries_fentry(monkeypatch):
+    tried = []
+
+    class Recording(_Refused):
+        engine = "bpf"
+
+        def __enter__(self):
+            tried.append(self.fentry)
+            return self
+
+    monkeypatch.setattr(lockbpf, "BpfLockTrace", Recording)
+    tr, note = lockbpf.open_trace({}, None)
+    assert (tried, tr.engine, note) == ([False], "bpf", None)
+
+
 def test_trace_engine_without_trace_is_a_usage_error():
     r = subprocess.run(command("run-proc-vs-map") + [
         "--backend", "kernel", "--trace-engine", "bpf"], capture_output=True,

@@ -26,6 +26,11 @@
  * A reader's hold is acquire_returned(read, success) to released, on the
  * target mm; while it holds, sched_switch and sched_wakeup say whether it
  * is off CPU and runnable (preempted) or asleep.
+ *
+ * Two sets of lock programs, one loaded (user space turns the other's
+ * autoload off): the mmap_lock tracepoints (the "bpf" engine), or fentry
+ * and fexit on the rwsem functions themselves (the "fentry" engine, at
+ * the end of this file).  The sched programs serve both.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -445,4 +450,128 @@ int pv_exit(__u64 *ctx)
 	if (t)
 		t->exiting = 1;
 	return 0;
+}
+
+/*
+ * The fentry engine: the same sums from the rwsem functions instead of
+ * the mmap_lock tracepoints.
+ *
+ * Why: a tracepoint program runs on every mmap_lock operation, the
+ * mapper's uncontended ones included, and its dispatch is most of what
+ * tracing costs the mapper.  The mapper's write side only waits inside
+ * rwsem_down_write_slowpath(), which __down_write_common() calls only
+ * when rwsem_write_trylock() failed: a hook there costs the mapper's
+ * uncontended mmap()/munmap() nothing.
+ *
+ * The read side cannot be contended-only: a hold runs from the return of
+ * down_read*() to up_read(), and both ends are needed on every
+ * acquisition.  down_read(), down_read_killable() and down_read_trylock()
+ * are out-of-line exported functions (their fast path, rwsem_read_trylock(),
+ * is inlined inside them), so fexit on them and fentry on up_read() see
+ * every read lock of every rwsem in the system; all but the run's readers
+ * cost a load and a compare or a hash lookup.
+ *
+ * The mm is the rwsem's container (mm_struct.mmap_lock, its offset
+ * relocated by CO-RE); for any other rwsem the computed address is no mm
+ * and matches no target.
+ */
+static __always_inline __u64 sem_mm(struct rw_semaphore *sem)
+{
+	return (__u64)sem -
+	       bpf_core_field_offset(((struct mm_struct *)0)->mmap_lock);
+}
+
+/*
+ * Whether a reader's read lock is on the target.  Until the mapper's
+ * first contended write lock names the target, a reader names it: an mm
+ * whose owner (CONFIG_MEMCG's mm->owner) is the mapper and owns it back.
+ * The reads go through bpf_probe_read_kernel(), so a rwsem that is not an
+ * mmap_lock (its "mm" is anything) reads as no match, never as a fault.
+ */
+static __always_inline bool reader_on_target(__u64 mm)
+{
+	struct mm_struct *m = (struct mm_struct *)mm;
+	struct task_struct *owner;
+	__u64 target = target_mm;
+
+	if (target)
+		return mm == target;
+	if (!bpf_core_field_exists(m->owner))
+		return false;
+	owner = BPF_CORE_READ(m, owner);
+	if (!owner || BPF_CORE_READ(owner, tgid) != mapper_tgid ||
+	    (__u64)BPF_CORE_READ(owner, mm) != mm)
+		return false;
+	target_mm = mm;
+	return true;
+}
+
+/* A read lock returned: one of the run's readers', on the target? */
+static __always_inline int read_returned(struct rw_semaphore *sem, bool success)
+{
+	__u32 tid;
+	__u64 mm;
+
+	if (!phase || !success)
+		return 0;
+	mm = sem_mm(sem);
+	if (target_mm) {
+		if (mm != target_mm)
+			return 0;
+	} else {
+		tid = (__u32)bpf_get_current_pid_tgid();
+		if (!bpf_map_lookup_elem(&tasks, &tid) || !reader_on_target(mm))
+			return 0;
+	}
+	return lock_acquired(mm, false, true);
+}
+
+/* Entered only when rwsem_write_trylock() failed: the write lock is contended. */
+SEC("fentry/rwsem_down_write_slowpath")
+int BPF_PROG(pv_fentry_write_wait, struct rw_semaphore *sem)
+{
+	if (!phase)
+		return 0;
+	return lock_start(sem_mm(sem), true);
+}
+
+/* It returns the rwsem, or ERR_PTR(-EINTR) when a fatal signal ended the wait. */
+SEC("fexit/rwsem_down_write_slowpath")
+int BPF_PROG(pv_fexit_write_wait, struct rw_semaphore *sem, int state,
+	     struct rw_semaphore *ret)
+{
+	if (!mapper_wait_from)
+		return 0;
+	return lock_acquired(sem_mm(sem), true, (__u64)ret == (__u64)sem);
+}
+
+SEC("fexit/down_read")
+int BPF_PROG(pv_fexit_down_read, struct rw_semaphore *sem)
+{
+	return read_returned(sem, true);
+}
+
+/* 0, or -EINTR (a fatal signal while it waited). */
+SEC("fexit/down_read_killable")
+int BPF_PROG(pv_fexit_down_read_killable, struct rw_semaphore *sem, int ret)
+{
+	return read_returned(sem, ret == 0);
+}
+
+/* 1 when it took the lock. */
+SEC("fexit/down_read_trylock")
+int BPF_PROG(pv_fexit_down_read_trylock, struct rw_semaphore *sem, int ret)
+{
+	return read_returned(sem, ret == 1);
+}
+
+/* lock_released() looks the task up only on the target mm. */
+SEC("fentry/up_read")
+int BPF_PROG(pv_fentry_up_read, struct rw_semaphore *sem)
+{
+	__u64 mm = sem_mm(sem);
+
+	if (!target_mm || mm != target_mm)
+		return 0;
+	return lock_released(mm, false);
 }

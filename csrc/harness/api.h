@@ -197,6 +197,15 @@ int pv_ktrace_built(void);
  * one line (no BTF, no permission, built without BPF).
  */
 int pv_ktrace_open(struct pv_ktrace **out, char *errmsg, int errlen);
+/*
+ * The same, with @fentry: the lock programs on the rwsem functions
+ * (fentry/fexit) instead of the mmap_lock tracepoints.  No fallback here:
+ * where they do not load, it fails as above and the caller chooses.
+ */
+int pv_ktrace_open_engine(struct pv_ktrace **out, int fentry, char *errmsg,
+			  int errlen);
+/* 1 when @kt's lock programs are the fentry ones. */
+int pv_ktrace_fentry(struct pv_ktrace *kt);
 /* Detach and free everything; NULL is fine. */
 void pv_ktrace_close(struct pv_ktrace *kt);
 /* The last sample's figures.  0 or -errno. */

@@ -38,6 +38,7 @@
 
 struct pv_ktrace {
 	struct pv_locktrace *skel;
+	int fentry;			/* the fentry lock programs, not the tracepoints */
 	int ncpus;
 	struct pv_ktrace_sums *percpu;	/* ncpus of them, for reading sums */
 };
@@ -47,8 +48,13 @@ int pv_ktrace_built(void)
 	return 1;
 }
 
-/* libbpf's last complaint, for the one-line reason a load failed. */
+/*
+ * libbpf's last complaint, for the one-line reason a load failed; and its
+ * first, which names the program the kernel refused (the fentry set's
+ * reason: the last only says the skeleton did not load).
+ */
 static char last_libbpf_msg[200];
+static char first_libbpf_msg[200];
 
 static int keep_last_message(enum libbpf_print_level level, const char *fmt,
 			     va_list ap)
@@ -61,6 +67,8 @@ static int keep_last_message(enum libbpf_print_level level, const char *fmt,
 	nl = strchr(last_libbpf_msg, '\n');
 	if (nl)
 		*nl = '\0';
+	if (!first_libbpf_msg[0])
+		memcpy(first_libbpf_msg, last_libbpf_msg, sizeof(first_libbpf_msg));
 	return 0;
 }
 
@@ -90,7 +98,64 @@ static int clear_sums(struct pv_ktrace *kt)
 				   kt->percpu, BPF_ANY) ? -errno : 0;
 }
 
+/*
+ * One set of lock programs is loaded, the other's autoload is turned off
+ * (libbpf then neither resolves its attach targets nor loads it): a
+ * kernel that refuses fentry, or lacks one of its targets, still loads
+ * the tracepoint set.
+ */
+static void choose_lock_programs(struct pv_locktrace *skel, int fentry)
+{
+	struct bpf_program *tp[] = {
+		skel->progs.pv_lock_start,
+		skel->progs.pv_lock_acquired,
+		skel->progs.pv_lock_released,
+	};
+	struct bpf_program *fe[] = {
+		skel->progs.pv_fentry_write_wait,
+		skel->progs.pv_fexit_write_wait,
+		skel->progs.pv_fexit_down_read,
+		skel->progs.pv_fexit_down_read_killable,
+		skel->progs.pv_fexit_down_read_trylock,
+		skel->progs.pv_fentry_up_read,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
+		bpf_program__set_autoload(tp[i], !fentry);
+	for (i = 0; i < sizeof(fe) / sizeof(fe[0]); i++)
+		bpf_program__set_autoload(fe[i], fentry);
+}
+
+static struct pv_locktrace *open_and_load(int fentry)
+{
+	struct pv_locktrace *skel = pv_locktrace__open();
+	int err;
+
+	if (!skel)
+		return NULL;
+	choose_lock_programs(skel, fentry);
+	err = pv_locktrace__load(skel);
+	if (err) {
+		pv_locktrace__destroy(skel);
+		errno = -err;
+		return NULL;
+	}
+	return skel;
+}
+
 int pv_ktrace_open(struct pv_ktrace **out, char *errmsg, int errlen)
+{
+	return pv_ktrace_open_engine(out, 0, errmsg, errlen);
+}
+
+int pv_ktrace_fentry(struct pv_ktrace *kt)
+{
+	return kt ? kt->fentry : 0;
+}
+
+int pv_ktrace_open_engine(struct pv_ktrace **out, int fentry, char *errmsg,
+			  int errlen)
 {
 	struct pv_ktrace *kt;
 	int err;
@@ -115,14 +180,22 @@ int pv_ktrace_open(struct pv_ktrace **out, char *errmsg, int errlen)
 	}
 	kt->percpu = calloc((size_t)kt->ncpus, sizeof(*kt->percpu));
 	last_libbpf_msg[0] = '\0';
+	first_libbpf_msg[0] = '\0';
 	libbpf_set_print(keep_last_message);
-	kt->skel = kt->percpu ? pv_locktrace__open_and_load() : NULL;
+	kt->fentry = fentry;
+	errno = 0;
+	kt->skel = kt->percpu ? open_and_load(fentry) : NULL;
 	if (!kt->skel) {
 		err = errno ? errno : ENOMEM;
-		if (err == EPERM || err == EACCES)
+		if ((err == EPERM || err == EACCES) && !fentry)
 			snprintf(errmsg, (size_t)errlen,
 				 "cannot load the BPF programs: %s (needs root or CAP_BPF and CAP_PERFMON)",
 				 strerror(err));
+		else if (fentry)
+			snprintf(errmsg, (size_t)errlen,
+				 "cannot load the fentry programs: %s%s%s",
+				 strerror(err), first_libbpf_msg[0] ? ": " : "",
+				 first_libbpf_msg);
 		else
 			snprintf(errmsg, (size_t)errlen,
 				 "cannot load the BPF programs: %s%s%s",
@@ -286,10 +359,23 @@ int pv_ktrace_built(void)
 
 int pv_ktrace_open(struct pv_ktrace **out, char *errmsg, int errlen)
 {
+	return pv_ktrace_open_engine(out, 0, errmsg, errlen);
+}
+
+int pv_ktrace_open_engine(struct pv_ktrace **out, int fentry, char *errmsg,
+			  int errlen)
+{
+	(void)fentry;
 	*out = NULL;
 	snprintf(errmsg, (size_t)errlen,
 		 "procvma was built without BPF (needs clang, bpftool and libbpf at build time)");
 	return -ENOSYS;
+}
+
+int pv_ktrace_fentry(struct pv_ktrace *kt)
+{
+	(void)kt;
+	return 0;
 }
 
 void pv_ktrace_close(struct pv_ktrace *kt)

@@ -9,6 +9,12 @@ its event text, plus the holder's side: where each read hold's time went
 sleeps and wake-ups while it waits for the write lock, and the readers'
 CPU time per pass.
 
+The fentry engine is the same object with other lock programs: fentry
+and fexit on the rwsem functions (rwsem_down_write_slowpath(),
+down_read*(), up_read()) for the mmap_lock tracepoints.  Where the kernel
+refuses them, --trace-engine fentry falls back to the tracepoints, said
+in one line.
+
 Every program, map and link is a file descriptor of this process, pinned
 nowhere: close() (on every way out Python sees) detaches and frees them,
 and the kernel does the same when the process dies any other way.
@@ -21,6 +27,7 @@ import os
 from procvma import native, vocab
 
 ENGINE = vocab.TRACE_ENGINE.bpf
+FENTRY = vocab.TRACE_ENGINE.fentry
 
 # Force the BPF engine unavailable (the fallback is then tracefs): for
 # tests, and for a user whose kernel mis-loads the programs.
@@ -53,9 +60,9 @@ class BpfLockTrace:
             sample = tr.run(core, params)     # sample["locks"]: (figures, problem)
     """
 
-    engine = ENGINE
-
-    def __init__(self):
+    def __init__(self, fentry=False):
+        self.fentry = fentry
+        self.engine = FENTRY if fentry else ENGINE
         self.handle = None
         self._core = None
         self._signals = None
@@ -72,7 +79,7 @@ class BpfLockTrace:
             raise BpfUnavailable("loading BPF programs needs root")
         out = ffi.new("struct pv_ktrace **")
         msg = ffi.new("char[256]")
-        if lib.pv_ktrace_open(out, msg, len(msg)) != 0:
+        if lib.pv_ktrace_open_engine(out, int(self.fentry), msg, len(msg)) != 0:
             raise BpfUnavailable(ffi.string(msg).decode(errors="replace"))
         self._core, self.handle = core, out[0]
         # SIGTERM and SIGHUP stop the run as Ctrl-C does, so that close()
@@ -123,19 +130,32 @@ class BpfLockTrace:
 
 
 def open_trace(params, engine=None):
-    """(an entered trace for samples of params, a note or None): the BPF
-    engine, or with engine None where it cannot run, the tracefs engine
-    and a one-line note saying why.  engine "bpf" or "tracefs": that one
-    alone.  Raises locktrace.TraceUnavailable where none can run."""
+    """(an entered trace for samples of params, a note or None).
+
+    engine None: the BPF engine, or where it cannot run, the tracefs
+    engine and a one-line note saying why.  "fentry": the fentry engine,
+    or where it does not load, the same as None, with one line saying why
+    fentry could not.  "bpf" or "tracefs": that one alone.  Raises
+    locktrace.TraceUnavailable where none can run."""
     from procvma.host import locktrace
 
-    note = None
+    notes = []
+    if engine == FENTRY:
+        try:
+            return BpfLockTrace(fentry=True).__enter__(), None
+        except BpfUnavailable as e:
+            notes.append(f"the fentry engine cannot run ({e})")
+        engine = None
     if engine in (None, ENGINE):
         try:
-            return BpfLockTrace().__enter__(), None
+            tr = BpfLockTrace().__enter__()
+            if notes:
+                notes.append("tracing with the bpf engine's tracepoints")
+            return tr, ("--trace: " + "; ".join(notes)) if notes else None
         except BpfUnavailable as e:
             if engine == ENGINE:
                 raise locktrace.TraceUnavailable(f"the bpf engine cannot run: {e}")
-            note = (f"--trace: the bpf engine cannot run ({e}); tracing with "
-                    "tracefs, without the holder-side figures")
+            notes.append(f"the bpf engine cannot run ({e}); tracing with "
+                         "tracefs, without the holder-side figures")
+    note = ("--trace: " + "; ".join(notes)) if notes else None
     return locktrace.for_sample(params).__enter__(), note

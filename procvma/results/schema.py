@@ -114,7 +114,7 @@ HOST_COLUMNS = [
     "others_running", # of those, the ones that are not the run's own
                       #   (procvma/run/runner.py's _machine_load)
     "command",        # the command line that ran the sample, shell-quoted
-    "trace_engine",   # what measured the lock figures: bpf | tracefs
+    "trace_engine",   # what measured the lock figures: bpf | fentry | tracefs
                       #   (kernel --trace), sim, - (kernel, not traced)
     "vm_accel",       # kvm | tcg: the row was measured in a QEMU guest
                       #   (--kernel) under that accelerator; tcg's timings are

@@ -356,7 +356,7 @@ class Plan:
     notes: Tuple[str, ...] = ()     # one stderr line each
     csv_path: Optional[str] = None
     trace: bool = False             # kernel: lock figures from its tracepoints
-    trace_engine: Optional[vocab.Word] = None   # vocab.TRACE_ENGINE; None: bpf, else tracefs
+    trace_engine: Optional[vocab.Word] = None   # vocab.TRACE_ENGINE; None: bpf where it loads, else tracefs
     locks: bool = False             # print the lock figures
     quiet: bool = False             # no progress lines
     auto: bool = False              # --nsamples auto
