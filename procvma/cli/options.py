@@ -378,9 +378,12 @@ RUN_OPTIONS = {
     "trace_engine": _opt("--trace-engine", type=_choice(vocab.TRACE_ENGINE),
                          help="With --trace: bpf (in-kernel sums; every figure, "
                               "the holder's split into running / preempted / "
-                              "asleep too) or tracefs (event text parsed after "
-                              "each sample; the mapper's waits and the read "
-                              "holds, no holder split, no mapper sleeps or "
+                              "asleep too), fentry (the same sums from "
+                              "fentry/fexit on the rwsem functions, cheaper for "
+                              "the mapper; bpf's tracepoints where the kernel "
+                              "refuses fentry) or tracefs (event text parsed "
+                              "after each sample; the mapper's waits and the "
+                              "read holds, no holder split, no mapper sleeps or "
                               "wake-ups, no CPU per pass). (default bpf, "
                               "tracefs where bpf cannot run)"),
     "locks": click.option("--locks", is_flag=True,
